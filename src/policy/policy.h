@@ -1,0 +1,100 @@
+// Policy: the YAML file that says which scanners run, with which settings, and which rules turn
+// their findings and scores into an action. The language is documented in docs/policy.md.
+//
+//   StatusOr<PolicyConfig> p = LoadPolicyFile("policies/default.yaml");
+//   if (!p.ok()) std::cerr << p.status().message();   // "default.yaml:14:7: rules[2].action: …"
+//   Action a = EvaluateRules(*p, facts).action;
+//
+// Parsing validates everything a policy author can get wrong: unknown keys, wrong types, unknown
+// actions, directions, scanners and finding types; every error names file:line:column and, when
+// a known name is close, suggests it ("did you mean "block"?").
+// Thread-safety: PolicyConfig is a plain value; EvaluateRules is a pure function.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "text/views.h"
+#include "warden/message.h"
+#include "warden/status.h"
+#include "warden/verdict.h"
+
+namespace warden::policy {
+
+// Settings of one pattern scanner ("pii", "secrets", "attacks").
+struct PatternScannerSection {
+  std::string name;                // scanner name
+  bool enabled = true;
+  std::string pack_path;           // resolved path of the pack file
+  std::vector<std::string> types;  // subset of the pack's types; empty = all
+  float min_score = 0.0f;
+};
+
+// Which findings a rule looks at. All listed fields must hold for a finding to count.
+struct FindingMatcher {
+  std::vector<std::string> scanners;  // empty = any scanner
+  std::vector<std::string> types;     // empty = any type
+  float min_score = 0.0f;
+  uint32_t min_count = 1;             // the rule matches when at least this many findings count
+};
+
+struct ScoreThreshold {
+  std::string label;  // "jailbreak", "prompt_injection", "pii", "hate"…
+  float min = 0.5f;   // matches when score(label) >= min
+};
+
+struct Rule {
+  std::string name;
+  Action action = Action::kAllow;
+  uint8_t directions = 0;             // bit (1 << Direction); 0 = every direction
+  std::vector<std::string> roles;     // empty = any role
+  std::vector<std::string> tools;     // empty = any tool
+  std::vector<std::string> tenants;   // empty = any tenant
+  std::optional<FindingMatcher> findings;
+  std::vector<ScoreThreshold> scores; // any one of them suffices; empty = no score condition
+  std::string message;                // optional refusal text shown to the user
+  int line = 0;                       // 1-based line in the policy file, for reports
+};
+
+struct PolicyConfig {
+  std::string name;
+  std::string path;                   // file it came from ("<string>" when parsed from text)
+  std::string description;
+  text::ViewOptions views;
+  uint32_t max_input_bytes = 64u << 20;  // longer texts are blocked by the "input_too_large" rule
+  std::vector<PatternScannerSection> pattern_scanners;
+  std::vector<Rule> rules;
+  Action default_action = Action::kAllow;
+};
+
+// Reads and validates a policy file. Relative pack paths resolve against the file's folder.
+StatusOr<PolicyConfig> LoadPolicyFile(const std::string& path);
+// Same from text; `display_name` appears in errors, `base_dir` resolves relative paths.
+StatusOr<PolicyConfig> ParsePolicy(std::string_view yaml, const std::string& display_name,
+                                   const std::string& base_dir);
+
+// What the rules see about one message after scanning.
+struct Facts {
+  const Message* message = nullptr;
+  const std::vector<Finding>* findings = nullptr;
+  const std::vector<std::pair<std::string, float>>* scores = nullptr;  // sorted by label
+};
+
+struct Decision {
+  Action action = Action::kAllow;
+  const Rule* rule = nullptr;            // the rule that decided; null = default_action
+  // Rules with action redact that matched: their finding matchers say what to redact.
+  std::vector<const Rule*> redact_rules;
+};
+
+// Evaluates every rule; the most severe matching action wins, the first rule in file order
+// among equals. Pure function.
+Decision EvaluateRules(const PolicyConfig& policy, const Facts& facts);
+
+// True when `finding` counts for `matcher` (scanner, type and score conditions).
+bool FindingMatches(const FindingMatcher& matcher, const Finding& finding);
+
+}  // namespace warden::policy

@@ -1,0 +1,98 @@
+// Views: the same text in several forms, so an attack hidden in one form is seen in another.
+//
+//   warden::text::ViewBuilder builder(options);
+//   std::vector<warden::text::View> views;
+//   builder.Build(original, views);          // views[0] is always the raw view
+//   auto [begin, end] = views[i].ToOriginal(match_begin, match_end);
+//
+// Views (see DESIGN.md):
+//   raw           the original bytes, unchanged (may be invalid UTF-8)
+//   normalized    NFKC + case-fold, zero-width and bidi controls removed
+//   skeleton      `normalized`, then every non-ASCII character that ICU's spoof checker maps to
+//                 an ASCII skeleton is replaced by it (Cyrillic "о" -> "o"); ASCII is left alone,
+//                 so ordinary lowercase patterns still match
+//   deobfuscated  leetspeak digits and symbols mapped to letters ("1gn0r3" -> "ignore"), letters
+//                 separated by spaces, dots or dashes joined ("i g n o r e" -> "ignore")
+//   decoded       a base64, hex, URL-encoded or rot13 payload found inside the text, decoded;
+//                 decoded payloads are decoded again up to `max_decode_depth`
+//
+// Every view byte maps back to a byte range of the original text, so a finding in any view
+// reports its span in the original.
+//
+// Thread-safety: ViewBuilder is immutable after construction and safe to share between threads.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace warden::text {
+
+enum class ViewKind : uint8_t {
+  kRaw = 0,
+  kNormalized = 1,
+  kSkeleton = 2,
+  kDeobfuscated = 3,
+  kDecoded = 4,
+};
+inline constexpr int kViewKindCount = 5;
+
+// "raw", "normalized", "skeleton", "deobfuscated", "decoded".
+std::string_view ViewKindName(ViewKind kind);
+
+struct View {
+  ViewKind kind = ViewKind::kRaw;
+  // "raw", "normalized", …, and for decoded views "decoded:base64", "decoded:hex",
+  // "decoded:url", "decoded:rot13" (nested: "decoded:base64>hex").
+  std::string name;
+  // The view's text. For the raw view it points at the caller's original; otherwise at `storage`.
+  std::string_view text;
+  std::string storage;
+  // For every byte i of `text`: the original bytes it came from are
+  // [orig_begin[i], orig_end[i]). Empty vectors mean the identity map (raw view).
+  std::vector<uint32_t> orig_begin;
+  std::vector<uint32_t> orig_end;
+  uint8_t depth = 0;  // decoding depth, 0 for non-decoded views
+
+  // Maps the view span [begin, end) to a span of the original text.
+  // REQUIRES: begin <= end <= text.size(). An empty span maps to an empty span.
+  std::pair<uint32_t, uint32_t> ToOriginal(uint32_t begin, uint32_t end) const;
+};
+
+struct ViewOptions {
+  bool normalized = true;
+  bool skeleton = true;
+  bool deobfuscated = true;
+  bool decoded = true;
+  uint32_t max_decode_depth = 3;           // nested payloads decoded at most this deep
+  uint32_t max_decoded_bytes = 1u << 20;   // total bytes of decoded views per Build()
+  uint32_t min_encoded_length = 16;        // shorter base64/hex runs are not decoded
+};
+
+class ViewBuilder {
+ public:
+  explicit ViewBuilder(const ViewOptions& options = {});
+  ~ViewBuilder();
+  ViewBuilder(const ViewBuilder&) = delete;
+  ViewBuilder& operator=(const ViewBuilder&) = delete;
+
+  // Fills `out` (cleared first) with the views of `original`: the raw view first, then only the
+  // views that differ from the raw one in a way patterns can see (fast paths: pure ASCII text
+  // needs no normalized or skeleton view, since patterns are matched caseless; text without
+  // leetspeak or spaced letters needs no deobfuscated view; text without an encoded run needs no
+  // decoded view). `original` must outlive `out`.
+  // Time and memory are linear in original.size(); any bytes are accepted.
+  void Build(std::string_view original, std::vector<View>& out) const;
+
+  const ViewOptions& options() const { return options_; }
+
+ private:
+  ViewOptions options_;
+  struct Icu;
+  std::unique_ptr<Icu> icu_;
+};
+
+}  // namespace warden::text
