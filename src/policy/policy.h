@@ -31,7 +31,23 @@ struct PatternScannerSection {
   std::string pack_path;           // resolved path of the pack file
   std::vector<std::string> types;  // subset of the pack's types; empty = all
   float min_score = 0.0f;
+  // Error prefix for types[i], "file:line:col: scanners.pii.types[0]", so that the engine can
+  // report a type the compiled pack does not know at the place the author wrote it.
+  std::vector<std::string> type_locations;
+  std::string location;            // "file:line:col: scanners.pii", for errors about the pack
 };
+
+// Scanner names the policy language knows, in the order sections are documented. Later scanner
+// kinds ("classifier", "judge") are added to the table in policy.cc and listed here.
+inline constexpr std::string_view kPatternScannerNames[] = {"pii", "secrets", "attacks"};
+
+// Score labels a rule may test under `when.scores`: the harm taxonomy and the two attack labels
+// (DESIGN.md), plus the labels the pattern scanners feed ("pii", "secrets").
+inline constexpr std::string_view kKnownScoreLabels[] = {
+    "violent_crimes", "nonviolent_crimes", "sex_crimes", "child_exploitation", "defamation",
+    "specialized_advice", "privacy", "intellectual_property", "weapons_cbrne", "hate",
+    "harassment", "self_harm", "sexual_content", "elections", "code_abuse", "misinformation",
+    "jailbreak", "prompt_injection", "pii", "secrets"};
 
 // Which findings a rule looks at. All listed fields must hold for a finding to count.
 struct FindingMatcher {
@@ -39,6 +55,9 @@ struct FindingMatcher {
   std::vector<std::string> types;     // empty = any type
   float min_score = 0.0f;
   uint32_t min_count = 1;             // the rule matches when at least this many findings count
+  // Error prefix for types[i] ("file:line:col: rules[2].when.findings.type[0]"): finding types
+  // are checked against the compiled packs by the engine, which reports them here.
+  std::vector<std::string> type_locations;
 };
 
 struct ScoreThreshold {
@@ -56,7 +75,10 @@ struct Rule {
   std::optional<FindingMatcher> findings;
   std::vector<ScoreThreshold> scores; // any one of them suffices; empty = no score condition
   std::string message;                // optional refusal text shown to the user
+  std::string description;            // optional note for policy authors and reports
   int line = 0;                       // 1-based line in the policy file, for reports
+  int column = 0;                     // 1-based column of the rule's first key
+  std::string location;               // "file:line:col: rules[2]", prefix for later errors
 };
 
 struct PolicyConfig {

@@ -1,0 +1,839 @@
+#include "policy/policy.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <cmath>
+#include <exception>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <span>
+#include <sstream>
+#include <system_error>
+#include <utility>
+
+#include "core/suggest.h"
+
+namespace warden::policy {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// Authors fix errors in batches; more than this many lines hides the first (root) cause.
+constexpr size_t kMaxReportedErrors = 20;
+// Bounds the memory an adversarial file can make us spend on error text.
+constexpr size_t kMaxCollectedErrors = 1000;
+
+constexpr std::string_view kTopLevelKeys[] = {
+    "version", "name",  "description", "max_input_bytes", "views",
+    "scanners", "rules", "default_action"};
+constexpr std::string_view kViewKeys[] = {"normalized",       "skeleton",
+                                          "deobfuscated",     "decoded",
+                                          "max_decode_depth", "max_decoded_bytes",
+                                          "min_encoded_length"};
+constexpr std::string_view kPatternScannerKeys[] = {"enabled", "pack", "types", "min_score"};
+constexpr std::string_view kRuleKeys[] = {"name", "description", "when", "action", "message"};
+constexpr std::string_view kWhenKeys[] = {"direction", "role",     "tool",
+                                          "tenant",    "findings", "scores"};
+constexpr std::string_view kFindingKeys[] = {"scanner", "type", "min_score", "min_count"};
+constexpr std::string_view kActionNames[] = {"allow", "redact", "escalate", "defer",
+                                             "require_approval", "block", "kill"};
+constexpr std::string_view kDirectionNames[] = {"input", "output", "tool_call", "tool_result"};
+
+constexpr int kSupportedVersion = 1;
+
+std::vector<std::string_view> Names(std::span<const std::string_view> names) {
+  return {names.begin(), names.end()};
+}
+
+// Keeps error lines readable when a value is a long paragraph or binary junk.
+std::string Quote(std::string_view s) {
+  constexpr size_t kMax = 40;
+  std::string out = "\"";
+  for (size_t i = 0; i < s.size() && i < kMax; ++i) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c < 0x20 || c == 0x7f) {
+      out += '?';
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  if (s.size() > kMax) out += "...";
+  out += '"';
+  return out;
+}
+
+bool IsQuoted(const YAML::Node& n) { return n.Tag() == "!"; }
+
+std::string Describe(const YAML::Node& n) {
+  switch (n.Type()) {
+    case YAML::NodeType::Null:
+      return "nothing";
+    case YAML::NodeType::Scalar:
+      return IsQuoted(n) ? "the string " + Quote(n.Scalar()) : Quote(n.Scalar());
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Map:
+      return "a map";
+    case YAML::NodeType::Undefined:
+      break;
+  }
+  return "an undefined value";
+}
+
+bool IsValidName(std::string_view s) {
+  if (s.empty()) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
+  });
+}
+
+std::string IndexPath(const std::string& path, size_t i) {
+  return path + "[" + std::to_string(i) + "]";
+}
+
+std::string Join(const std::string& path, std::string_view key) {
+  return path.empty() ? std::string(key) : path + "." + std::string(key);
+}
+
+// One `key: value` entry of a map, kept so sections can be processed in a fixed order (scanners
+// before rules) whatever order the author wrote them in.
+struct Entry {
+  std::string key;
+  YAML::Node key_node;
+  YAML::Node value;
+};
+
+class Entries {
+ public:
+  void Add(Entry e) { entries_.push_back(std::move(e)); }
+  const Entry* Find(std::string_view key) const {
+    for (const Entry& e : entries_) {
+      if (e.key == key) return &e;
+    }
+    return nullptr;
+  }
+  const std::vector<Entry>& all() const { return entries_; }
+
+ private:
+  std::vector<Entry> entries_;
+};
+
+class Parser;
+
+// The scanner sections the language knows. A later kind (classifier, judge) adds a row here
+// with its own section parser and a vector in PolicyConfig; rules then accept its name in
+// `when.findings.scanner` automatically.
+struct ScannerSectionSpec {
+  std::string_view name;
+  std::string_view kind;
+  void (*parse)(Parser& parser, const Entry& entry, const std::string& path, PolicyConfig& out);
+};
+
+void ParsePatternScannerSection(Parser& parser, const Entry& entry, const std::string& path,
+                                PolicyConfig& out);
+
+constexpr ScannerSectionSpec kScannerSections[] = {
+    {"pii", "pattern", &ParsePatternScannerSection},
+    {"secrets", "pattern", &ParsePatternScannerSection},
+    {"attacks", "pattern", &ParsePatternScannerSection},
+};
+
+std::vector<std::string_view> ScannerNames() {
+  std::vector<std::string_view> names;
+  for (const ScannerSectionSpec& s : kScannerSections) names.push_back(s.name);
+  return names;
+}
+
+// Parses and validates one policy document, collecting errors instead of stopping at the first.
+// Not thread-safe; one Parser per call.
+class Parser {
+ public:
+  Parser(std::string display_name, std::string base_dir)
+      : display_name_(std::move(display_name)), base_dir_(std::move(base_dir)) {}
+
+  StatusOr<PolicyConfig> Run(std::string_view yaml);
+
+  // "file:line:col: path" (no trailing colon); "file: path" when the mark is unknown.
+  std::string Where(const YAML::Mark& mark, std::string_view path) const {
+    std::string out = display_name_;
+    if (mark.line >= 0 && mark.column >= 0) {
+      out += ":" + std::to_string(mark.line + 1) + ":" + std::to_string(mark.column + 1);
+    }
+    if (!path.empty()) {
+      out += ": ";
+      out += path;
+    }
+    return out;
+  }
+
+  void ErrorAt(const YAML::Mark& mark, std::string_view path, std::string_view what) {
+    if (errors_.size() >= kMaxCollectedErrors) {
+      ++dropped_errors_;
+      return;
+    }
+    errors_.push_back({mark.line, mark.column, Where(mark, path) + ": " + std::string(what)});
+  }
+  void Error(const YAML::Node& node, std::string_view path, std::string_view what) {
+    ErrorAt(node.Mark(), path, what);
+  }
+  size_t error_count() const { return errors_.size() + dropped_errors_; }
+
+  // Checks that `node` is a map whose keys are all in `keys` and none repeats; returns its
+  // entries. Unknown and duplicate keys are reported and left out.
+  std::optional<Entries> Map(const YAML::Node& node, const std::string& path,
+                             std::span<const std::string_view> keys) {
+    if (!node.IsMap()) {
+      Error(node, path, "expected a map, got " + Describe(node));
+      return std::nullopt;
+    }
+    Entries entries;
+    for (auto it = node.begin(); it != node.end(); ++it) {
+      const YAML::Node key = it->first;
+      if (!key.IsScalar()) {
+        Error(key, path, "keys must be plain words, got " + Describe(key));
+        continue;
+      }
+      const std::string& name = key.Scalar();
+      const std::string key_path = Join(path, name);
+      if (std::find(keys.begin(), keys.end(), name) == keys.end()) {
+        Error(key, key_path, "unknown key " + Quote(name) + DidYouMean(name, Names(keys)));
+        continue;
+      }
+      // yaml-cpp keeps both copies of a repeated key; the second would silently win elsewhere.
+      if (const Entry* first = entries.Find(name)) {
+        Error(key, key_path,
+              "duplicate key (first given at line " +
+                  std::to_string(first->key_node.Mark().line + 1) + ")");
+        continue;
+      }
+      entries.Add({name, key, it->second});
+    }
+    return entries;
+  }
+
+  std::optional<std::string> String(const YAML::Node& node, const std::string& path,
+                                    bool allow_empty) {
+    if (!node.IsScalar()) {
+      Error(node, path, "expected a string, got " + Describe(node));
+      return std::nullopt;
+    }
+    if (!allow_empty && node.Scalar().empty()) {
+      Error(node, path, "must not be empty");
+      return std::nullopt;
+    }
+    return node.Scalar();
+  }
+
+  std::optional<bool> Bool(const YAML::Node& node, const std::string& path) {
+    // YAML 1.1 also reads yes/no/on/off as booleans; a policy should say exactly what it means.
+    if (node.IsScalar() && !IsQuoted(node)) {
+      if (node.Scalar() == "true") return true;
+      if (node.Scalar() == "false") return false;
+    }
+    Error(node, path, "expected true or false, got " + Describe(node));
+    return std::nullopt;
+  }
+
+  std::optional<uint64_t> Uint(const YAML::Node& node, const std::string& path, uint64_t min,
+                               uint64_t max) {
+    uint64_t value = 0;
+    if (node.IsScalar() && !IsQuoted(node)) {
+      const std::string& s = node.Scalar();
+      const char* end = s.data() + s.size();
+      auto [ptr, ec] = std::from_chars(s.data(), end, value);
+      if (!s.empty() && s[0] != '-' && ec == std::errc() && ptr == end) {
+        if (value < min || value > max) {
+          Error(node, path,
+                "must be between " + std::to_string(min) + " and " + std::to_string(max) +
+                    ", got " + s);
+          return std::nullopt;
+        }
+        return value;
+      }
+      if (ec == std::errc::result_out_of_range) {
+        Error(node, path, "must be at most " + std::to_string(max) + ", got " + Quote(s));
+        return std::nullopt;
+      }
+    }
+    Error(node, path, "expected a whole number, got " + Describe(node));
+    return std::nullopt;
+  }
+
+  std::optional<float> Score(const YAML::Node& node, const std::string& path) {
+    if (node.IsScalar() && !IsQuoted(node)) {
+      const std::string& s = node.Scalar();
+      const char* end = s.data() + s.size();
+      double value = 0;
+      auto [ptr, ec] = std::from_chars(s.data(), end, value);
+      if (!s.empty() && ec == std::errc() && ptr == end) {
+        if (!(value >= 0.0 && value <= 1.0)) {
+          Error(node, path, "must be between 0 and 1, got " + s);
+          return std::nullopt;
+        }
+        return static_cast<float>(value);
+      }
+    }
+    Error(node, path, "expected a number between 0 and 1, got " + Describe(node));
+    return std::nullopt;
+  }
+
+  // A single string or a non-empty list of strings; each item comes with its own path and mark.
+  struct Item {
+    std::string value;
+    std::string path;
+    YAML::Mark mark;
+  };
+  std::optional<std::vector<Item>> StringOrList(const YAML::Node& node, const std::string& path,
+                                                bool list_only) {
+    std::vector<Item> items;
+    if (node.IsScalar() && !list_only) {
+      if (auto s = String(node, path, false)) items.push_back({*s, path, node.Mark()});
+      if (items.empty()) return std::nullopt;
+      return items;
+    }
+    if (!node.IsSequence()) {
+      Error(node, path,
+            std::string(list_only ? "expected a list" : "expected a string or a list") +
+                ", got " + Describe(node));
+      return std::nullopt;
+    }
+    if (node.size() == 0) {
+      Error(node, path, "must list at least one value (leave the key out to match any)");
+      return std::nullopt;
+    }
+    bool ok = true;
+    for (size_t i = 0; i < node.size(); ++i) {
+      const YAML::Node item = node[i];
+      const std::string item_path = IndexPath(path, i);
+      auto s = String(item, item_path, false);
+      if (!s) {
+        ok = false;
+        continue;
+      }
+      const bool repeated = std::any_of(items.begin(), items.end(),
+                                        [&](const Item& it) { return it.value == *s; });
+      if (repeated) {
+        Error(item, item_path, Quote(*s) + " is listed twice");
+        ok = false;
+        continue;
+      }
+      items.push_back({*s, item_path, item.Mark()});
+    }
+    if (!ok) return std::nullopt;
+    return items;
+  }
+
+  // Relative paths resolve against the policy file's folder, so a policy works from any cwd.
+  std::string ResolvePath(std::string_view p) const {
+    fs::path path(p);
+    if (path.is_relative()) path = fs::path(base_dir_.empty() ? "." : base_dir_) / path;
+    return path.lexically_normal().string();
+  }
+
+  // Records that scanner `name` appears under `scanners:`; `enabled` is false when the section
+  // says `enabled: false`. Sections with errors count as enabled so one mistake does not cascade
+  // into an error on every rule that names the scanner.
+  void NoteScanner(std::string_view name, bool enabled) {
+    scanners_seen_.emplace_back(std::string(name), enabled);
+  }
+
+ private:
+  struct ErrorLine {
+    int line;
+    int column;
+    std::string text;
+  };
+
+  void ParseViews(const YAML::Node& node, text::ViewOptions& views);
+  void ParseScanners(const YAML::Node& node, PolicyConfig& out);
+  void ParseRules(const YAML::Node& node, PolicyConfig& out);
+  void ParseRule(const YAML::Node& node, size_t index, PolicyConfig& out);
+  void ParseWhen(const YAML::Node& node, const std::string& path, Rule& rule);
+  void ParseFindings(const YAML::Node& node, const std::string& path, FindingMatcher& m);
+  void ParseScores(const YAML::Node& node, const std::string& path, Rule& rule);
+  std::optional<Action> ActionValue(const YAML::Node& node, const std::string& path);
+
+  Status Failure() const;
+
+  std::string display_name_;
+  std::string base_dir_;
+  std::vector<ErrorLine> errors_;
+  size_t dropped_errors_ = 0;
+  std::vector<std::pair<std::string, bool>> scanners_seen_;
+  std::vector<std::pair<std::string, int>> rule_names_;  // name, 1-based line
+};
+
+Status Parser::Failure() const {
+  std::vector<ErrorLine> sorted = errors_;
+  // Report in file order: processing order (scanners before rules) is an implementation detail.
+  std::stable_sort(sorted.begin(), sorted.end(), [](const ErrorLine& a, const ErrorLine& b) {
+    return std::pair(a.line, a.column) < std::pair(b.line, b.column);
+  });
+  std::string message;
+  const size_t shown = std::min(sorted.size(), kMaxReportedErrors);
+  for (size_t i = 0; i < shown; ++i) {
+    if (i > 0) message += '\n';
+    message += sorted[i].text;
+  }
+  const size_t hidden = error_count() - shown;
+  if (hidden > 0) {
+    message += "\n" + display_name_ + ": " + std::to_string(hidden) + " more error" +
+               (hidden == 1 ? "" : "s") + " not shown";
+  }
+  return InvalidArgumentError(std::move(message));
+}
+
+std::optional<Action> Parser::ActionValue(const YAML::Node& node, const std::string& path) {
+  auto s = String(node, path, false);
+  if (!s) return std::nullopt;
+  std::optional<Action> action = ParseAction(*s);
+  if (!action) {
+    Error(node, path, "unknown action " + Quote(*s) + DidYouMean(*s, Names(kActionNames)));
+  }
+  return action;
+}
+
+StatusOr<PolicyConfig> Parser::Run(std::string_view yaml) {
+  std::vector<YAML::Node> docs;
+  try {
+    docs = YAML::LoadAll(std::string(yaml));
+  } catch (const YAML::Exception& e) {
+    ErrorAt(e.mark, "", "YAML syntax error: " + e.msg);
+    return Failure();
+  }
+  if (docs.empty() || docs[0].IsNull()) {
+    ErrorAt(YAML::Mark::null_mark(), "",
+            "the policy is empty; it needs at least `version: 1` and some rules");
+    return Failure();
+  }
+  if (docs.size() > 1) {
+    ErrorAt(docs[1].Mark(), "", "only one YAML document is allowed in a policy file");
+  }
+  const YAML::Node& root = docs[0];
+
+  PolicyConfig config;
+  config.path = display_name_;
+  config.name = fs::path(display_name_).stem().string();
+  std::optional<Entries> top = Map(root, "", kTopLevelKeys);
+  if (!top) return Failure();
+
+  if (const Entry* e = top->Find("version")) {
+    if (auto v = Uint(e->value, "version", 0, std::numeric_limits<uint32_t>::max())) {
+      if (*v != kSupportedVersion) {
+        Error(e->value, "version",
+              "unsupported version " + std::to_string(*v) + " (this build reads version " +
+                  std::to_string(kSupportedVersion) + ")");
+      }
+    }
+  } else {
+    // The version is required so that a future format change is never misread silently.
+    Error(root, "version", "missing required key (add `version: 1`)");
+  }
+  if (const Entry* e = top->Find("name")) {
+    if (auto s = String(e->value, "name", false)) {
+      if (IsValidName(*s)) {
+        config.name = *s;
+      } else {
+        Error(e->value, "name",
+              Quote(*s) + " is not a valid name (use lowercase letters, digits, '_', '.', '-')");
+      }
+    }
+  }
+  if (const Entry* e = top->Find("description")) {
+    if (auto s = String(e->value, "description", true)) config.description = *s;
+  }
+  if (const Entry* e = top->Find("max_input_bytes")) {
+    if (auto v = Uint(e->value, "max_input_bytes", 1, std::numeric_limits<uint32_t>::max())) {
+      config.max_input_bytes = static_cast<uint32_t>(*v);
+    }
+  }
+  if (const Entry* e = top->Find("views")) ParseViews(e->value, config.views);
+  // Scanners first: rules refer to them.
+  if (const Entry* e = top->Find("scanners")) ParseScanners(e->value, config);
+  if (const Entry* e = top->Find("rules")) ParseRules(e->value, config);
+  if (const Entry* e = top->Find("default_action")) {
+    if (auto a = ActionValue(e->value, "default_action")) config.default_action = *a;
+  }
+
+  if (error_count() > 0) return Failure();
+  return config;
+}
+
+void Parser::ParseViews(const YAML::Node& node, text::ViewOptions& views) {
+  std::optional<Entries> entries = Map(node, "views", kViewKeys);
+  if (!entries) return;
+  for (const Entry& e : entries->all()) {
+    const std::string path = "views." + e.key;
+    if (e.key == "normalized" || e.key == "skeleton" || e.key == "deobfuscated" ||
+        e.key == "decoded") {
+      auto b = Bool(e.value, path);
+      if (!b) continue;
+      if (e.key == "normalized") views.normalized = *b;
+      if (e.key == "skeleton") views.skeleton = *b;
+      if (e.key == "deobfuscated") views.deobfuscated = *b;
+      if (e.key == "decoded") views.decoded = *b;
+    } else if (e.key == "max_decode_depth") {
+      if (auto v = Uint(e.value, path, 0, 16)) views.max_decode_depth = static_cast<uint32_t>(*v);
+    } else if (e.key == "max_decoded_bytes") {
+      if (auto v = Uint(e.value, path, 0, std::numeric_limits<uint32_t>::max())) {
+        views.max_decoded_bytes = static_cast<uint32_t>(*v);
+      }
+    } else if (e.key == "min_encoded_length") {
+      if (auto v = Uint(e.value, path, 4, 65536)) views.min_encoded_length = static_cast<uint32_t>(*v);
+    }
+  }
+  // A skeleton is computed from the normalized text; asking for one without the other is a
+  // contradiction the author should resolve, not one we pick a side of.
+  if (!views.normalized && views.skeleton) {
+    if (const Entry* e = entries->Find("normalized")) {
+      Error(e->value, "views.normalized",
+            "the skeleton view needs the normalized view (set `skeleton: false` too)");
+    }
+  }
+}
+
+void Parser::ParseScanners(const YAML::Node& node, PolicyConfig& out) {
+  const std::vector<std::string_view> names = ScannerNames();
+  std::optional<Entries> entries = Map(node, "scanners", names);
+  if (!entries) return;
+  for (const Entry& e : entries->all()) {
+    for (const ScannerSectionSpec& spec : kScannerSections) {
+      if (spec.name == e.key) spec.parse(*this, e, "scanners." + e.key, out);
+    }
+  }
+}
+
+void ParsePatternScannerSection(Parser& parser, const Entry& entry, const std::string& path,
+                                PolicyConfig& out) {
+  PatternScannerSection section;
+  section.name = entry.key;
+  section.location = parser.Where(entry.key_node.Mark(), path);
+  const size_t errors_before = parser.error_count();
+  // `secrets:` with nothing after it means "on, with defaults", same as `secrets: {}`.
+  std::optional<Entries> entries;
+  if (!entry.value.IsNull()) {
+    entries = parser.Map(entry.value, path, kPatternScannerKeys);
+    if (!entries) {
+      parser.NoteScanner(entry.key, true);
+      return;
+    }
+  }
+  const Entry* pack = nullptr;
+  if (entries) {
+    for (const Entry& e : entries->all()) {
+      const std::string field = path + "." + e.key;
+      if (e.key == "enabled") {
+        if (auto b = parser.Bool(e.value, field)) section.enabled = *b;
+      } else if (e.key == "pack") {
+        pack = &e;
+      } else if (e.key == "types") {
+        if (auto items = parser.StringOrList(e.value, field, /*list_only=*/true)) {
+          for (const auto& item : *items) {
+            section.types.push_back(item.value);
+            section.type_locations.push_back(parser.Where(item.mark, item.path));
+          }
+        }
+      } else if (e.key == "min_score") {
+        if (auto s = parser.Score(e.value, field)) section.min_score = *s;
+      }
+    }
+  }
+  if (pack != nullptr) {
+    if (auto p = parser.String(pack->value, path + ".pack", false)) {
+      section.pack_path = parser.ResolvePath(*p);
+      std::error_code ec;
+      if (section.enabled && !fs::is_regular_file(section.pack_path, ec)) {
+        parser.Error(pack->value, path + ".pack", "pack file not found: " + section.pack_path);
+      }
+    }
+  } else {
+    section.pack_path = parser.ResolvePath("../rules/" + entry.key + ".yaml");
+    std::error_code ec;
+    if (section.enabled && !fs::is_regular_file(section.pack_path, ec)) {
+      parser.Error(entry.key_node, path,
+                   "default pack file not found: " + section.pack_path +
+                       " (set `pack:` to the pack's path)");
+    }
+  }
+  parser.NoteScanner(entry.key, section.enabled || parser.error_count() > errors_before);
+  out.pattern_scanners.push_back(std::move(section));
+}
+
+void Parser::ParseRules(const YAML::Node& node, PolicyConfig& out) {
+  if (!node.IsSequence()) {
+    Error(node, "rules", "expected a list of rules (each starting with `- name:`), got " +
+                             Describe(node));
+    return;
+  }
+  out.rules.reserve(node.size());
+  for (size_t i = 0; i < node.size(); ++i) ParseRule(node[i], i, out);
+}
+
+void Parser::ParseRule(const YAML::Node& node, size_t index, PolicyConfig& out) {
+  const std::string path = IndexPath("rules", index);
+  std::optional<Entries> entries = Map(node, path, kRuleKeys);
+  if (!entries) return;
+  Rule rule;
+  rule.line = node.Mark().line + 1;
+  rule.column = node.Mark().column + 1;
+  rule.location = Where(node.Mark(), path);
+
+  if (const Entry* e = entries->Find("name")) {
+    if (auto s = String(e->value, path + ".name", false)) {
+      if (!IsValidName(*s)) {
+        Error(e->value, path + ".name",
+              Quote(*s) + " is not a valid rule name (use lowercase letters, digits, '_', '.', "
+                          "'-')");
+      } else {
+        auto first = std::find_if(rule_names_.begin(), rule_names_.end(),
+                                  [&](const auto& p) { return p.first == *s; });
+        if (first != rule_names_.end()) {
+          Error(e->value, path + ".name",
+                "duplicate rule name " + Quote(*s) + " (first used at line " +
+                    std::to_string(first->second) + ")");
+        } else {
+          rule_names_.emplace_back(*s, e->value.Mark().line + 1);
+        }
+      }
+      rule.name = *s;
+    }
+  } else {
+    Error(node, path + ".name", "missing required key (every rule needs a name)");
+  }
+  if (const Entry* e = entries->Find("description")) {
+    if (auto s = String(e->value, path + ".description", true)) rule.description = *s;
+  }
+  if (const Entry* e = entries->Find("when")) ParseWhen(e->value, path + ".when", rule);
+  if (const Entry* e = entries->Find("action")) {
+    if (auto a = ActionValue(e->value, path + ".action")) rule.action = *a;
+  } else {
+    Error(node, path + ".action",
+          "missing required key (one of allow, redact, escalate, defer, require_approval, "
+          "block, kill)");
+  }
+  if (const Entry* e = entries->Find("message")) {
+    if (auto s = String(e->value, path + ".message", true)) rule.message = *s;
+  }
+  out.rules.push_back(std::move(rule));
+}
+
+void Parser::ParseWhen(const YAML::Node& node, const std::string& path, Rule& rule) {
+  std::optional<Entries> entries = Map(node, path, kWhenKeys);
+  if (!entries) return;
+  for (const Entry& e : entries->all()) {
+    const std::string field = path + "." + e.key;
+    if (e.key == "direction") {
+      auto items = StringOrList(e.value, field, false);
+      if (!items) continue;
+      for (const Item& item : *items) {
+        if (std::optional<Direction> d = ParseDirection(item.value)) {
+          rule.directions |= static_cast<uint8_t>(1u << static_cast<unsigned>(*d));
+        } else {
+          ErrorAt(item.mark, item.path,
+                  "unknown direction " + Quote(item.value) +
+                      DidYouMean(item.value, Names(kDirectionNames)));
+        }
+      }
+    } else if (e.key == "role" || e.key == "tool" || e.key == "tenant") {
+      auto items = StringOrList(e.value, field, false);
+      if (!items) continue;
+      std::vector<std::string>& target =
+          e.key == "role" ? rule.roles : (e.key == "tool" ? rule.tools : rule.tenants);
+      for (const Item& item : *items) target.push_back(item.value);
+    } else if (e.key == "findings") {
+      FindingMatcher matcher;
+      ParseFindings(e.value, field, matcher);
+      rule.findings = std::move(matcher);
+    } else if (e.key == "scores") {
+      ParseScores(e.value, field, rule);
+    }
+  }
+}
+
+void Parser::ParseFindings(const YAML::Node& node, const std::string& path, FindingMatcher& m) {
+  std::optional<Entries> entries = Map(node, path, kFindingKeys);
+  if (!entries) return;
+  for (const Entry& e : entries->all()) {
+    const std::string field = path + "." + e.key;
+    if (e.key == "scanner") {
+      auto items = StringOrList(e.value, field, false);
+      if (!items) continue;
+      for (const Item& item : *items) {
+        const std::vector<std::string_view> known = ScannerNames();
+        if (std::find(known.begin(), known.end(), item.value) == known.end()) {
+          ErrorAt(item.mark, item.path,
+                  "unknown scanner " + Quote(item.value) + DidYouMean(item.value, known));
+          continue;
+        }
+        auto seen = std::find_if(scanners_seen_.begin(), scanners_seen_.end(),
+                                 [&](const auto& s) { return s.first == item.value; });
+        if (seen == scanners_seen_.end()) {
+          ErrorAt(item.mark, item.path,
+                  "scanner " + Quote(item.value) +
+                      " is not enabled in this policy (add it under `scanners:`)");
+          continue;
+        }
+        if (!seen->second) {
+          ErrorAt(item.mark, item.path,
+                  "scanner " + Quote(item.value) + " is disabled (`enabled: false`) in " +
+                      "`scanners:`, so this rule could never match");
+          continue;
+        }
+        m.scanners.push_back(item.value);
+      }
+    } else if (e.key == "type") {
+      auto items = StringOrList(e.value, field, false);
+      if (!items) continue;
+      for (const Item& item : *items) {
+        m.types.push_back(item.value);
+        m.type_locations.push_back(Where(item.mark, item.path));
+      }
+    } else if (e.key == "min_score") {
+      if (auto s = Score(e.value, field)) m.min_score = *s;
+    } else if (e.key == "min_count") {
+      if (auto v = Uint(e.value, field, 1, 1000000)) m.min_count = static_cast<uint32_t>(*v);
+    }
+  }
+}
+
+void Parser::ParseScores(const YAML::Node& node, const std::string& path, Rule& rule) {
+  if (!node.IsMap()) {
+    Error(node, path, "expected a map of label: threshold, got " + Describe(node));
+    return;
+  }
+  if (node.size() == 0) {
+    Error(node, path, "must list at least one label (leave the key out for no score condition)");
+    return;
+  }
+  const std::vector<std::string_view> labels = Names(kKnownScoreLabels);
+  for (auto it = node.begin(); it != node.end(); ++it) {
+    const YAML::Node key = it->first;
+    if (!key.IsScalar()) {
+      Error(key, path, "labels must be plain words, got " + Describe(key));
+      continue;
+    }
+    const std::string& label = key.Scalar();
+    const std::string field = Join(path, label);
+    if (std::find(labels.begin(), labels.end(), label) == labels.end()) {
+      Error(key, field, "unknown score label " + Quote(label) + DidYouMean(label, labels));
+      continue;
+    }
+    const bool repeated = std::any_of(rule.scores.begin(), rule.scores.end(),
+                                      [&](const ScoreThreshold& t) { return t.label == label; });
+    if (repeated) {
+      Error(key, field, "duplicate key");
+      continue;
+    }
+    if (auto s = Score(it->second, field)) rule.scores.push_back({label, *s});
+  }
+}
+
+// Scores are sorted by label (Facts contract), so a lookup is a binary search, no allocation.
+float ScoreOf(const std::vector<std::pair<std::string, float>>* scores, std::string_view label) {
+  if (scores == nullptr) return 0.0f;
+  auto it = std::lower_bound(
+      scores->begin(), scores->end(), label,
+      [](const std::pair<std::string, float>& s, std::string_view l) { return s.first < l; });
+  if (it == scores->end() || it->first != label) return 0.0f;
+  return it->second;
+}
+
+bool Contains(const std::vector<std::string>& list, std::string_view value) {
+  for (const std::string& s : list) {
+    if (s == value) return true;
+  }
+  return false;
+}
+
+bool RuleMatches(const Rule& rule, const Facts& facts) {
+  const Message* m = facts.message;
+  if (rule.directions != 0) {
+    if (m == nullptr) return false;
+    if ((rule.directions & (1u << static_cast<unsigned>(m->direction))) == 0) return false;
+  }
+  if (!rule.roles.empty() && (m == nullptr || !Contains(rule.roles, m->role))) return false;
+  if (!rule.tools.empty() && (m == nullptr || !Contains(rule.tools, m->tool_name))) return false;
+  if (!rule.tenants.empty() && (m == nullptr || !Contains(rule.tenants, m->tenant))) {
+    return false;
+  }
+  if (rule.findings) {
+    const FindingMatcher& matcher = *rule.findings;
+    uint32_t count = 0;
+    if (facts.findings != nullptr) {
+      for (const Finding& f : *facts.findings) {
+        if (FindingMatches(matcher, f) && ++count >= matcher.min_count) break;
+      }
+    }
+    if (count < matcher.min_count) return false;
+  }
+  if (!rule.scores.empty()) {
+    bool any = false;
+    for (const ScoreThreshold& t : rule.scores) {
+      if (ScoreOf(facts.scores, t.label) >= t.min) {
+        any = true;
+        break;
+      }
+    }
+    if (!any) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+StatusOr<PolicyConfig> ParsePolicy(std::string_view yaml, const std::string& display_name,
+                                   const std::string& base_dir) {
+  // yaml-cpp reports errors by throwing; nothing may escape into callers that do not expect it.
+  try {
+    Parser parser(display_name, base_dir);
+    return parser.Run(yaml);
+  } catch (const YAML::Exception& e) {
+    return InvalidArgumentError(display_name + ": " + e.what());
+  } catch (const std::exception& e) {
+    return InternalError(display_name + ": unexpected error while reading the policy: " +
+                         e.what());
+  }
+}
+
+StatusOr<PolicyConfig> LoadPolicyFile(const std::string& path) {
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) {
+    return InvalidArgumentError(path + ": is a directory, not a policy file");
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return NotFoundError(path + ": cannot open policy file (no such file or unreadable)");
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) return NotFoundError(path + ": error while reading the policy file");
+  std::string base_dir = fs::path(path).parent_path().string();
+  if (base_dir.empty()) base_dir = ".";
+  return ParsePolicy(text.str(), path, base_dir);
+}
+
+bool FindingMatches(const FindingMatcher& matcher, const Finding& finding) {
+  if (!matcher.scanners.empty() && !Contains(matcher.scanners, finding.scanner)) return false;
+  if (!matcher.types.empty() && !Contains(matcher.types, finding.type)) return false;
+  return finding.score >= matcher.min_score;
+}
+
+Decision EvaluateRules(const PolicyConfig& policy, const Facts& facts) {
+  Decision decision;
+  decision.action = policy.default_action;
+  for (const Rule& rule : policy.rules) {
+    if (!RuleMatches(rule, facts)) continue;
+    // Only a matched redact rule allocates (the list of what to redact).
+    if (rule.action == Action::kRedact) decision.redact_rules.push_back(&rule);
+    if (decision.rule == nullptr || rule.action > decision.action) {
+      decision.rule = &rule;
+      decision.action = rule.action;
+    }
+  }
+  return decision;
+}
+
+}  // namespace warden::policy

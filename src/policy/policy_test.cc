@@ -1,0 +1,3 @@
+#include "policy/policy.h"
+
+#include <gtest/gtest.h>
