@@ -1,0 +1,42 @@
+// Engine: one compiled policy — validated rules, the view builder, and the scanners the policy
+// enables — joined into the Check() pipeline:
+//   views -> pattern scanners -> (learned scanners) -> scores -> rules -> redaction -> verdict.
+// Nothing here knows about HTTP.
+//
+// Thread-safety: immutable after Compile(); Check() may run on any number of threads.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "policy/policy.h"
+#include "scanners/patterns/pattern_engine.h"
+#include "text/views.h"
+#include "warden/guard.h"
+
+namespace warden::engine {
+
+class Engine {
+ public:
+  static StatusOr<std::shared_ptr<const Engine>> Compile(policy::PolicyConfig policy);
+
+  Verdict Check(const Message& message, const CheckOptions& options) const;
+
+  const PolicyInfo& info() const { return info_; }
+  const policy::PolicyConfig& policy() const { return policy_; }
+
+ private:
+  Engine(policy::PolicyConfig policy);
+
+  // Adds spans to redact for every finding a matched redact rule selects.
+  void CollectRedactions(const policy::Decision& decision, const Verdict& verdict,
+                         std::vector<struct RedactionSpan>& spans) const;
+
+  policy::PolicyConfig policy_;
+  text::ViewBuilder views_;
+  std::shared_ptr<const scanners::PatternEngine> patterns_;  // null: no pattern scanner enabled
+  PolicyInfo info_;
+};
+
+}  // namespace warden::engine

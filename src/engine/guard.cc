@@ -1,0 +1,167 @@
+#include "warden/guard.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "core/suggest.h"
+#include "engine/engine.h"
+#include "engine/redactor.h"
+
+namespace warden {
+namespace engine {
+
+namespace {
+
+// Scores per label are the strongest evidence for that label: findings are independent
+// signals of different strength, and the policy's thresholds are easiest to reason about
+// against the single most confident one.
+void AccumulateScores(const std::vector<Finding>& findings,
+                      std::vector<std::pair<std::string, float>>& scores) {
+  for (const Finding& f : findings) {
+    if (f.label.empty()) continue;
+    auto it = std::find_if(scores.begin(), scores.end(),
+                           [&](const auto& s) { return s.first == f.label; });
+    if (it == scores.end()) {
+      scores.emplace_back(f.label, f.score);
+    } else {
+      it->second = std::max(it->second, f.score);
+    }
+  }
+  std::sort(scores.begin(), scores.end());
+}
+
+// Every rule's finding types and score labels must be something the policy can produce, or
+// the rule silently never fires. Returns the first such mistake, naming the rule's line.
+Status CheckRuleReferences(const policy::PolicyConfig& policy,
+                           const scanners::PatternEngine* patterns) {
+  for (size_t i = 0; i < policy.rules.size(); ++i) {
+    const policy::Rule& rule = policy.rules[i];
+    if (!rule.findings || patterns == nullptr) continue;
+    const std::vector<std::string> known = patterns->Types();
+    std::vector<std::string_view> names(known.begin(), known.end());
+    for (const std::string& type : rule.findings->types) {
+      if (std::find(known.begin(), known.end(), type) != known.end()) continue;
+      return InvalidArgumentError(policy.path + ":" + std::to_string(rule.line) + ": rules[" +
+                                  std::to_string(i) + "] (\"" + rule.name +
+                                  "\").when.findings.type: no enabled scanner reports type \"" +
+                                  type + "\"" + DidYouMean(type, names));
+    }
+  }
+  return OkStatus();
+}
+
+}  // namespace
+
+Engine::Engine(policy::PolicyConfig policy)
+    : policy_(std::move(policy)), views_(policy_.views) {}
+
+StatusOr<std::shared_ptr<const Engine>> Engine::Compile(policy::PolicyConfig policy) {
+  std::shared_ptr<Engine> engine(new Engine(std::move(policy)));
+  const policy::PolicyConfig& p = engine->policy_;
+  std::vector<scanners::PatternScannerConfig> pattern_configs;
+  for (const policy::PatternScannerSection& s : p.pattern_scanners) {
+    if (!s.enabled) continue;
+    pattern_configs.push_back(
+        {.kind = s.name, .pack_path = s.pack_path, .types = s.types, .min_score = s.min_score});
+    engine->info_.scanners.push_back(s.name);
+  }
+  if (!pattern_configs.empty()) {
+    auto compiled = scanners::PatternEngine::Compile(pattern_configs);
+    if (!compiled.ok()) return compiled.status();
+    engine->patterns_ = std::move(compiled).value();
+    engine->info_.pattern_count = engine->patterns_->pattern_count();
+  }
+  if (Status s = CheckRuleReferences(p, engine->patterns_.get()); !s.ok()) return s;
+  engine->info_.name = p.name;
+  engine->info_.path = p.path;
+  engine->info_.rule_count = p.rules.size();
+  return std::shared_ptr<const Engine>(std::move(engine));
+}
+
+void Engine::CollectRedactions(const policy::Decision& decision, const Verdict& verdict,
+                               std::vector<RedactionSpan>& spans) const {
+  for (const Finding& f : verdict.findings) {
+    for (const policy::Rule* rule : decision.redact_rules) {
+      if (rule->findings && !policy::FindingMatches(*rule->findings, f)) continue;
+      const std::string_view kind =
+          patterns_ ? patterns_->PlaceholderKind(f.type) : std::string_view("REDACTED");
+      spans.push_back({f.start, f.end, kind});
+      break;
+    }
+  }
+}
+
+Verdict Engine::Check(const Message& message, const CheckOptions& options) const {
+  const auto started = std::chrono::steady_clock::now();
+  Verdict verdict;
+  auto finish = [&]() {
+    verdict.latency_us = std::chrono::duration<double, std::micro>(
+                             std::chrono::steady_clock::now() - started)
+                             .count();
+  };
+  if (message.text.size() > policy_.max_input_bytes) {
+    // Too large to screen within the policy's bounds: refusing is the only safe answer.
+    verdict.action = Action::kBlock;
+    verdict.rule = "input_too_large";
+    finish();
+    return verdict;
+  }
+
+  // Views keep their buffers between calls on the same thread: no allocation in steady state.
+  thread_local std::vector<text::View> views;
+  views_.Build(message.text, views);
+  if (patterns_) patterns_->Scan(views, verdict.findings);
+  std::sort(verdict.findings.begin(), verdict.findings.end(),
+            [](const Finding& a, const Finding& b) {
+              return a.start != b.start ? a.start < b.start : a.end < b.end;
+            });
+  AccumulateScores(verdict.findings, verdict.scores);
+
+  const policy::Facts facts{
+      .message = &message, .findings = &verdict.findings, .scores = &verdict.scores};
+  const policy::Decision decision = policy::EvaluateRules(policy_, facts);
+  verdict.action = decision.action;
+  if (decision.rule) verdict.rule = decision.rule->name;
+
+  // A refused message is never forwarded, so redacting it would only cost time.
+  if (!decision.redact_rules.empty() && verdict.action < Action::kBlock) {
+    std::vector<RedactionSpan> spans;
+    CollectRedactions(decision, verdict, spans);
+    if (!spans.empty()) {
+      Conversation local;
+      Conversation& conversation = options.conversation ? *options.conversation : local;
+      RedactionResult r = Redact(message.text, std::move(spans), conversation, options.reversible);
+      verdict.redacted = std::move(r.text);
+      verdict.replacements = std::move(r.replacements);
+    }
+  }
+  finish();
+  return verdict;
+}
+
+}  // namespace engine
+
+StatusOr<Guard> Guard::Open(const std::string& policy_path) {
+  auto policy = policy::LoadPolicyFile(policy_path);
+  if (!policy.ok()) return policy.status();
+  auto engine = engine::Engine::Compile(std::move(policy).value());
+  if (!engine.ok()) return engine.status();
+  return Guard(std::move(engine).value());
+}
+
+StatusOr<Guard> Guard::FromYaml(std::string_view yaml, std::string display_name,
+                                std::string base_dir) {
+  auto policy = policy::ParsePolicy(yaml, display_name, base_dir);
+  if (!policy.ok()) return policy.status();
+  auto engine = engine::Engine::Compile(std::move(policy).value());
+  if (!engine.ok()) return engine.status();
+  return Guard(std::move(engine).value());
+}
+
+Verdict Guard::Check(const Message& message, const CheckOptions& options) const {
+  return engine_->Check(message, options);
+}
+
+const PolicyInfo& Guard::info() const { return engine_->info(); }
+
+}  // namespace warden
