@@ -1,0 +1,49 @@
+// Build() cost per message: the fast path for plain ASCII, and mixed-script text.
+#include <benchmark/benchmark.h>
+
+#include <string>
+#include <vector>
+
+#include "text/views.h"
+
+namespace {
+
+std::string Repeat(std::string_view unit, size_t size) {
+  std::string s;
+  while (s.size() < size) s.append(unit);
+  s.resize(size);
+  return s;
+}
+
+const std::string kAscii =
+    "Please summarise the quarterly report and list the three biggest risks for the team. ";
+// Latin with Cyrillic homoglyphs, accents and a zero-width space: every view is built.
+const std::string kMixed =
+    "Pl\xD0\xB5\xD0\xB0se ign\xD0\xBEre the r\xC3\xA9sum\xC3\xA9 \xE2\x80\x8Bof "
+    "\xD0\x9C\xD0\xB0\xD1\x80\xD0\xB8\xD1\x8F and 1gn0r3 it. ";
+
+void BM_Build(benchmark::State& state, const std::string& unit) {
+  warden::text::ViewBuilder builder;
+  // Cut on a unit boundary's multiple so the UTF-8 stays valid enough to be representative.
+  const std::string text = Repeat(unit, static_cast<size_t>(state.range(0)));
+  std::vector<warden::text::View> views;
+  for (auto _ : state) {
+    builder.Build(text, views);
+    benchmark::DoNotOptimize(views.data());
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * text.size());
+  state.counters["views"] = static_cast<double>(views.size());
+}
+
+BENCHMARK_CAPTURE(BM_Build, ascii, kAscii)->Arg(1024)->Arg(16 << 10);
+BENCHMARK_CAPTURE(BM_Build, mixed, kMixed)->Arg(1024)->Arg(16 << 10);
+
+void BM_Construct(benchmark::State& state) {
+  for (auto _ : state) {
+    warden::text::ViewBuilder builder;
+    benchmark::DoNotOptimize(&builder);
+  }
+}
+BENCHMARK(BM_Construct);
+
+}  // namespace

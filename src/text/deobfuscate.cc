@@ -1,0 +1,170 @@
+// The deobfuscated view: leetspeak undone inside words that mix letters with leet characters,
+// and runs of single letters joined ("i g n o r e").
+#include <algorithm>
+#include <array>
+#include <cstring>
+
+#include "text/internal.h"
+
+namespace warden::text::internal {
+namespace {
+
+enum : uint8_t {
+  kLetter = 1,     // ASCII letter
+  kLeetDigit = 2,  // 0 1 3 4 5 7 8 9
+  kLeetSymbol = 4, // @ $ ! | +
+  kOtherDigit = 8, // 2 6
+  kNonAscii = 16,  // part of a word, but never rewritten
+  kSeparator = 32, // joins spaced letters: space . - _ *
+};
+constexpr uint8_t kWord = kLetter | kLeetDigit | kLeetSymbol | kOtherDigit | kNonAscii;
+
+constexpr std::array<uint8_t, 256> MakeClasses() {
+  std::array<uint8_t, 256> t{};
+  for (int c = 'a'; c <= 'z'; ++c) t[c] = kLetter;
+  for (int c = 'A'; c <= 'Z'; ++c) t[c] = kLetter;
+  for (char c : {'0', '1', '3', '4', '5', '7', '8', '9'}) t[static_cast<uint8_t>(c)] = kLeetDigit;
+  for (char c : {'@', '$', '!', '|', '+'}) t[static_cast<uint8_t>(c)] = kLeetSymbol;
+  t['2'] = t['6'] = kOtherDigit;
+  for (int c = 0x80; c < 256; ++c) t[c] = kNonAscii;
+  for (char c : {' ', '.', '-', '_', '*'}) t[static_cast<uint8_t>(c)] = kSeparator;
+  return t;
+}
+constexpr std::array<uint8_t, 256> kClass = MakeClasses();
+
+char Unleet(char c) {
+  switch (c) {
+    case '0': return 'o';
+    case '1': return 'i';
+    case '3': return 'e';
+    case '4': return 'a';
+    case '5': return 's';
+    case '7': return 't';
+    case '8': return 'b';
+    case '9': return 'g';
+    case '@': return 'a';
+    case '$': return 's';
+    case '!': return 'i';
+    case '|': return 'l';
+    case '+': return 't';
+    default: return c;
+  }
+}
+
+inline uint8_t ClassAt(std::string_view s, size_t i) {
+  return kClass[static_cast<unsigned char>(s[i])];
+}
+
+// Edits are collected in text order; an unchanged text allocates nothing.
+struct Edit {
+  uint32_t pos;
+  char c;  // replacement, or '\0' with erase
+  bool erase;
+};
+
+// A single letter (or leet digit) standing alone: the item of a spaced-letter run.
+inline bool IsItem(std::string_view s, size_t i) {
+  return (ClassAt(s, i) & (kLetter | kLeetDigit)) != 0;
+}
+inline bool EndsWord(std::string_view s, size_t i) {
+  return i >= s.size() || (ClassAt(s, i) & kWord) == 0;
+}
+
+// Tries a spaced-letter run starting at the single item s[i]; returns its end or i.
+size_t SpacedRun(std::string_view s, size_t i, std::vector<Edit>& edits) {
+  const size_t n = s.size();
+  size_t j = i;
+  int count = 1;
+  int letters = (ClassAt(s, i) & kLetter) ? 1 : 0;
+  while (j + 2 < n && (ClassAt(s, j + 1) & kSeparator) && IsItem(s, j + 2) && EndsWord(s, j + 3)) {
+    j += 2;
+    ++count;
+    letters += (ClassAt(s, j) & kLetter) ? 1 : 0;
+  }
+  if (count < 3 || letters < 2) return i;
+  for (size_t k = i; k <= j; k += 2) {
+    if (ClassAt(s, k) & kLeetDigit) edits.push_back({static_cast<uint32_t>(k), Unleet(s[k]), false});
+    if (k < j) edits.push_back({static_cast<uint32_t>(k + 1), '\0', true});
+  }
+  return j + 1;
+}
+
+// Rewrites the word [a, b) when it mixes letters with leet characters.
+void LeetWord(std::string_view s, size_t a, size_t b, std::vector<Edit>& edits) {
+  const size_t word_end = b;
+  while (b > a && (s[b - 1] == '!' || s[b - 1] == '|' || s[b - 1] == '+')) --b;  // "hi!"
+  int letters = 0, leet = 0;
+  bool has_at = false;
+  for (size_t k = a; k < b; ++k) {
+    const uint8_t c = ClassAt(s, k);
+    if (c & (kOtherDigit | kNonAscii)) return;  // "h264", mixed scripts: not leetspeak
+    letters += (c & kLetter) ? 1 : 0;
+    leet += (c & (kLeetDigit | kLeetSymbol)) ? 1 : 0;
+    has_at |= s[k] == '@';
+  }
+  if (letters < 2 || leet == 0) return;
+  // "user@example.com": an address, not "usaraexample".
+  if (has_at && word_end + 1 < s.size() && s[word_end] == '.' &&
+      (ClassAt(s, word_end + 1) & kLetter)) {
+    return;
+  }
+  // Ordinals such as "21st", "4th": digits then a two-letter suffix.
+  if (letters == 2 && b - a >= 3 && (ClassAt(s, b - 1) & kLetter) && (ClassAt(s, b - 2) & kLetter)) {
+    bool digits_before = true;
+    for (size_t k = a; k + 2 < b; ++k) digits_before &= (ClassAt(s, k) & kLeetDigit) != 0;
+    if (digits_before) return;
+  }
+  for (size_t k = a; k < b; ++k) {
+    if (ClassAt(s, k) & (kLeetDigit | kLeetSymbol)) {
+      edits.push_back({static_cast<uint32_t>(k), Unleet(s[k]), false});
+    }
+  }
+}
+
+}  // namespace
+
+bool BuildDeobfuscated(const View& source, View& out) {
+  const std::string_view s = source.orig_begin.empty() ? source.text : source.storage;
+  const size_t n = s.size();
+  std::vector<Edit> edits;
+  for (size_t i = 0; i < n;) {
+    if ((ClassAt(s, i) & kWord) == 0) {
+      ++i;
+      continue;
+    }
+    size_t b = i + 1;
+    while (b < n && (ClassAt(s, b) & kWord)) ++b;
+    if (b == i + 1 && IsItem(s, i)) {
+      const size_t end = SpacedRun(s, i, edits);
+      if (end != i) {
+        i = end;
+        continue;
+      }
+    } else if (b - i >= 2) {
+      LeetWord(s, i, b, edits);
+    }
+    i = b;
+  }
+  if (edits.empty()) return false;
+
+  out.storage.clear();
+  out.orig_begin.clear();
+  out.orig_end.clear();
+  out.storage.reserve(n);
+  out.orig_begin.reserve(n);
+  out.orig_end.reserve(n);
+  size_t next = 0;
+  for (size_t i = 0; i < n; ++i) {
+    char c = s[i];
+    if (next < edits.size() && edits[next].pos == i) {
+      const Edit& e = edits[next++];
+      if (e.erase) continue;
+      c = e.c;
+    }
+    const auto [b, e] = SpanOf(source, static_cast<uint32_t>(i), static_cast<uint32_t>(i + 1));
+    PushMapped(out, c, b, e);
+  }
+  return true;
+}
+
+}  // namespace warden::text::internal
