@@ -1,0 +1,80 @@
+#include <map>
+// The core path of `warden check`: Guard::Check on one message, one core.
+// Targets (issue 2): 1 KiB ASCII <= 10 us median, 1 KiB mixed script <= 40 us, 16 KiB <= 10x 1 KiB.
+#include <benchmark/benchmark.h>
+
+#include <cstdlib>
+#include <string>
+
+#include "warden/guard.h"
+
+namespace {
+
+const char kProse[] =
+    "The quarterly planning meeting covered the roadmap for the next two releases. The team "
+    "agreed to focus on reliability first, then on the new reporting features that customers "
+    "have asked for since spring. Please review the attached notes before Thursday and add "
+    "your comments inline, so that we can close the open questions in the next session. ";
+const char kMixed[] =
+    "Привет! Мы обсудили план на следующий квартал и согласовали сроки. "
+    "我们讨论了下一季度的计划，并确定了时间表。 Die Besprechung war produktiv, "
+    "und wir haben die nächsten Schritte festgelegt. Café au lait, naïve façade. ";
+const char kWithPii[] =
+    " Contact jane.doe@example.com or +44 20 7946 0958; the card on file is 4111 1111 1111 1111. ";
+
+std::string Repeat(std::string_view unit, size_t bytes) {
+  std::string out;
+  while (out.size() < bytes) out.append(unit);
+  out.resize(bytes);
+  // Never end inside a UTF-8 sequence.
+  while (!out.empty() && (static_cast<unsigned char>(out.back()) & 0xC0) == 0x80) out.pop_back();
+  if (!out.empty() && static_cast<unsigned char>(out.back()) >= 0xC0) out.pop_back();
+  return out;
+}
+
+const warden::Guard& GuardFor(const char* policy) {
+  static std::map<std::string, warden::Guard*> guards;
+  auto it = guards.find(policy);
+  if (it != guards.end()) return *it->second;
+  auto g = warden::Guard::Open(std::string(WARDEN_SOURCE_DIR "/policies/") + policy);
+  if (!g.ok()) {
+    std::fprintf(stderr, "%s\n", g.status().ToString().c_str());
+    std::exit(1);
+  }
+  return *guards.emplace(policy, new warden::Guard(std::move(g).value())).first->second;
+}
+
+void RunCheck(benchmark::State& state, const char* policy, const std::string& text) {
+  const warden::Guard& guard = GuardFor(policy);
+  for (auto _ : state) {
+    warden::Verdict v = guard.Check({.text = text});
+    benchmark::DoNotOptimize(v);
+  }
+  state.SetBytesProcessed(state.iterations() * text.size());
+}
+
+void BM_Patterns_Ascii1K(benchmark::State& s) { RunCheck(s, "patterns.yaml", Repeat(kProse, 1024)); }
+void BM_Patterns_Ascii1K_Pii(benchmark::State& s) {
+  RunCheck(s, "patterns.yaml", Repeat(std::string(kProse).substr(0, 300) + kWithPii, 1024));
+}
+void BM_Patterns_Mixed1K(benchmark::State& s) { RunCheck(s, "patterns.yaml", Repeat(kMixed, 1024)); }
+void BM_Patterns_Ascii16K(benchmark::State& s) {
+  RunCheck(s, "patterns.yaml", Repeat(kProse, 16384));
+}
+void BM_Patterns_Mixed16K(benchmark::State& s) {
+  RunCheck(s, "patterns.yaml", Repeat(kMixed, 16384));
+}
+void BM_Default_Ascii1K(benchmark::State& s) { RunCheck(s, "default.yaml", Repeat(kProse, 1024)); }
+void BM_Default_Mixed1K(benchmark::State& s) { RunCheck(s, "default.yaml", Repeat(kMixed, 1024)); }
+
+BENCHMARK(BM_Patterns_Ascii1K);
+BENCHMARK(BM_Patterns_Ascii1K_Pii);
+BENCHMARK(BM_Patterns_Mixed1K);
+BENCHMARK(BM_Patterns_Ascii16K);
+BENCHMARK(BM_Patterns_Mixed16K);
+BENCHMARK(BM_Default_Ascii1K);
+BENCHMARK(BM_Default_Mixed1K);
+
+}  // namespace
+
+BENCHMARK_MAIN();
