@@ -24,7 +24,7 @@ const std::string kMixed =
 
 void BM_Build(benchmark::State& state, const std::string& unit) {
   warden::text::ViewBuilder builder;
-  // Cut on a unit boundary's multiple so the UTF-8 stays valid enough to be representative.
+  // The cut may split one UTF-8 sequence at the end, which Build() must tolerate anyway.
   const std::string text = Repeat(unit, static_cast<size_t>(state.range(0)));
   std::vector<warden::text::View> views;
   for (auto _ : state) {

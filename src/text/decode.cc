@@ -246,6 +246,9 @@ constexpr std::string_view kCommon[] = {"the", "and", "you", "ignore", "instruct
 constexpr std::string_view kCommonRot[] = {"gur", "naq", "lbh", "vtaber", "vafgehpgvbaf", "nyy",
                                            "cerivbhf", "flfgrz", "cebzcg", "vf", "gb", "bs"};
 
+// Word lengths present in kCommon, to skip most words with one test.
+constexpr uint32_t kCommonLengths = (1u << 2) | (1u << 3) | (1u << 6) | (1u << 8) | (1u << 12);
+
 bool EqualsLower(std::string_view word, std::string_view lower) {
   if (word.size() != lower.size()) return false;
   for (size_t i = 0; i < word.size(); ++i) {
@@ -276,7 +279,7 @@ bool LikelyRot13(std::string_view s) {
     const std::string_view w = s.substr(i, j - i);
     prev_rot = EqualsLower(w, "rot");
     if (w.size() == 6 && EqualsLower(w, "caesar")) return true;
-    if (w.size() <= 12) {
+    if (w.size() <= 12 && ((1u << w.size()) & kCommonLengths)) {
       for (size_t k = 0; k < std::size(kCommon); ++k) {
         if (kCommon[k].size() != w.size()) continue;
         plain += EqualsLower(w, kCommon[k]);

@@ -133,14 +133,15 @@ bool BuildDeobfuscated(const View& source, View& out) {
       continue;
     }
     size_t b = i + 1;
-    while (b < n && (ClassAt(s, b) & kWord)) ++b;
+    uint8_t classes = ClassAt(s, i);
+    while (b < n && (ClassAt(s, b) & kWord)) classes |= ClassAt(s, b++);
     if (b == i + 1 && IsItem(s, i)) {
       const size_t end = SpacedRun(s, i, edits);
       if (end != i) {
         i = end;
         continue;
       }
-    } else if (b - i >= 2) {
+    } else if (b - i >= 2 && (classes & kLetter) && (classes & (kLeetDigit | kLeetSymbol))) {
       LeetWord(s, i, b, edits);
     }
     i = b;
