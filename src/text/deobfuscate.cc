@@ -76,7 +76,8 @@ size_t SpacedRun(std::string_view s, size_t i, std::vector<Edit>& edits) {
   size_t j = i;
   int count = 1;
   int letters = (ClassAt(s, i) & kLetter) ? 1 : 0;
-  while (j + 2 < n && (ClassAt(s, j + 1) & kSeparator) && IsItem(s, j + 2) && EndsWord(s, j + 3)) {
+  const char sep = i + 1 < n ? s[i + 1] : '\0';  // one separator per run: "a-b c-d" is two
+  while (j + 2 < n && s[j + 1] == sep && (ClassAt(s, j + 1) & kSeparator) && IsItem(s, j + 2) && EndsWord(s, j + 3)) {
     j += 2;
     ++count;
     letters += (ClassAt(s, j) & kLetter) ? 1 : 0;
