@@ -105,8 +105,10 @@ class Scanner {
     if (allow_rot13_ && budget_ >= s_.size() && LikelyRot13(s_)) {
       Payload p{0, static_cast<uint32_t>(s_.size()), "rot13", std::string(s_)};
       for (char& c : p.decoded) {
-        if (c >= 'a' && c <= 'z') c = static_cast<char>('a' + (c - 'a' + 13) % 26);
-        else if (c >= 'A' && c <= 'Z') c = static_cast<char>('A' + (c - 'A' + 13) % 26);
+        if (c >= 'a' && c <= 'z')
+          c = static_cast<char>('a' + (c - 'a' + 13) % 26);
+        else if (c >= 'A' && c <= 'Z')
+          c = static_cast<char>('A' + (c - 'A' + 13) % 26);
       }
       Accept(std::move(p));
     }
@@ -131,7 +133,8 @@ class Scanner {
     scratch_.clear();
     while (j + 3 < s_.size() + 0 && s_[j] == '\\' && (s_[j + 1] == 'x' || s_[j + 1] == 'X') &&
            Hex(s_[j + 2]) >= 0 && Hex(s_[j + 3]) >= 0) {
-      if (scratch_.size() < budget_) scratch_.push_back(static_cast<char>(Hex(s_[j + 2]) * 16 + Hex(s_[j + 3])));
+      if (scratch_.size() < budget_)
+        scratch_.push_back(static_cast<char>(Hex(s_[j + 2]) * 16 + Hex(s_[j + 3])));
       j += 4;
     }
     if (j - i >= options_.min_encoded_length && budget_ > 0) TryAccept(i, j, "hex");
@@ -144,7 +147,8 @@ class Scanner {
     scratch_.clear();
     while (j + 1 < s_.size() && Hex(s_[j]) >= 0 && Hex(s_[j + 1]) >= 0 &&
            (j + 2 == s_.size() || s_[j + 2] == ' ' || !IsB64(s_[j + 2]))) {
-      if (scratch_.size() < budget_) scratch_.push_back(static_cast<char>(Hex(s_[j]) * 16 + Hex(s_[j + 1])));
+      if (scratch_.size() < budget_)
+        scratch_.push_back(static_cast<char>(Hex(s_[j]) * 16 + Hex(s_[j + 1])));
       j += 2;
       if (j + 2 < s_.size() && s_[j] == ' ' && Hex(s_[j + 1]) >= 0) {
         ++j;
@@ -216,7 +220,8 @@ class Scanner {
       int escapes = 0;
       scratch_.clear();
       for (size_t k = b; k < e && scratch_.size() < budget_;) {
-        if (s_[k] == '%' && k + 2 < e + 0 + 1 && k + 2 < n && Hex(s_[k + 1]) >= 0 && Hex(s_[k + 2]) >= 0) {
+        if (s_[k] == '%' && k + 2 < e + 0 + 1 && k + 2 < n && Hex(s_[k + 1]) >= 0 &&
+            Hex(s_[k + 2]) >= 0) {
           scratch_.push_back(static_cast<char>(Hex(s_[k + 1]) * 16 + Hex(s_[k + 2])));
           ++escapes;
           k += 3;
@@ -241,10 +246,12 @@ class Scanner {
 };
 
 // Common English words and their rot13 forms, by length.
-constexpr std::string_view kCommon[] = {"the", "and", "you", "ignore", "instructions", "all",
-                                        "previous", "system", "prompt", "is", "to", "of"};
-constexpr std::string_view kCommonRot[] = {"gur", "naq", "lbh", "vtaber", "vafgehpgvbaf", "nyy",
-                                           "cerivbhf", "flfgrz", "cebzcg", "vf", "gb", "bs"};
+constexpr std::string_view kCommon[] = {"the",          "and", "you",      "ignore",
+                                        "instructions", "all", "previous", "system",
+                                        "prompt",       "is",  "to",       "of"};
+constexpr std::string_view kCommonRot[] = {"gur",          "naq", "lbh",      "vtaber",
+                                           "vafgehpgvbaf", "nyy", "cerivbhf", "flfgrz",
+                                           "cebzcg",       "vf",  "gb",       "bs"};
 
 // Word lengths present in kCommon, to skip most words with one test.
 constexpr uint32_t kCommonLengths = (1u << 2) | (1u << 3) | (1u << 6) | (1u << 8) | (1u << 12);
@@ -318,7 +325,8 @@ void AppendDecoded(const ViewOptions& options, std::vector<View>& out) {
       if (std::string_view(p.kind) == "rot13") {
         // A per-character cipher: every byte keeps its own source.
         for (size_t k = 0; k < m; ++k) {
-          const auto [b, e] = SpanOf(out[idx], static_cast<uint32_t>(k), static_cast<uint32_t>(k + 1));
+          const auto [b, e] =
+              SpanOf(out[idx], static_cast<uint32_t>(k), static_cast<uint32_t>(k + 1));
           v.orig_begin[k] = b;
           v.orig_end[k] = e;
         }

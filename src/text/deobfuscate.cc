@@ -10,12 +10,12 @@ namespace warden::text::internal {
 namespace {
 
 enum : uint8_t {
-  kLetter = 1,     // ASCII letter
-  kLeetDigit = 2,  // 0 1 3 4 5 7 8 9
-  kLeetSymbol = 4, // @ $ ! | +
-  kOtherDigit = 8, // 2 6
-  kNonAscii = 16,  // part of a word, but never rewritten
-  kSeparator = 32, // joins spaced letters: space . - _ *
+  kLetter = 1,      // ASCII letter
+  kLeetDigit = 2,   // 0 1 3 4 5 7 8 9
+  kLeetSymbol = 4,  // @ $ ! | +
+  kOtherDigit = 8,  // 2 6
+  kNonAscii = 16,   // part of a word, but never rewritten
+  kSeparator = 32,  // joins spaced letters: space . - _ *
 };
 constexpr uint8_t kWord = kLetter | kLeetDigit | kLeetSymbol | kOtherDigit | kNonAscii;
 
@@ -34,20 +34,34 @@ constexpr std::array<uint8_t, 256> kClass = MakeClasses();
 
 char Unleet(char c) {
   switch (c) {
-    case '0': return 'o';
-    case '1': return 'i';
-    case '3': return 'e';
-    case '4': return 'a';
-    case '5': return 's';
-    case '7': return 't';
-    case '8': return 'b';
-    case '9': return 'g';
-    case '@': return 'a';
-    case '$': return 's';
-    case '!': return 'i';
-    case '|': return 'l';
-    case '+': return 't';
-    default: return c;
+    case '0':
+      return 'o';
+    case '1':
+      return 'i';
+    case '3':
+      return 'e';
+    case '4':
+      return 'a';
+    case '5':
+      return 's';
+    case '7':
+      return 't';
+    case '8':
+      return 'b';
+    case '9':
+      return 'g';
+    case '@':
+      return 'a';
+    case '$':
+      return 's';
+    case '!':
+      return 'i';
+    case '|':
+      return 'l';
+    case '+':
+      return 't';
+    default:
+      return c;
   }
 }
 
@@ -77,14 +91,16 @@ size_t SpacedRun(std::string_view s, size_t i, std::vector<Edit>& edits) {
   int count = 1;
   int letters = (ClassAt(s, i) & kLetter) ? 1 : 0;
   const char sep = i + 1 < n ? s[i + 1] : '\0';  // one separator per run: "a-b c-d" is two
-  while (j + 2 < n && s[j + 1] == sep && (ClassAt(s, j + 1) & kSeparator) && IsItem(s, j + 2) && EndsWord(s, j + 3)) {
+  while (j + 2 < n && s[j + 1] == sep && (ClassAt(s, j + 1) & kSeparator) && IsItem(s, j + 2) &&
+         EndsWord(s, j + 3)) {
     j += 2;
     ++count;
     letters += (ClassAt(s, j) & kLetter) ? 1 : 0;
   }
   if (count < 3 || letters < 2) return i;
   for (size_t k = i; k <= j; k += 2) {
-    if (ClassAt(s, k) & kLeetDigit) edits.push_back({static_cast<uint32_t>(k), Unleet(s[k]), false});
+    if (ClassAt(s, k) & kLeetDigit)
+      edits.push_back({static_cast<uint32_t>(k), Unleet(s[k]), false});
     if (k < j) edits.push_back({static_cast<uint32_t>(k + 1), '\0', true});
   }
   return j + 1;
@@ -110,7 +126,8 @@ void LeetWord(std::string_view s, size_t a, size_t b, std::vector<Edit>& edits) 
     return;
   }
   // Ordinals such as "21st", "4th": digits then a two-letter suffix.
-  if (letters == 2 && b - a >= 3 && (ClassAt(s, b - 1) & kLetter) && (ClassAt(s, b - 2) & kLetter)) {
+  if (letters == 2 && b - a >= 3 && (ClassAt(s, b - 1) & kLetter) &&
+      (ClassAt(s, b - 2) & kLetter)) {
     bool digits_before = true;
     for (size_t k = a; k + 2 < b; ++k) digits_before &= (ClassAt(s, k) & kLeetDigit) != 0;
     if (digits_before) return;

@@ -155,8 +155,8 @@ bool BuildSkeleton(const IcuTools& icu, const View& norm, View& out) {
       continue;
     }
     size_t len = Utf8SequenceLength(s, i);
-    const auto [b, e] = norm.ToOriginal(static_cast<uint32_t>(i),
-                                        static_cast<uint32_t>(i + (len == 0 ? 1 : len)));
+    const auto [b, e] =
+        norm.ToOriginal(static_cast<uint32_t>(i), static_cast<uint32_t>(i + (len == 0 ? 1 : len)));
     if (len == 0) {  // cannot happen for ICU output, but never trust it blindly
       PushMapped(out, s[i], b, e);
       ++i;

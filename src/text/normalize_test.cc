@@ -11,7 +11,9 @@ TEST(Normalize, ComposesFoldsAndMapsSegments) {
   View out;
   const std::string s = "E\xCC\x81\xEF\xBC\xA1\xE2\x80\xAE!";  // E + U+0301, fullwidth A, RLO
   BuildNormalized(icu, s, out);
-  EXPECT_EQ(out.storage, "\xC3\xA9" "a!");
+  EXPECT_EQ(out.storage,
+            "\xC3\xA9"
+            "a!");
   ASSERT_EQ(out.orig_begin.size(), 4u);
   EXPECT_EQ(out.ToOriginal(0, 2), std::make_pair(0u, 3u));  // é <- "E\u0301"
   EXPECT_EQ(out.ToOriginal(2, 3), std::make_pair(3u, 6u));  // a <- fullwidth A

@@ -67,9 +67,9 @@ struct ViewOptions {
   bool skeleton = true;
   bool deobfuscated = true;
   bool decoded = true;
-  uint32_t max_decode_depth = 3;           // nested payloads decoded at most this deep
-  uint32_t max_decoded_bytes = 1u << 20;   // total bytes of decoded views per Build()
-  uint32_t min_encoded_length = 16;        // shorter base64/hex runs are not decoded
+  uint32_t max_decode_depth = 3;          // nested payloads decoded at most this deep
+  uint32_t max_decoded_bytes = 1u << 20;  // total bytes of decoded views per Build()
+  uint32_t min_encoded_length = 16;       // shorter base64/hex runs are not decoded
 };
 
 class ViewBuilder {

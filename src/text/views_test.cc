@@ -22,7 +22,8 @@ std::string OriginalOf(std::string_view original, const std::vector<View>& views
   if (v == nullptr) return "<no view " + std::string(name) + ">";
   const size_t at = v->text.find(needle);
   if (at == std::string_view::npos) return "<not found in " + std::string(v->text) + ">";
-  const auto [b, e] = v->ToOriginal(static_cast<uint32_t>(at), static_cast<uint32_t>(at + needle.size()));
+  const auto [b, e] =
+      v->ToOriginal(static_cast<uint32_t>(at), static_cast<uint32_t>(at + needle.size()));
   return std::string(original.substr(b, e - b));
 }
 
@@ -234,7 +235,8 @@ TEST(ViewBuilder, DeepNestingTerminates) {
   const auto start = std::chrono::steady_clock::now();
   builder.Build(s, views);
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                      std::chrono::steady_clock::now() - start).count();
+                      std::chrono::steady_clock::now() - start)
+                      .count();
   EXPECT_LT(ms, 2000);
   size_t decoded = 0;
   for (const View& v : views) {
