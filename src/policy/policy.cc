@@ -186,7 +186,8 @@ class Parser {
   // Checks that `node` is a map whose keys are all in `keys` and none repeats; returns its
   // entries. Unknown and duplicate keys are reported and left out.
   std::optional<Entries> Map(const YAML::Node& node, const std::string& path,
-                             std::span<const std::string_view> keys) {
+                             std::span<const std::string_view> keys,
+                             std::string_view noun = "key") {
     if (!node.IsMap()) {
       Error(node, path, "expected a map, got " + Describe(node));
       return std::nullopt;
@@ -201,7 +202,8 @@ class Parser {
       const std::string& name = key.Scalar();
       const std::string key_path = Join(path, name);
       if (std::find(keys.begin(), keys.end(), name) == keys.end()) {
-        Error(key, key_path, "unknown key " + Quote(name) + DidYouMean(name, Names(keys)));
+        Error(key, key_path,
+              "unknown " + std::string(noun) + " " + Quote(name) + DidYouMean(name, Names(keys)));
         continue;
       }
       // yaml-cpp keeps both copies of a repeated key; the second would silently win elsewhere.
@@ -499,7 +501,7 @@ void Parser::ParseViews(const YAML::Node& node, text::ViewOptions& views) {
 
 void Parser::ParseScanners(const YAML::Node& node, PolicyConfig& out) {
   const std::vector<std::string_view> names = ScannerNames();
-  std::optional<Entries> entries = Map(node, "scanners", names);
+  std::optional<Entries> entries = Map(node, "scanners", names, "scanner");
   if (!entries) return;
   for (const Entry& e : entries->all()) {
     for (const ScannerSectionSpec& spec : kScannerSections) {
