@@ -1,16 +1,140 @@
-// Placeholder until the train command lands.
+// `warden train`: trains the classifier model from JSONL data (see docs/classifier.md).
+//
+//   warden train --data ../shared/data --out models/warden-v1 --seed 1
+#include <cstdio>
 #include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
 
 #include "commands.h"
+#include "eval/dataset.h"
+#include "eval/trainer.h"
+#include "output.h"
 
 namespace warden::cli {
+namespace {
+
+struct TrainFlags {
+  std::vector<std::string> data;
+  std::string out;
+  uint64_t seed = 1;
+  bool quick = false;
+  std::string tmp_dir = "/tmp";
+};
+
+// Files named *dev.jsonl choose thresholds; every other file trains. A directory contributes
+// its */train.jsonl and */dev.jsonl.
+Status SplitInputs(const std::vector<std::string>& data, std::vector<std::string>& train,
+                   std::vector<std::string>& dev) {
+  for (const std::string& p : data) {
+    auto t = eval::ExpandDataPaths({p}, "train");
+    if (!t.ok()) return t.status();
+    for (const auto& f : *t) {
+      if (f.size() >= 9 && f.compare(f.size() - 9, 9, "dev.jsonl") == 0) {
+        dev.push_back(f);
+      } else {
+        train.push_back(f);
+      }
+    }
+    if (t->size() == 1 && (*t)[0] == p) continue;  // a file, not a directory
+    auto d = eval::ExpandDataPaths({p}, "dev");
+    if (!d.ok()) return d.status();
+    dev.insert(dev.end(), d->begin(), d->end());
+  }
+  return OkStatus();
+}
+
+int RunTrain(const TrainFlags& f) {
+  std::vector<std::string> train_files, dev_files;
+  if (Status s = SplitInputs(f.data, train_files, dev_files); !s.ok()) {
+    std::cerr << "warden train: " << s.message() << "\n";
+    return kExitError;
+  }
+  if (dev_files.empty()) {
+    std::cerr << "warden train: no dev.jsonl among the inputs: thresholds are chosen on dev "
+                 "data only\n";
+    return kExitError;
+  }
+  auto train = eval::ReadDataset(train_files, "train");
+  if (!train.ok()) {
+    std::cerr << "warden train: " << train.status().message() << "\n";
+    return kExitError;
+  }
+  auto dev = eval::ReadDataset(dev_files, "dev");
+  if (!dev.ok()) {
+    std::cerr << "warden train: " << dev.status().message() << "\n";
+    return kExitError;
+  }
+  std::cerr << "train: " << train->size() << " records from " << train_files.size()
+            << " files; dev: " << dev->size() << " records from " << dev_files.size()
+            << " files\n";
+
+  eval::TrainOptions o;
+  o.out = f.out;
+  if (o.out.size() > 4 && o.out.compare(o.out.size() - 4, 4, ".ftz") == 0) o.out.resize(o.out.size() - 4);
+  o.seed = f.seed;
+  o.quick = f.quick;
+  o.tmp_dir = f.tmp_dir;
+  if (f.quick) {
+    o.dim = 16;
+    o.epoch = 5;
+    o.minn = 0;
+    o.maxn = 0;
+    o.bucket = 200000;
+    o.cutoff = 50000;
+    o.augment = 0.05;
+  }
+  std::unique_ptr<ProgressBar> bar;
+  std::string stage;
+  o.progress = [&](std::string_view s, double fraction) {
+    if (s != stage) {
+      if (bar) bar->Finish();
+      stage = s;
+      bar = std::make_unique<ProgressBar>(std::string(s), 1000);
+    }
+    bar->Update(static_cast<uint64_t>(fraction * 1000), 0);
+  };
+  auto result = eval::TrainModel(o, *train, *dev);
+  if (bar) bar->Finish();
+  if (!result.ok()) {
+    std::cerr << "warden train: " << result.status().message() << "\n";
+    return kExitError;
+  }
+  std::printf("model: %s (%llu bytes, %lld training lines)\n", result->model_path.c_str(),
+              static_cast<unsigned long long>(result->model_bytes),
+              static_cast<long long>(result->train_lines));
+  const auto& m = result->dev_unsafe;
+  std::printf("dev unsafe-vs-safe: auprc %.4f roc_auc %.4f precision %.4f recall %.4f fpr %.4f "
+              "at threshold %.4f\n",
+              m.auprc, m.roc_auc, m.precision, m.recall, m.fpr,
+              result->thresholds[classifier::kUnsafeLabel]);
+  std::printf("thresholds:");
+  for (size_t i = 0; i < classifier::kNumLabels; ++i) {
+    std::printf(" %s=%.3f", std::string(classifier::kLabels[i]).c_str(), result->thresholds[i]);
+  }
+  std::printf("\n");
+  return kExitAllow;
+}
+
+}  // namespace
 
 void AddTrainCommand(CLI::App& app, int* exit_code) {
-  auto* cmd = app.add_subcommand("train", "(not available in this build)");
-  cmd->callback([exit_code] {
-    std::cerr << "warden train: not available in this build\n";
-    *exit_code = kExitError;
-  });
+  auto flags = std::make_shared<TrainFlags>();
+  auto* cmd = app.add_subcommand(
+      "train",
+      "Train the classifier model from labelled JSONL.\n"
+      "Trains on train.jsonl files, chooses per-label thresholds on dev.jsonl files, writes\n"
+      "OUT.ftz and OUT.json atomically. Deterministic for a given --seed.\n\n"
+      "Example:\n  warden train --data ../shared/data --out models/warden-v1 --seed 1");
+  cmd->add_option("--data", flags->data, "data directories (*/train.jsonl, */dev.jsonl) or files")
+      ->required();
+  cmd->add_option("--out", flags->out, "output path without extension, e.g. models/warden-v1")
+      ->required();
+  cmd->add_option("--seed", flags->seed, "random seed (fastText and augmentation)");
+  cmd->add_flag("--quick", flags->quick, "small, fast model (smoke tests, leave-one-source-out)");
+  cmd->add_option("--tmp-dir", flags->tmp_dir, "where the fastText training file is written");
+  cmd->callback([flags, exit_code] { *exit_code = RunTrain(*flags); });
 }
 
 }  // namespace warden::cli

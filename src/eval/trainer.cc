@@ -1,0 +1,341 @@
+#include "eval/trainer.h"
+
+#include <fasttext/fasttext.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include "core/json_writer.h"
+#include "eval/mutators.h"
+#include "scanners/classifier/features.h"
+
+namespace warden::eval {
+namespace {
+
+namespace fs = std::filesystem;
+using classifier::kLabels;
+using classifier::kNumLabels;
+using classifier::LabelScores;
+
+std::string LabelLine(const Example& ex) {
+  if (!ex.unsafe) return "__label__safe";
+  std::string s = "__label__unsafe";
+  for (uint8_t l : ex.labels) {
+    s += " __label__";
+    s += kLabels[l];
+  }
+  return s;
+}
+
+// The text the model trains on for one example's mutated copy: the view that undid most of
+// the obfuscation (decoded beats deobfuscated beats skeleton beats normalized), i.e. what the
+// max over views will mostly see at inference.
+std::string_view MostNormalView(const std::vector<text::View>& views) {
+  std::string_view best = views.empty() ? std::string_view() : views[0].text;
+  int best_rank = -1;
+  for (const auto& v : views) {
+    int rank = static_cast<int>(v.kind);
+    if (rank > best_rank) {
+      best_rank = rank;
+      best = v.text;
+    }
+  }
+  return best;
+}
+
+Status WriteTrainingFile(const TrainOptions& o, const std::vector<Example>& train,
+                         const std::string& path, int64_t* lines) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  if (!out) return InternalError(path + ": cannot create training file");
+  std::map<std::pair<std::string, bool>, int64_t> group_size;
+  for (const auto& ex : train) ++group_size[{ex.source, ex.unsafe}];
+
+  std::mt19937_64 rng(o.seed);
+  text::ViewBuilder builder;
+  std::vector<text::View> views;
+  std::string features;
+  *lines = 0;
+  for (size_t i = 0; i < train.size(); ++i) {
+    const Example& ex = train[i];
+    const int64_t n = group_size[{ex.source, ex.unsafe}];
+    int repeat = 1;
+    if (n < o.min_group) {
+      repeat = std::min<int64_t>(o.max_repeat, (o.min_group + n - 1) / n);
+    }
+    const std::string labels = LabelLine(ex);
+    features.clear();
+    classifier::AppendFeatureText(ex.text, o.max_tokens, features);
+    if (features.empty()) continue;
+    for (int r = 0; r < repeat; ++r) {
+      out << labels << ' ' << features << '\n';
+      ++*lines;
+    }
+    // Draw for every row (not only the augmented ones) so that the stream of random numbers,
+    // hence the model, does not depend on which rows were augmented before.
+    const double draw = (rng() >> 11) * (1.0 / 9007199254740992.0);
+    const Mutator m = kAllMutators[rng() % kAllMutators.size()];
+    const uint64_t mutate_seed = rng();
+    if (draw < o.augment) {
+      std::mt19937_64 mrng(mutate_seed);
+      const std::string mutated = Mutate(m, ex.text, mrng);
+      builder.Build(mutated, views);
+      features.clear();
+      classifier::AppendFeatureText(MostNormalView(views), o.max_tokens, features);
+      if (!features.empty()) {
+        out << labels << ' ' << features << '\n';
+        ++*lines;
+      }
+    }
+    if (o.progress && (i % 2048 == 0)) o.progress("write", static_cast<double>(i) / train.size());
+  }
+  out.close();
+  if (!out) return InternalError(path + ": write failed");
+  if (o.progress) o.progress("write", 1.0);
+  return OkStatus();
+}
+
+std::string HexHash(uint64_t h) {
+  char buf[17];
+  std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
+Status WriteManifest(const std::string& path, const std::string& model_file, uint64_t bytes,
+                     uint64_t hash, const TrainOptions& o, const LabelScores& thresholds,
+                     int64_t train_lines) {
+  std::string j = "{\n  \"format\": \"warden-classifier/1\",\n  \"model_file\": ";
+  AppendJsonString(j, model_file);
+  j += ",\n  \"model_bytes\": ";
+  AppendJsonUint(j, bytes);
+  j += ",\n  \"model_fnv1a64\": \"" + HexHash(hash) + "\",\n  \"max_tokens\": ";
+  AppendJsonUint(j, o.max_tokens);
+  j += ",\n  \"thresholds\": {";
+  for (size_t i = 0; i < kNumLabels; ++i) {
+    j += i ? ",\n    " : "\n    ";
+    AppendJsonString(j, kLabels[i]);
+    j += ": ";
+    AppendJsonNumber(j, thresholds[i]);
+  }
+  j += "\n  },\n  \"training\": {\"seed\": ";
+  AppendJsonUint(j, o.seed);
+  j += ", \"quick\": ";
+  j += o.quick ? "true" : "false";
+  j += ", \"lines\": ";
+  AppendJsonUint(j, static_cast<uint64_t>(train_lines));
+  j += ", \"dim\": " + std::to_string(o.dim) + ", \"epoch\": " + std::to_string(o.epoch) +
+       ", \"word_ngrams\": " + std::to_string(o.word_ngrams) + ", \"minn\": " +
+       std::to_string(o.minn) + ", \"maxn\": " + std::to_string(o.maxn) + ", \"bucket\": " +
+       std::to_string(o.bucket) + ", \"cutoff\": " + std::to_string(o.cutoff) +
+       ", \"min_group\": " + std::to_string(o.min_group) + ", \"max_repeat\": " +
+       std::to_string(o.max_repeat) + ", \"augment\": ";
+  AppendJsonNumber(j, o.augment);
+  j += "}\n}\n";
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << j;
+  out.close();
+  if (!out) return InternalError(path + ": cannot write manifest");
+  return OkStatus();
+}
+
+Status ReadAll(const std::string& path, std::string& out) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return InternalError(path + ": cannot read");
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  out = std::move(ss).str();
+  return OkStatus();
+}
+
+LabelScores ChooseThresholds(const TrainOptions& o, const std::vector<Example>& dev,
+                             const std::vector<LabelScores>& scores) {
+  LabelScores t;
+  t.fill(0.5f);
+  std::vector<float> s;
+  std::vector<uint8_t> y;
+  for (size_t label = 0; label < kNumLabels; ++label) {
+    s.clear();
+    y.clear();
+    const bool attack = kLabels[label] == "jailbreak" || kLabels[label] == "prompt_injection";
+    for (size_t i = 0; i < dev.size(); ++i) {
+      const bool pos = label == classifier::kUnsafeLabel
+                           ? dev[i].unsafe
+                           : std::find(dev[i].labels.begin(), dev[i].labels.end(), label) !=
+                                 dev[i].labels.end();
+      // Attack thresholds are set against safe rows only: an attack label firing on a harmful
+      // request is no false alarm.
+      if (attack && !pos && dev[i].unsafe) continue;
+      s.push_back(scores[i][label]);
+      y.push_back(pos ? 1 : 0);
+    }
+    if (std::find(y.begin(), y.end(), 1) == y.end()) continue;  // no dev positives: keep 0.5
+    if (label == classifier::kUnsafeLabel) {
+      t[label] = ThresholdForFpr(s, y, o.unsafe_fpr);
+    } else if (attack) {
+      t[label] = ThresholdForFpr(s, y, o.attack_fpr);
+    } else {
+      // Categories name the harm of a message already found unsafe; F1 is the right trade-off
+      // there, with a floor so a thin category does not fire on noise.
+      t[label] = std::max(0.2f, ThresholdForBestF1(s, y));
+    }
+  }
+  return t;
+}
+
+}  // namespace
+
+void ScoreExample(const classifier::Classifier& c, const text::ViewBuilder& builder,
+                  std::string_view text, std::vector<text::View>& views, LabelScores& out) {
+  builder.Build(text, views);
+  c.ScoreViews(views, out);
+}
+
+StatusOr<TrainResult> TrainModel(const TrainOptions& o, const std::vector<Example>& train,
+                                 const std::vector<Example>& dev) {
+  if (train.empty()) return InvalidArgumentError("no training examples");
+  if (dev.empty()) return InvalidArgumentError("no dev examples to choose thresholds on");
+  if (o.out.empty()) return InvalidArgumentError("no output path");
+  TrainResult result;
+  const std::string tag = std::to_string(::getpid()) + "-" + std::to_string(o.seed) + "-" +
+                          std::to_string(reinterpret_cast<uintptr_t>(&result) & 0xffffff);
+  const std::string train_file =
+      (fs::path(o.tmp_dir) / ("warden-train-" + tag + ".txt")).string();
+  const std::string tmp_model = o.out + ".tmp-" + tag + ".ftz";
+  const std::string tmp_manifest = classifier::ManifestPath(tmp_model);
+  struct Cleanup {
+    std::vector<std::string> files;
+    ~Cleanup() {
+      std::error_code ec;
+      for (const auto& f : files) fs::remove(f, ec);
+    }
+  } cleanup{{train_file, tmp_model, tmp_manifest}};
+
+  if (Status s = WriteTrainingFile(o, train, train_file, &result.train_lines); !s.ok()) return s;
+
+  fasttext::Args args;
+  args.input = train_file;
+  args.output = tmp_model;
+  args.model = fasttext::model_name::sup;
+  args.loss = fasttext::loss_name::ova;
+  args.dim = o.dim;
+  args.epoch = o.epoch;
+  args.lr = o.lr;
+  args.wordNgrams = o.word_ngrams;
+  args.minn = o.minn;
+  args.maxn = o.maxn;
+  args.bucket = o.bucket;
+  args.minCount = 1;
+  args.thread = 1;  // determinism: fastText's hogwild updates race with more than one thread
+  args.seed = static_cast<int>(o.seed);
+  args.verbose = 0;
+  fasttext::FastText ft;
+  try {
+    ft.train(args, [&](float progress, float, double, double, int64_t) {
+      if (o.progress) o.progress("train", progress);
+    });
+    if (o.quantize) {
+      if (o.progress) o.progress("quantize", 0.0);
+      fasttext::Args q = args;
+      q.cutoff = o.cutoff;
+      q.retrain = false;
+      q.qnorm = true;
+      q.qout = false;
+      q.dsub = 2;
+      ft.quantize(q);
+    }
+    ft.saveModel(tmp_model);
+  } catch (const std::exception& e) {
+    return InternalError(std::string("fastText training failed: ") + e.what());
+  }
+  if (o.progress) o.progress("quantize", 1.0);
+
+  std::string bytes;
+  if (Status s = ReadAll(tmp_model, bytes); !s.ok()) return s;
+  result.model_bytes = bytes.size();
+  const uint64_t hash = classifier::Fnv1a64(bytes);
+  const std::string model_file = fs::path(o.out + ".ftz").filename().string();
+  LabelScores provisional;
+  provisional.fill(0.5f);
+  if (Status s = WriteManifest(tmp_manifest, model_file, bytes.size(), hash, o, provisional,
+                               result.train_lines);
+      !s.ok()) {
+    return s;
+  }
+  auto model = classifier::Classifier::Load(tmp_model);
+  if (!model.ok()) return model.status();
+
+  text::ViewBuilder builder;
+  std::vector<text::View> views;
+  std::vector<LabelScores> dev_scores(dev.size());
+  for (size_t i = 0; i < dev.size(); ++i) {
+    ScoreExample(**model, builder, dev[i].text, views, dev_scores[i]);
+    if (o.progress && i % 1024 == 0) o.progress("thresholds", double(i) / dev.size());
+  }
+  result.thresholds = ChooseThresholds(o, dev, dev_scores);
+  if (o.progress) o.progress("thresholds", 1.0);
+  {
+    std::vector<float> s;
+    std::vector<uint8_t> y;
+    for (size_t i = 0; i < dev.size(); ++i) {
+      s.push_back(dev_scores[i][classifier::kUnsafeLabel]);
+      y.push_back(dev[i].unsafe);
+    }
+    result.dev_unsafe = ComputeMetrics(s, y, result.thresholds[classifier::kUnsafeLabel]);
+  }
+  if (Status s = WriteManifest(tmp_manifest, model_file, bytes.size(), hash, o,
+                               result.thresholds, result.train_lines);
+      !s.ok()) {
+    return s;
+  }
+  // The model first, then its manifest: a reader that races with the renames sees a hash
+  // mismatch (a clear error), never a model with the wrong thresholds.
+  std::error_code ec;
+  result.model_path = o.out + ".ftz";
+  fs::rename(tmp_model, result.model_path, ec);
+  if (ec) return InternalError(result.model_path + ": rename failed: " + ec.message());
+  fs::rename(tmp_manifest, classifier::ManifestPath(result.model_path), ec);
+  if (ec) return InternalError(o.out + ".json: rename failed: " + ec.message());
+  return result;
+}
+
+StatusOr<std::vector<LosoRow>> LeaveOneSourceOut(
+    const TrainOptions& options, const std::vector<Example>& train,
+    const std::vector<Example>& dev, const std::vector<std::string>& sources,
+    const std::function<void(const LosoRow&)>& on_row) {
+  std::vector<LosoRow> rows;
+  text::ViewBuilder builder;
+  std::vector<text::View> views;
+  for (const std::string& source : sources) {
+    std::vector<Example> tr, dv, held;
+    for (const auto& ex : train) (ex.source == source ? held : tr).push_back(ex);
+    for (const auto& ex : dev) (ex.source == source ? held : dv).push_back(ex);
+    if (held.empty()) return InvalidArgumentError("unknown source \"" + source + "\"");
+    TrainOptions o = options;
+    o.out = (fs::path(options.tmp_dir) / ("warden-loso-" + std::to_string(::getpid()))).string();
+    auto r = TrainModel(o, tr, dv);
+    if (!r.ok()) return r.status();
+    auto model = classifier::Classifier::Load(r->model_path);
+    if (!model.ok()) return model.status();
+    std::vector<float> s;
+    std::vector<uint8_t> y;
+    LabelScores scores;
+    for (const auto& ex : held) {
+      ScoreExample(**model, builder, ex.text, views, scores);
+      s.push_back(scores[classifier::kUnsafeLabel]);
+      y.push_back(ex.unsafe);
+    }
+    LosoRow row{source, ComputeMetrics(s, y, r->thresholds[classifier::kUnsafeLabel])};
+    if (on_row) on_row(row);
+    rows.push_back(row);
+    std::error_code ec;
+    fs::remove(r->model_path, ec);
+    fs::remove(classifier::ManifestPath(r->model_path), ec);
+  }
+  return rows;
+}
+
+}  // namespace warden::eval

@@ -1,0 +1,90 @@
+// Training orchestration: JSONL data -> fastText training file (Warden's feature text) ->
+// fastText one-vs-all model -> quantised .ftz -> per-label thresholds chosen on dev -> manifest.
+//
+//   TrainOptions o;  o.out = "models/warden-clf";  o.seed = 7;
+//   StatusOr<TrainResult> r = TrainModel(o, train_examples, dev_examples);
+//   // models/warden-clf.ftz and models/warden-clf.json, written atomically
+//
+// Determinism: fastText runs with one thread and `seed`; augmentation draws from an RNG seeded
+// with `seed`; files are read in sorted order. The same data, options and seed give the same
+// model bytes.
+// Thread-safety: TrainModel is reentrant (each call uses its own temp files).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "eval/dataset.h"
+#include "eval/metrics.h"
+#include "scanners/classifier/classifier.h"
+#include "text/views.h"
+#include "warden/status.h"
+
+namespace warden::eval {
+
+struct TrainOptions {
+  std::string out;             // output path without extension: writes out.ftz and out.json
+  uint64_t seed = 1;
+  bool quick = false;          // fewer epochs, smaller model: for LOSO and smoke tests
+  std::string tmp_dir = "/tmp";
+  // fastText hyper-parameters (see docs/classifier.md for why these values).
+  int dim = 32;
+  int epoch = 10;
+  double lr = 0.5;
+  int word_ngrams = 2;
+  int minn = 3;
+  int maxn = 5;
+  int bucket = 1000000;
+  size_t cutoff = 200000;      // rows kept by quantisation (0: keep all)
+  bool quantize = true;
+  size_t max_tokens = 1024;    // tokens of a text used for training and scoring
+  // Data mix: every (source, label) group is repeated until it holds at least `min_group`
+  // rows, at most `max_repeat` times, so small sets of plainly written harmful requests are not
+  // drowned by thousands of offensive posts.
+  int min_group = 600;
+  int max_repeat = 4;
+  // Share of training rows added again as the feature text of a mutated copy seen through
+  // Warden's views (augmentation against obfuscation).
+  double augment = 0.15;
+  // Dev thresholds: unsafe at this FPR on safe dev rows, each attack label at `attack_fpr`.
+  double unsafe_fpr = 0.02;
+  double attack_fpr = 0.01;
+  // Called with a stage name ("write", "train", "quantize", "thresholds") and progress in [0,1].
+  std::function<void(std::string_view stage, double fraction)> progress;
+};
+
+struct TrainResult {
+  classifier::LabelScores thresholds{};
+  BinaryMetrics dev_unsafe;        // unsafe vs safe on dev at the chosen threshold
+  std::string model_path;          // out.ftz
+  uint64_t model_bytes = 0;
+  int64_t train_lines = 0;         // lines in the fastText training file (after the mix)
+};
+
+// Trains on `train`, chooses thresholds on `dev`, writes out.ftz + out.json via temp files and
+// rename (nothing half-written under `out`). Errors: INVALID_ARGUMENT for empty data, INTERNAL
+// when fastText fails (its message included), and I/O errors naming the file.
+StatusOr<TrainResult> TrainModel(const TrainOptions& options, const std::vector<Example>& train,
+                                 const std::vector<Example>& dev);
+
+// Scores `ex` with `c` over the views of its text. `views` is scratch.
+void ScoreExample(const classifier::Classifier& c, const text::ViewBuilder& builder,
+                  std::string_view text, std::vector<text::View>& views,
+                  classifier::LabelScores& out);
+
+// Leave-one-source-out: for every source with unsafe rows, a model trained without that source
+// (thresholds from the other sources' dev rows) scores all of that source's rows.
+struct LosoRow {
+  std::string source;
+  BinaryMetrics metrics;  // unsafe vs safe on the held-out source, at the held-out threshold
+};
+StatusOr<std::vector<LosoRow>> LeaveOneSourceOut(
+    const TrainOptions& options, const std::vector<Example>& train,
+    const std::vector<Example>& dev, const std::vector<std::string>& sources,
+    const std::function<void(const LosoRow&)>& on_row = {});
+
+}  // namespace warden::eval

@@ -1,0 +1,93 @@
+// Classifier: a compact learned model (fastText, one-vs-all) that scores a message for every
+// harm category of the taxonomy, the two attack labels and an overall `unsafe` label.
+//
+//   StatusOr<std::shared_ptr<const Classifier>> c = Classifier::Load("models/warden-clf.ftz");
+//   std::vector<std::pair<std::string, float>> scores;
+//   (*c)->Score(views, scores);   // views from text::ViewBuilder; {"hate", 0.03}, …
+//
+// A model is two files side by side (format in docs/classifier.md):
+//   NAME.ftz   a (quantised) fastText supervised model with labels __label__<name>
+//   NAME.json  its manifest: format tag, size and FNV-1a hash of NAME.ftz (so a corrupt or
+//              swapped model is an error, not garbage scores), and the per-label thresholds
+//              chosen on the dev split.
+//
+// Every view is scored and each label takes its maximum over the views, so a message hidden by
+// homoglyphs, leetspeak or base64 is classified like its plain form.
+//
+// Thread-safety: immutable after Load(); Score() may be called from any number of threads.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "text/views.h"
+#include "warden/status.h"
+
+namespace fasttext {
+class FastText;
+}
+
+namespace warden::classifier {
+
+// The labels every model scores, in this fixed order: the 16 harm categories of DESIGN.md, then
+// "jailbreak", "prompt_injection", then "unsafe" (anything the training data labels unsafe).
+inline constexpr size_t kNumLabels = 19;
+extern const std::array<std::string_view, kNumLabels> kLabels;
+inline constexpr size_t kUnsafeLabel = kNumLabels - 1;
+// Index of `label` in kLabels, or -1.
+int LabelIndex(std::string_view label);
+
+// Scores for all labels, indexed like kLabels.
+using LabelScores = std::array<float, kNumLabels>;
+
+// Returns the manifest path that belongs to `model_path` ("m/x.ftz" -> "m/x.json").
+std::string ManifestPath(std::string_view model_path);
+
+// 64-bit FNV-1a of `bytes`; the manifest records it for the model file.
+uint64_t Fnv1a64(std::string_view bytes);
+
+class Classifier {
+ public:
+  // Loads NAME.ftz and NAME.json. Errors name the file: NOT_FOUND when a file is missing,
+  // DATA_LOSS when the model does not match its manifest or fastText rejects it,
+  // INVALID_ARGUMENT for a malformed manifest.
+  static StatusOr<std::shared_ptr<const Classifier>> Load(const std::string& model_path);
+
+  ~Classifier();
+  Classifier(const Classifier&) = delete;
+  Classifier& operator=(const Classifier&) = delete;
+
+  // Fills `scores` (cleared first) with one (label, score in [0,1]) pair per label of kLabels,
+  // sorted by label name, each the maximum over `views`. An empty `views` scores 0 everywhere.
+  void Score(const std::vector<text::View>& views,
+             std::vector<std::pair<std::string, float>>& scores) const;
+
+  // As Score(), into an array indexed like kLabels.
+  void ScoreViews(const std::vector<text::View>& views, LabelScores& out) const;
+
+  // Scores one text with no views (the model's raw opinion of exactly these bytes).
+  void ScoreText(std::string_view text, LabelScores& out) const;
+
+  // Per-label decision thresholds from the manifest (chosen on dev data), indexed like kLabels.
+  const LabelScores& thresholds() const { return thresholds_; }
+  const std::string& model_path() const { return model_path_; }
+  // Longest token prefix of a view that is scored (from the manifest; default 1024).
+  size_t max_tokens() const { return max_tokens_; }
+
+ private:
+  Classifier() = default;
+
+  std::unique_ptr<fasttext::FastText> model_;
+  // fastText label id -> index in kLabels, or -1 for labels Warden does not report ("safe").
+  std::vector<int> label_map_;
+  LabelScores thresholds_{};
+  std::string model_path_;
+  size_t max_tokens_ = 1024;
+};
+
+}  // namespace warden::classifier
