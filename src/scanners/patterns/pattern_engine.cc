@@ -200,14 +200,24 @@ void PatternEngine::Scan(const std::vector<text::View>& views, std::vector<Findi
     for (const Candidate& c : ts.candidates) {
       const CompiledPattern& p = impl.patterns[c.id];
       auto [begin, end] = view.ToOriginal(c.begin, c.end);
-      // One finding per thing: drop a span that overlaps an earlier finding of the same type,
-      // or lies inside an earlier finding of the same scanner (digits of a card are not also a
-      // phone number).
+      // One finding per thing: a span that overlaps an earlier finding of the same type is a
+      // duplicate, unless it strictly contains it (zero-width characters split the raw match;
+      // the normalized view sees the whole value), in which case it replaces it. A span inside
+      // an earlier finding of the same scanner is dropped (a card's digits are not also a phone).
       bool dup = false;
+      size_t replace = out.size();
       for (size_t k = first_out; k < out.size() && !dup; ++k) {
         const Finding& f = out[k];
         if (f.type == p.spec.type) {
-          dup = Overlaps(begin, end, f.start, f.end) || (begin == end && begin == f.start);
+          if (!(Overlaps(begin, end, f.start, f.end) || (begin == end && begin == f.start))) {
+            continue;
+          }
+          bool wider = begin <= f.start && f.end <= end && end - begin > f.end - f.start;
+          if (wider && replace == out.size()) {
+            replace = k;
+          } else {
+            dup = true;
+          }
         } else if (f.scanner == p.scanner) {
           dup = f.start <= begin && end <= f.end;
         }
@@ -221,7 +231,11 @@ void PatternEngine::Scan(const std::vector<text::View>& views, std::vector<Findi
       f.view = view.name;
       f.score = p.spec.score;
       f.label = p.spec.label;
-      out.push_back(std::move(f));
+      if (replace < out.size()) {
+        out[replace] = std::move(f);
+      } else {
+        out.push_back(std::move(f));
+      }
     }
   }
 }
@@ -233,5 +247,13 @@ std::string_view PatternEngine::PlaceholderKind(std::string_view type) const {
 }
 
 size_t PatternEngine::pattern_count() const { return impl_->patterns.size(); }
+
+std::vector<std::string> PatternEngine::Types() const {
+  std::vector<std::string> types;
+  for (const CompiledPattern& p : impl_->patterns) types.push_back(p.spec.type);
+  std::sort(types.begin(), types.end());
+  types.erase(std::unique(types.begin(), types.end()), types.end());
+  return types;
+}
 
 }  // namespace warden::scanners

@@ -47,6 +47,9 @@ class PatternEngine {
 
   size_t pattern_count() const;
 
+  // Every finding type the compiled packs can report, sorted; rules are checked against it.
+  std::vector<std::string> Types() const;
+
  private:
   PatternEngine();
   struct Impl;

@@ -124,10 +124,9 @@ bool ValidatePhone(std::string_view text, size_t& b, size_t& e, const ValidatorP
   if (b > 0 && (text[b - 1] == '+' || text[b - 1] == '.')) return false;
   if (PrecededByWord(text, b, "v") || PrecededByWord(text, b, "version")) return false;
   if (LooksLikeDate(m)) return false;
-  // Dotted numbers with more than two dots are versions or addresses, not phone numbers.
-  size_t dots = 0;
-  for (char c : m) dots += (c == '.');
-  if (dots >= 3 && m.find(' ') == std::string_view::npos) return false;
+  // Digit groups on either side: this is a slice of a longer number (an IBAN, an account).
+  if (b >= 2 && text[b - 1] == ' ' && IsDigit(text[b - 2])) return false;
+  if (e + 1 < text.size() && text[e] == ' ' && IsDigit(text[e + 1])) return false;
   // A run of one repeated digit is a filler, not a number.
   if (d.find_first_not_of(d[0]) == std::string::npos) return false;
   return true;
@@ -160,9 +159,8 @@ bool IsHexOrColon(char c) {
 bool ValidateIpv6(std::string_view text, size_t& b, size_t& e, const ValidatorParams&) {
   if (e - b > 45) return false;
   if (b > 0 && (IsHexOrColon(text[b - 1]) || IsAlpha(text[b - 1]))) return false;
-  if (e < text.size() && (IsHexOrColon(text[e]) || IsAlpha(text[e]) || text[e] == '.')) {
-    return false;
-  }
+  if (e < text.size() && (IsHexOrColon(text[e]) || IsAlpha(text[e]))) return false;
+  if (e + 1 < text.size() && text[e] == '.' && IsDigit(text[e + 1])) return false;
   std::string m(text.substr(b, e - b));
   // "::" alone or a bare time like "12::" carries no address; require at least one hex group.
   if (m.find_first_not_of(':') == std::string::npos) return false;
@@ -183,6 +181,9 @@ bool ValidateIpv6(std::string_view text, size_t& b, size_t& e, const ValidatorPa
 bool ValidateEmail(std::string_view text, size_t& b, size_t& e, const ValidatorParams&) {
   // "scheme://user:pass@host" is a credential, not an address.
   if (b > 0 && (text[b - 1] == ':' || text[b - 1] == '/')) return false;
+  for (size_t i = b; i >= 3 && text[i - 1] != ' ' && text[i - 1] != '\n' && b - i < 256; --i) {
+    if (text.substr(i - 3, 3) == "://") return false;
+  }
   std::string_view m = text.substr(b, e - b);
   size_t at = m.find('@');
   if (at == std::string_view::npos || at == 0) return false;
@@ -196,8 +197,14 @@ bool ValidateEmail(std::string_view text, size_t& b, size_t& e, const ValidatorP
   if (dot == std::string_view::npos) return false;
   std::string_view tld = domain.substr(dot + 1);
   if (tld.size() < 2) return false;
+  std::string lower_tld;
   for (char c : tld) {
     if (!IsAlpha(c)) return false;
+    lower_tld.push_back(Lower(c));
+  }
+  // "icon@2x.png": image names, not addresses.
+  for (std::string_view ext : {"png", "jpg", "jpeg", "gif", "svg", "webp", "pdf"}) {
+    if (lower_tld == ext) return false;
   }
   return true;
 }
@@ -212,7 +219,11 @@ std::pair<size_t, size_t> AssignedValue(std::string_view m) {
     return c == ' ' || c == '\t' || c == '"' || c == '\'' || c == '=' || c == '>' || c == ':';
   };
   while (b < e && skip(m[b])) ++b;
-  while (e > b && (m[e - 1] == '"' || m[e - 1] == '\'' || m[e - 1] == ' ')) --e;
+  // Closing quotes, and sentence punctuation the value class also admits.
+  while (e > b && (m[e - 1] == '"' || m[e - 1] == '\'' || m[e - 1] == ' ' || m[e - 1] == '.' ||
+                   m[e - 1] == ',' || m[e - 1] == '!')) {
+    --e;
+  }
   return {b, e};
 }
 
@@ -272,7 +283,8 @@ bool ValidateDob(std::string_view text, size_t& b, size_t& e, const ValidatorPar
 }
 
 bool ValidateJwt(std::string_view text, size_t& b, size_t& e, const ValidatorParams&) {
-  if (e < text.size() && (IsTokenChar(text[e]) || text[e] == '.')) return false;
+  if (e < text.size() && IsTokenChar(text[e])) return false;
+  if (e + 1 < text.size() && text[e] == '.' && IsTokenChar(text[e + 1])) return false;
   return JwtValid(text.substr(b, e - b));
 }
 
