@@ -1,0 +1,91 @@
+// Gateway configuration: what `warden serve --config gateway.yaml` reads. The file format is
+// documented in docs/gateway.md; flags override the common settings.
+//
+//   StatusOr<GatewayConfig> c = LoadGatewayConfig("examples/gateway.yaml");
+//   if (!c.ok()) std::cerr << c.status().message();  // "gateway.yaml:7:3: upstream.urll: ..."
+//   Server server(*c);
+//
+// Validation rejects unknown keys (with a did-you-mean), wrong types and out-of-range values;
+// every error names file:line:column. Thread-safety: GatewayConfig is a plain value.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "warden/status.h"
+
+namespace warden::gateway {
+
+// A parsed upstream base URL: "https://api.openai.com/v1" -> {https, api.openai.com, 443, /v1}.
+struct UpstreamUrl {
+  bool tls = false;
+  std::string host;
+  uint16_t port = 0;
+  std::string base_path;  // without a trailing '/'; empty for the root
+};
+
+// Parses "http://host[:port][/path]" or "https://...". IPv6 hosts go in brackets.
+StatusOr<UpstreamUrl> ParseUpstreamUrl(std::string_view url);
+
+struct UpstreamConfig {
+  std::string url;                 // empty: no upstream; chat completions answer 503
+  UpstreamUrl parsed;
+  std::string api_key;             // replaces the client's Authorization when set
+  uint32_t connect_timeout_ms = 5000;
+  uint32_t read_timeout_ms = 120000;  // per read; a stalled upstream gets 504
+  bool verify_tls = true;             // Default: true. Off only for tests against self-signed
+  std::string ca_file;                // extra CA bundle; default: the system store
+  uint32_t max_idle_connections = 64; // per worker thread
+};
+
+struct LimitsConfig {
+  uint32_t max_body_bytes = 4u << 20;     // larger request bodies get 413
+  uint32_t max_header_bytes = 16u << 10;  // larger header blocks get 431
+  uint32_t read_timeout_ms = 30000;       // a client must send a whole request within this
+  uint32_t idle_timeout_ms = 75000;       // keep-alive connections idle longer are closed
+  uint32_t max_upstream_response_bytes = 32u << 20;
+};
+
+struct StreamingConfig {
+  // Text held back before it is released to the client: up to the end of the current sentence,
+  // never more than this many bytes. 0 releases every delta as soon as it is screened.
+  uint32_t hold_back_chars = 256;
+  bool sentence_boundary = true;
+};
+
+// One client API key. Only the SHA-256 of the key is stored.
+struct ApiKey {
+  std::string sha256_hex;  // 64 lowercase hex digits
+  std::string tenant;
+  std::string policy;      // policy file for this key; empty: the gateway's default policy
+  std::string location;    // "file:line:col: keys[0]"
+};
+
+struct GatewayConfig {
+  std::string listen = "127.0.0.1:8080";
+  uint32_t threads = 0;  // 0: one per core
+  std::string policy = "policies/default.yaml";
+  UpstreamConfig upstream;
+  LimitsConfig limits;
+  StreamingConfig streaming;
+  std::string refusal = "I can't help with that request.";
+  float moderation_threshold = 0.5f;  // category score at or above which it is flagged
+  std::string admin_token_sha256;     // empty: admin endpoints are disabled
+  std::vector<ApiKey> keys;           // empty: no client authentication
+  std::string path;                   // where the config came from, for messages
+};
+
+// Reads and validates a config file. Relative policy paths resolve against the working directory.
+StatusOr<GatewayConfig> LoadGatewayConfig(const std::string& path);
+// Same from text; `display_name` is used in error messages.
+StatusOr<GatewayConfig> ParseGatewayConfig(std::string_view yaml, const std::string& display_name);
+
+// Lowercase hex SHA-256 of `data`.
+std::string Sha256Hex(std::string_view data);
+
+// Splits "host:port", "[::1]:port" or ":port". Port 0 asks the OS for an ephemeral port.
+StatusOr<std::pair<std::string, uint16_t>> ParseListen(std::string_view listen);
+
+}  // namespace warden::gateway

@@ -1,0 +1,93 @@
+// OpenAI wire format: parsing and screening chat-completion requests and responses, the
+// moderation and check endpoints' bodies, and OpenAI-shaped errors.
+//
+//   StatusOr<ChatScreen> s = ScreenChatRequest(body, guard, {.tenant = "acme"});
+//   if (!s.ok()) return Error(400, s.status().message());
+//   if (s->action >= Action::kBlock) return RefusalCompletion(...);
+//   Forward(s->modified ? s->body : body);
+//
+// Nothing here does I/O; HTTP status codes are chosen by the server. Parsing uses a thread-local
+// simdjson parser, so no parsed value outlives a call. Thread-safety: free functions.
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "warden/guard.h"
+#include "warden/status.h"
+#include "warden/verdict.h"
+
+namespace warden::gateway {
+
+// {"error":{"message":..,"type":..,"param":null,"code":..}}; an empty `code` is written as null.
+std::string ErrorJson(std::string_view message, std::string_view type, std::string_view code = {});
+
+struct ScreenOptions {
+  std::string_view tenant;
+  Conversation* conversation = nullptr;  // keeps placeholders stable across messages
+};
+
+// The outcome of screening every text in a request or response.
+struct ChatScreen {
+  Action action = Action::kAllow;  // the most severe verdict's action
+  Verdict verdict;                 // the most severe verdict (first among equals)
+  std::string where;               // JSON path of the text that decided ("messages[2].content")
+  bool modified = false;           // some text was redacted: `body` holds the rewritten JSON
+  std::string body;
+  bool stream = false;             // requests: the client asked for server-sent events
+  std::string model;               // the `model` field, for refusals
+  size_t texts_screened = 0;
+};
+
+// Validates a chat-completion request (messages must be an array of objects with a string role
+// and string, array or null content) and screens each message in the direction its role implies;
+// tool results as tool_result, assistant tool calls as tool_call. Errors name the bad field.
+StatusOr<ChatScreen> ScreenChatRequest(std::string_view body, const Guard& guard,
+                                       const ScreenOptions& options);
+
+// Screens a non-streaming chat completion: message content as output, tool calls as tool_call.
+// Errors mean the upstream sent something that is not a chat completion.
+StatusOr<ChatScreen> ScreenChatResponse(std::string_view body, const Guard& guard,
+                                        const ScreenOptions& options);
+
+// The "warden" object attached to responses Warden changed or refused:
+// {"action":"block","stage":"request","where":"messages[0].content","verdict":{...}}.
+std::string WardenField(const ChatScreen& screen, std::string_view stage);
+
+// A complete chat.completion whose assistant message is `refusal` and whose finish_reason is
+// content_filter, so unmodified clients show the refusal instead of failing.
+std::string RefusalCompletion(std::string_view model, std::string_view refusal,
+                              std::string_view warden_field);
+
+// Inserts `,"warden":<field>` before the closing brace of a JSON object text.
+std::string WithWardenField(std::string_view object_json, std::string_view warden_field);
+
+// `input` of a moderation request: a string or an array of strings (text parts of the
+// multi-modal form {"type":"text","text":..} are accepted too).
+StatusOr<std::vector<std::string>> ParseModerationInput(std::string_view body,
+                                                        std::string* model);
+
+// OpenAI moderation categories, in the order they are written.
+inline constexpr std::string_view kModerationCategories[] = {
+    "harassment", "harassment/threatening", "hate",     "hate/threatening",
+    "illicit",    "illicit/violent",        "self-harm", "self-harm/intent",
+    "self-harm/instructions", "sexual",     "sexual/minors", "violence",
+    "violence/graphic"};
+
+// Score of OpenAI category `category` derived from Warden's labels (see docs/gateway.md).
+float ModerationScore(const Verdict& v, std::string_view category);
+
+// Appends one `results[]` element for `v`.
+void AppendModerationResult(std::string& out, const Verdict& v, float threshold);
+
+// A /v1/check request: {"text": "...", "direction": "input", "role", "tool_name",
+// "tool_arguments", "tenant"}; only `text` is required. Strings are copied into `storage`.
+struct CheckRequest {
+  std::string text, role, tool_name, tool_arguments, tenant;
+  Direction direction = Direction::kInput;
+};
+StatusOr<CheckRequest> ParseCheckRequest(std::string_view body);
+
+}  // namespace warden::gateway

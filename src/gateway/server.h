@@ -1,0 +1,86 @@
+// The gateway server behind `warden serve`: an OpenAI-compatible proxy that screens every chat
+// turn in both directions, plus a self-hosted moderation and check service.
+//
+//   StatusOr<std::unique_ptr<Server>> server = Server::Create(config);
+//   if (!server.ok()) return Fail(server.status());
+//   (*server)->Start();                 // binds and starts the worker threads
+//   ... (*server)->port() ...           // the bound port (useful with port 0)
+//   (*server)->Stop(); (*server)->Wait();
+//
+// Architecture: one io_context per worker thread (one per core by default); the acceptor hands
+// each connection to the next worker round-robin and a coroutine serves it for its lifetime, so a
+// connection's state is only ever touched by one thread. Upstream connections are pooled per
+// worker. Compiled policies are immutable and shared; a reload swaps them atomically. Endpoints and
+// configuration are documented in docs/gateway.md.
+//
+// Thread-safety: Create/Start/Stop/Wait from one controlling thread; ReloadPolicies and metrics()
+// from any thread.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "gateway/config.h"
+#include "gateway/metrics.h"
+#include "warden/guard.h"
+#include "warden/status.h"
+
+namespace warden::gateway {
+
+// The compiled policies in force: the default and one per distinct key policy.
+struct PolicySet {
+  Guard default_guard;
+  std::unordered_map<std::string, Guard> by_path;
+  const Guard& For(const std::string& path) const {
+    auto it = by_path.find(path);
+    return it == by_path.end() ? default_guard : it->second;
+  }
+};
+
+class Server {
+ public:
+  // Loads every policy the config names. Fails on a bad policy or TLS setup; binds nothing yet.
+  static StatusOr<std::unique_ptr<Server>> Create(GatewayConfig config);
+  ~Server();
+
+  // Binds the listen address and starts the workers. REQUIRES: called once.
+  Status Start();
+  // The bound port. REQUIRES: Start() succeeded.
+  uint16_t port() const { return port_; }
+  // Stops accepting, lets in-flight requests finish (at most `grace`), then stops the workers.
+  void Stop(std::chrono::milliseconds grace = std::chrono::seconds(10));
+  // Blocks until the workers have exited.
+  void Wait();
+
+  // Reopens every policy; on any error the old set stays in force and the error is returned.
+  Status ReloadPolicies();
+
+  Metrics& metrics() { return metrics_; }
+  const GatewayConfig& config() const { return config_; }
+
+  struct Worker;  // defined in server.cc
+
+ private:
+  explicit Server(GatewayConfig config);
+  static StatusOr<std::shared_ptr<const PolicySet>> LoadPolicies(const GatewayConfig& config);
+
+  friend class Session;
+  GatewayConfig config_;
+  Metrics metrics_;
+  std::atomic<std::shared_ptr<const PolicySet>> policies_;
+  std::unordered_map<std::string, const ApiKey*> keys_by_hash_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::vector<std::thread> threads_;
+  std::atomic<size_t> next_worker_{0};
+  std::atomic<bool> stopping_{false};
+  std::atomic<int64_t> in_flight_{0};
+  uint16_t port_ = 0;
+  struct Acceptor;
+  std::unique_ptr<Acceptor> acceptor_;
+};
+
+}  // namespace warden::gateway
