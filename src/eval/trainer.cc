@@ -118,8 +118,11 @@ Status WriteManifest(const std::string& path, const std::string& model_file, uin
   for (size_t i = 0; i < kNumLabels; ++i) {
     j += i ? ",\n    " : "\n    ";
     AppendJsonString(j, kLabels[i]);
-    j += ": ";
-    AppendJsonNumber(j, thresholds[i]);
+    // Nine significant digits round-trip a float exactly: the loaded threshold is the chosen
+    // one, bit for bit.
+    char num[32];
+    std::snprintf(num, sizeof(num), ": %.9g", static_cast<double>(thresholds[i]));
+    j += num;
   }
   j += "\n  },\n  \"training\": {\"seed\": ";
   AppendJsonUint(j, o.seed);

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <istream>
 #include <sstream>
@@ -146,9 +147,18 @@ StatusOr<std::shared_ptr<const Classifier>> Classifier::Load(const std::string& 
 
   // fastText reports bad files by throwing (and may throw bad_alloc on absurd sizes); nothing
   // of that may escape into Warden.
+  // FastText::loadModel(std::istream&) expects the stream after the file header (magic and
+  // version, which only the protected checkModel() reads), so check the header here.
+  constexpr int32_t kFastTextMagic = 793712314;
+  constexpr int32_t kFastTextVersion = 12;
+  int32_t header[2] = {0, 0};
+  if (model_bytes.size() >= sizeof(header)) std::memcpy(header, model_bytes.data(), sizeof(header));
+  if (header[0] != kFastTextMagic || header[1] != kFastTextVersion) {
+    return DataLossError(model_path + ": not a fastText model (bad magic or version)");
+  }
   c->model_ = std::make_unique<fasttext::FastText>();
   try {
-    std::istringstream in(model_bytes);
+    std::istringstream in(model_bytes.substr(sizeof(header)));
     c->model_->loadModel(in);
   } catch (const std::exception& e) {
     return DataLossError(model_path + ": not a valid fastText model: " + e.what());
@@ -193,7 +203,8 @@ void Classifier::ScoreText(std::string_view text, LabelScores& out) const {
   }
   for (const auto& [log_prob, label] : s.predictions) {
     const int index = label_map_[label];
-    if (index >= 0) out[index] = std::exp(log_prob);
+    // fastText returns log(p + 1e-5); undo the offset so scores stay within [0,1].
+    if (index >= 0) out[index] = std::clamp(std::exp(log_prob) - 1e-5f, 0.0f, 1.0f);
   }
 }
 
