@@ -74,7 +74,9 @@ class Session {
   };
 
   Task<bool> Handle(http::request<http::string_body>& req);
-  Task<bool> Send(const http::request<http::string_body>& req, Reply reply);
+  // Sends reply_. Replies travel in a member, never as a coroutine argument: g++ 12 mishandles
+  // non-trivial temporaries inside co_await expressions (double destruction).
+  Task<bool> SendReply(const http::request<http::string_body>& req);
   Task<bool> SendError(unsigned status, std::string_view message, std::string_view type,
                        std::string_view code, bool keep_alive);
   Task<bool> ChatCompletions(http::request<http::string_body>& req, const Guard& guard,
@@ -99,10 +101,13 @@ class Session {
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
   Endpoint endpoint_ = Endpoint::kOther;
+  Reply reply_;
   Clock::time_point start_;
 };
 
-Task<bool> Session::Send(const http::request<http::string_body>& req, Reply reply) {
+Task<bool> Session::SendReply(const http::request<http::string_body>& req) {
+  Reply reply = std::move(reply_);
+  reply_ = Reply{};
   http::response<http::string_body> res{static_cast<http::status>(reply.status), req.version()};
   res.set(http::field::server, "warden");
   res.set(http::field::content_type, reply.content_type);
@@ -125,7 +130,8 @@ Task<bool> Session::SendError(unsigned status, std::string_view message, std::st
   http::request<http::string_body> fake;
   fake.version(11);
   fake.keep_alive(keep_alive);
-  co_return co_await Send(fake, {.status = status, .body = ErrorJson(message, type, code)});
+  reply_ = Reply{.status = status, .body = ErrorJson(message, type, code)};
+  co_return co_await SendReply(fake);
 }
 
 Task<void> Session::Run() {
@@ -148,10 +154,9 @@ Task<void> Session::Run() {
     endpoint_ = Endpoint::kOther;
     start_ = Clock::now();
     if (parser.content_length() && *parser.content_length() > config_.limits.max_body_bytes) {
-      co_await SendError(413,
-                         "request body is larger than " +
-                             std::to_string(config_.limits.max_body_bytes) + " bytes",
-                         "invalid_request_error", "request_too_large", false);
+      const std::string message = "request body is larger than " +
+                                  std::to_string(config_.limits.max_body_bytes) + " bytes";
+      co_await SendError(413, message, "invalid_request_error", "request_too_large", false);
       break;
     }
     stream_.expires_after(std::chrono::milliseconds(config_.limits.read_timeout_ms));
@@ -185,25 +190,33 @@ Task<bool> Session::Handle(http::request<http::string_body>& req) {
   if (path == "/healthz" || path == "/readyz") {
     endpoint_ = Endpoint::kHealth;
     if (path == "/readyz" && server_.stopping_.load()) {
-      co_return co_await Send(req, {.status = 503, .body = "{\"status\":\"stopping\"}"});
+      reply_ = Reply{.status = 503, .body = "{\"status\":\"stopping\"}"};
+      co_return co_await SendReply(req);
     }
-    co_return co_await Send(req, {.status = 200, .body = "{\"status\":\"ok\"}"});
+    reply_ = Reply{.status = 200, .body = "{\"status\":\"ok\"}"};
+    co_return co_await SendReply(req);
   }
   if (path == "/metrics") {
     endpoint_ = Endpoint::kMetrics;
-    co_return co_await Send(req, {.status = 200,
+    reply_ = Reply{.status = 200,
                                   .body = server_.metrics_.Render(),
-                                  .content_type = "text/plain; version=0.0.4; charset=utf-8"});
+                                  .content_type = "text/plain; version=0.0.4; charset=utf-8"};
+    co_return co_await SendReply(req);
   }
   if (path.starts_with("/admin/")) {
     endpoint_ = Endpoint::kAdmin;
     if (path != "/admin/reload") {
-      co_return co_await Send(req, {.status = 404,
+      reply_ = Reply{.status = 404,
                                     .body = ErrorJson("unknown admin endpoint",
-                                                      "invalid_request_error", "unknown_url")});
+                                                      "invalid_request_error", "unknown_url")};
+      co_return co_await SendReply(req);
     }
-    if (method != http::verb::post) co_return co_await Send(req, wrong_method("POST"));
-    co_return co_await Send(req, Reload(req));
+    if (method != http::verb::post) {
+      reply_ = wrong_method("POST");
+      co_return co_await SendReply(req);
+    }
+    reply_ = Reload(req);
+    co_return co_await SendReply(req);
   }
   // Client endpoints: authenticate first, then pick the key's policy.
   std::string_view tenant;
@@ -214,11 +227,11 @@ Task<bool> Session::Handle(http::request<http::string_body>& req) {
                             : server_.keys_by_hash_.find(Sha256Hex(token));
     if (it == server_.keys_by_hash_.end()) {
       endpoint_ = Endpoint::kOther;
-      co_return co_await Send(
-          req, {.status = 401,
+      reply_ = Reply{.status = 401,
                 .body = ErrorJson(token.empty() ? "You didn't provide an API key."
                                                 : "Incorrect API key provided.",
-                                  "invalid_request_error", "invalid_api_key")});
+                                  "invalid_request_error", "invalid_api_key")};
+      co_return co_await SendReply(req);
     }
     tenant = it->second->tenant;
     policy_path = it->second->policy;
@@ -228,29 +241,43 @@ Task<bool> Session::Handle(http::request<http::string_body>& req) {
   const Guard& guard = policy_path.empty() ? policies->default_guard : policies->For(policy_path);
   if (path == "/v1/chat/completions") {
     endpoint_ = Endpoint::kChatCompletions;
-    if (method != http::verb::post) co_return co_await Send(req, wrong_method("POST"));
+    if (method != http::verb::post) {
+      reply_ = wrong_method("POST");
+      co_return co_await SendReply(req);
+    }
     co_return co_await ChatCompletions(req, guard, tenant);
   }
   if (path == "/v1/moderations") {
     endpoint_ = Endpoint::kModerations;
-    if (method != http::verb::post) co_return co_await Send(req, wrong_method("POST"));
-    co_return co_await Send(req, Moderations(req, guard, tenant));
+    if (method != http::verb::post) {
+      reply_ = wrong_method("POST");
+      co_return co_await SendReply(req);
+    }
+    reply_ = Moderations(req, guard, tenant);
+    co_return co_await SendReply(req);
   }
   if (path == "/v1/check") {
     endpoint_ = Endpoint::kCheck;
-    if (method != http::verb::post) co_return co_await Send(req, wrong_method("POST"));
-    co_return co_await Send(req, Check(req, guard, tenant));
+    if (method != http::verb::post) {
+      reply_ = wrong_method("POST");
+      co_return co_await SendReply(req);
+    }
+    reply_ = Check(req, guard, tenant);
+    co_return co_await SendReply(req);
   }
   if (path == "/v1/models" || path.starts_with("/v1/models/")) {
     endpoint_ = Endpoint::kModels;
-    if (method != http::verb::get) co_return co_await Send(req, wrong_method("GET"));
+    if (method != http::verb::get) {
+      reply_ = wrong_method("GET");
+      co_return co_await SendReply(req);
+    }
     co_return co_await Models(req);
   }
-  co_return co_await Send(
-      req, {.status = 404,
+  reply_ = Reply{.status = 404,
             .body = ErrorJson("Unknown request URL: " + std::string(req.method_string()) + " " +
                                   std::string(path),
-                              "invalid_request_error", "unknown_url")});
+                              "invalid_request_error", "unknown_url")};
+  co_return co_await SendReply(req);
 }
 
 Session::Reply Session::Moderations(const http::request<http::string_body>& req,
@@ -365,7 +392,8 @@ http::request<http::string_body> Session::UpstreamRequest(
 
 Task<bool> Session::Models(http::request<http::string_body>& req) {
   if (config_.upstream.url.empty()) {
-    co_return co_await Send(req, {.status = 200, .body = "{\"object\":\"list\",\"data\":[]}"});
+    reply_ = Reply{.status = 200, .body = "{\"object\":\"list\",\"data\":[]}"};
+    co_return co_await SendReply(req);
   }
   http::request<http::string_body> up = UpstreamRequest(req, http::verb::get, "");
   up.erase(http::field::content_type);
@@ -378,9 +406,13 @@ Task<bool> Session::Models(http::request<http::string_body>& req) {
       s = DataLossError("upstream response too large");
     }
   }
-  if (!s.ok()) co_return co_await Send(req, UpstreamFailure(s));
+  if (!s.ok()) {
+    reply_ = UpstreamFailure(s);
+    co_return co_await SendReply(req);
+  }
   ex.Finish();
-  co_return co_await Send(req, {.status = ex.status(), .body = std::move(body)});
+  reply_ = Reply{.status = ex.status(), .body = std::move(body)};
+  co_return co_await SendReply(req);
 }
 
 Task<bool> Session::RefuseAsStream(const http::request<http::string_body>& req,
@@ -399,11 +431,12 @@ Task<bool> Session::RefuseAsStream(const http::request<http::string_body>& req,
               "\"warden\":");
   body.append(WardenField(s, "request"));
   body.append("}\n\ndata: [DONE]\n\n");
-  co_return co_await Send(req, {.status = 200,
+  reply_ = Reply{.status = 200,
                                 .body = std::move(body),
                                 .content_type = "text/event-stream",
                                 .action = s.action,
-                                .verdict_header = std::string(ActionName(s.action))});
+                                .verdict_header = std::string(ActionName(s.action))};
+  co_return co_await SendReply(req);
 }
 
 Task<bool> Session::ChatCompletions(http::request<http::string_body>& req, const Guard& guard,
@@ -414,25 +447,26 @@ Task<bool> Session::ChatCompletions(http::request<http::string_body>& req, const
   StatusOr<ChatScreen> screened = ScreenChatRequest(req.body(), guard, options);
   server_.metrics_.screening.Observe(Seconds(screen_start));
   if (!screened.ok()) {
-    co_return co_await Send(req, {.status = 400,
+    reply_ = Reply{.status = 400,
                                   .body = ErrorJson(screened.status().message(),
-                                                    "invalid_request_error", "invalid_request")});
+                                                    "invalid_request_error", "invalid_request")};
+    co_return co_await SendReply(req);
   }
   ChatScreen& in = *screened;
   if (Refuses(in.action)) {
     if (in.stream) co_return co_await RefuseAsStream(req, in);
-    co_return co_await Send(
-        req, {.status = 200,
+    reply_ = Reply{.status = 200,
               .body = RefusalCompletion(in.model, config_.refusal, WardenField(in, "request")),
               .action = in.action,
-              .verdict_header = std::string(ActionName(in.action))});
+              .verdict_header = std::string(ActionName(in.action))};
+    co_return co_await SendReply(req);
   }
   if (config_.upstream.url.empty()) {
-    co_return co_await Send(
-        req, {.status = 503,
+    reply_ = Reply{.status = 503,
               .body = ErrorJson("no upstream is configured (start with --upstream URL)",
                                 "upstream_error", "no_upstream"),
-              .action = in.action});
+              .action = in.action};
+    co_return co_await SendReply(req);
   }
   http::request<http::string_body> up =
       UpstreamRequest(req, http::verb::post, in.modified ? std::move(in.body) : req.body());
@@ -443,7 +477,8 @@ Task<bool> Session::ChatCompletions(http::request<http::string_body>& req, const
   if (!s.ok()) {
     Reply r = UpstreamFailure(s);
     r.action = in.action;
-    co_return co_await Send(req, std::move(r));
+    reply_ = std::move(r);
+    co_return co_await SendReply(req);
   }
   auto ct = ex.headers().find(http::field::content_type);
   const bool is_sse = ct != ex.headers().end() &&
@@ -463,30 +498,31 @@ Task<bool> Session::ChatCompletions(http::request<http::string_body>& req, const
   if (!s.ok()) {
     Reply r = UpstreamFailure(s);
     r.action = in.action;
-    co_return co_await Send(req, std::move(r));
+    reply_ = std::move(r);
+    co_return co_await SendReply(req);
   }
   ex.Finish();
   if (ex.status() != 200) {
     // The upstream's own error (401, 429, 400…) already has OpenAI's shape: pass it on.
     auto uct = ex.headers().find(http::field::content_type);
-    co_return co_await Send(
-        req, {.status = ex.status(),
+    reply_ = Reply{.status = ex.status(),
               .body = std::move(body),
               .content_type = uct == ex.headers().end() ? "application/json"
                                                         : std::string(uct->value()),
-              .action = in.action});
+              .action = in.action};
+    co_return co_await SendReply(req);
   }
   screen_start = Clock::now();
   StatusOr<ChatScreen> out = ScreenChatResponse(body, guard, options);
   server_.metrics_.screening.Observe(Seconds(screen_start));
   if (!out.ok()) {
     server_.metrics_.UpstreamError("bad_response");
-    co_return co_await Send(
-        req, {.status = 502,
+    reply_ = Reply{.status = 502,
               .body = ErrorJson("upstream sent an invalid chat completion: " +
                                     out.status().message(),
                                 "upstream_error", "bad_upstream_response"),
-              .action = in.action});
+              .action = in.action};
+    co_return co_await SendReply(req);
   }
   const Action action = std::max(in.action, out->action);
   Reply reply{.status = 200, .action = action, .verdict_header = std::string(ActionName(action))};
@@ -500,7 +536,8 @@ Task<bool> Session::ChatCompletions(http::request<http::string_body>& req, const
   } else {
     reply.body = std::move(body);
   }
-  co_return co_await Send(req, std::move(reply));
+  reply_ = std::move(reply);
+  co_return co_await SendReply(req);
 }
 
 Task<bool> Session::Stream(http::request<http::string_body>& req, UpstreamExchange& ex,

@@ -103,8 +103,8 @@ Task<StatusOr<std::unique_ptr<UpstreamPool::Connection>>> UpstreamPool::Connect(
   const UpstreamUrl& url = config_.parsed;
   tcp::resolver resolver(ioc_);
   error_code ec;
-  auto endpoints =
-      co_await resolver.async_resolve(url.host, std::to_string(url.port), NoThrow(ec));
+  const std::string port = std::to_string(url.port);
+  auto endpoints = co_await resolver.async_resolve(url.host, port, NoThrow(ec));
   if (ec) co_return UnavailableError("cannot resolve upstream host " + url.host + ": " +
                                      ec.message());
   auto conn = std::make_unique<Connection>(ioc_);

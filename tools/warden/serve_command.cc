@@ -1,16 +1,110 @@
-// Placeholder until the serve command lands.
+// `warden serve`: the gateway. An OpenAI-compatible proxy that screens every chat turn in both
+// directions, and a self-hosted moderation and check service (docs/gateway.md).
+#include <pthread.h>
+#include <signal.h>
+
 #include <iostream>
 
 #include "commands.h"
+#include "gateway/config.h"
+#include "gateway/server.h"
 
 namespace warden::cli {
 
+namespace {
+
+struct ServeFlags {
+  std::string config;
+  std::string listen;
+  std::string upstream;
+  std::string policy;
+  unsigned threads = 0;
+  bool threads_set = false;
+  std::string admin_token;
+};
+
+int RunServe(const ServeFlags& flags) {
+  gateway::GatewayConfig config;
+  if (!flags.config.empty()) {
+    auto loaded = gateway::LoadGatewayConfig(flags.config);
+    if (!loaded.ok()) {
+      std::cerr << "warden serve: " << loaded.status().message() << "\n";
+      return kExitError;
+    }
+    config = std::move(loaded).value();
+  }
+  // Flags win over the file so that one config can serve several local setups.
+  if (!flags.listen.empty()) config.listen = flags.listen;
+  if (!flags.policy.empty()) config.policy = flags.policy;
+  if (flags.threads_set) config.threads = flags.threads;
+  if (!flags.admin_token.empty()) config.admin_token_sha256 = gateway::Sha256Hex(flags.admin_token);
+  if (!flags.upstream.empty()) {
+    auto parsed = gateway::ParseUpstreamUrl(flags.upstream);
+    if (!parsed.ok()) {
+      std::cerr << "warden serve: --upstream: " << parsed.status().message() << "\n";
+      return kExitError;
+    }
+    config.upstream.url = flags.upstream;
+    config.upstream.parsed = *parsed;
+  }
+  if (auto listen = gateway::ParseListen(config.listen); !listen.ok()) {
+    std::cerr << "warden serve: --listen: " << listen.status().message() << "\n";
+    return kExitError;
+  }
+  auto server = gateway::Server::Create(config);
+  if (!server.ok()) {
+    std::cerr << "warden serve: " << server.status().message() << "\n";
+    return kExitError;
+  }
+  // Block the shutdown signals before the workers start so that they inherit the mask and only
+  // this thread receives them, in sigwait below.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  if (Status s = (*server)->Start(); !s.ok()) {
+    std::cerr << "warden serve: " << s.message() << "\n";
+    return kExitError;
+  }
+  const std::string host = config.listen.substr(0, config.listen.rfind(':'));
+  std::cerr << "warden serve: listening on " << host << ":" << (*server)->port() << " (policy "
+            << config.policy << ", upstream "
+            << (config.upstream.url.empty() ? "none" : config.upstream.url) << ", "
+            << (config.threads ? config.threads : std::thread::hardware_concurrency())
+            << " threads)\n"
+            << std::flush;
+  int sig = 0;
+  sigwait(&signals, &sig);
+  std::cerr << "warden serve: " << (sig == SIGINT ? "SIGINT" : "SIGTERM")
+            << ", finishing in-flight requests\n";
+  (*server)->Stop();
+  (*server)->Wait();
+  return kExitAllow;
+}
+
+}  // namespace
+
 void AddServeCommand(CLI::App& app, int* exit_code) {
-  auto* cmd = app.add_subcommand("serve", "(not available in this build)");
-  cmd->callback([exit_code] {
-    std::cerr << "warden serve: not available in this build\n";
-    *exit_code = kExitError;
-  });
+  auto flags = std::make_shared<ServeFlags>();
+  auto* cmd = app.add_subcommand(
+      "serve",
+      "Run the gateway: an OpenAI-compatible proxy that screens every turn, plus\n"
+      "/v1/moderations and /v1/check (see docs/gateway.md).\n\n"
+      "Examples:\n"
+      "  warden serve                                   # moderation + check on 127.0.0.1:8080\n"
+      "  warden serve --upstream https://api.openai.com/v1\n"
+      "  warden serve --config examples/gateway.yaml");
+  cmd->add_option("--listen", flags->listen, "HOST:PORT to listen on (default 127.0.0.1:8080)");
+  cmd->add_option("--upstream", flags->upstream,
+                  "base URL of the OpenAI-compatible API, e.g. https://api.openai.com/v1");
+  cmd->add_option("--policy", flags->policy, "policy file (default policies/default.yaml)");
+  cmd->add_option("--config", flags->config, "gateway config file (YAML, docs/gateway.md)");
+  cmd->add_option("--threads", flags->threads, "worker threads (default: one per core)")
+      ->each([flags](const std::string&) { flags->threads_set = true; });
+  cmd->add_option("--admin-token", flags->admin_token,
+                  "token for the admin endpoints (POST /admin/reload)");
+  cmd->callback([flags, exit_code] { *exit_code = RunServe(*flags); });
 }
 
 }  // namespace warden::cli
