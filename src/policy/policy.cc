@@ -123,6 +123,35 @@ class Entries {
   std::vector<Entry> entries_;
 };
 
+// The 1-based line of a `---` marker that starts a second document, or 0. A marker line is `---`
+// at column 0 followed by a space or the end of the line; YAML forbids such a line inside any
+// scalar, so a textual scan is exact. The first marker only counts as a second document when
+// content (not blank, not a comment, not a directive) came before it.
+int SecondDocumentLine(std::string_view yaml) {
+  bool content = false;
+  int line = 0;
+  size_t pos = 0;
+  while (pos < yaml.size()) {
+    ++line;
+    size_t end = yaml.find('\n', pos);
+    if (end == std::string_view::npos) end = yaml.size();
+    std::string_view text = yaml.substr(pos, end - pos);
+    if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
+    pos = end + 1;
+    const bool marker = text.substr(0, 3) == "---" &&
+                        (text.size() == 3 || text[3] == ' ' || text[3] == '\t');
+    if (marker) {
+      if (content) return line;
+      content = true;  // `--- ` may carry content on the same line; either way, a document began
+      continue;
+    }
+    const size_t first = text.find_first_not_of(" \t");
+    if (first == std::string_view::npos || text[first] == '#' || text[0] == '%') continue;
+    content = true;
+  }
+  return 0;
+}
+
 class Parser;
 
 // The scanner sections the language knows. A later kind (classifier, judge) adds a row here
@@ -401,22 +430,27 @@ std::optional<Action> Parser::ActionValue(const YAML::Node& node, const std::str
 }
 
 StatusOr<PolicyConfig> Parser::Run(std::string_view yaml) {
-  std::vector<YAML::Node> docs;
+  // YAML::Load, not LoadAll: yaml-cpp 0.7's LoadAll loops forever, allocating, on a stray ","
+  // (jbeder/yaml-cpp#1040, fixed upstream by #1319 after 0.8). A second document is found by
+  // its marker instead.
+  YAML::Node root;
   try {
-    docs = YAML::LoadAll(std::string(yaml));
+    root = YAML::Load(std::string(yaml));
   } catch (const YAML::Exception& e) {
     ErrorAt(e.mark, "", "YAML syntax error: " + e.msg);
     return Failure();
   }
-  if (docs.empty() || docs[0].IsNull()) {
+  if (root.IsNull()) {
     ErrorAt(YAML::Mark::null_mark(), "",
             "the policy is empty; it needs at least `version: 1` and some rules");
     return Failure();
   }
-  if (docs.size() > 1) {
-    ErrorAt(docs[1].Mark(), "", "only one YAML document is allowed in a policy file");
+  if (int line = SecondDocumentLine(yaml); line > 0) {
+    YAML::Mark mark;
+    mark.line = line - 1;
+    mark.column = 0;
+    ErrorAt(mark, "", "only one YAML document is allowed in a policy file");
   }
-  const YAML::Node& root = docs[0];
 
   PolicyConfig config;
   config.path = display_name_;

@@ -238,7 +238,17 @@ TEST_F(PolicyTest, RootNotAMap) {
 
 TEST_F(PolicyTest, SecondDocument) {
   EXPECT_EQ(FirstError("version: 1\n---\nversion: 1\n"),
-            "p.yaml:3:1: only one YAML document is allowed in a policy file");
+            "p.yaml:2:1: only one YAML document is allowed in a policy file");
+}
+
+TEST_F(PolicyTest, LeadingDocumentMarkerIsFine) {
+  StatusOr<PolicyConfig> p = Parse("# comment\n---\nversion: 1\n");
+  EXPECT_TRUE(p.ok()) << p.status().message();
+}
+
+// yaml-cpp 0.7's LoadAll never returns on a lone comma (jbeder/yaml-cpp#1040); found by the fuzzer.
+TEST_F(PolicyTest, LoneCommaTerminates) {
+  EXPECT_THAT(FirstError(","), StartsWith("p.yaml: the policy is empty"));
 }
 
 TEST_F(PolicyTest, DuplicateKey) {
