@@ -74,6 +74,7 @@ class Session {
   };
 
   Task<bool> Handle(http::request<http::string_body>& req);
+  Task<void> Drain();
   // Sends reply_. Replies travel in a member, never as a coroutine argument: g++ 12 mishandles
   // non-trivial temporaries inside co_await expressions (double destruction).
   Task<bool> SendReply(const http::request<http::string_body>& req);
@@ -134,6 +135,20 @@ Task<bool> Session::SendError(unsigned status, std::string_view message, std::st
   co_return co_await SendReply(fake);
 }
 
+// After an early 413 the client is usually still sending its body; closing with unread data
+// would reset the connection and the client would never see the answer. Read and discard a
+// bounded amount for a short while first.
+Task<void> Session::Drain() {
+  error_code ec;
+  stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+  stream_.expires_after(std::chrono::milliseconds(500));
+  std::string scratch(16384, '\0');
+  size_t total = 0;
+  while (!ec && total < (8u << 20)) {
+    total += co_await stream_.async_read_some(net::buffer(scratch), NoThrow(ec));
+  }
+}
+
 Task<void> Session::Run() {
   server_.metrics_.open_connections.fetch_add(1, std::memory_order_relaxed);
   bool first = true;
@@ -150,6 +165,13 @@ Task<void> Session::Run() {
                          "headers_too_large", false);
       break;
     }
+    if (ec == http::error::body_limit) {
+      // Content-Length above the limit is rejected while the header is parsed.
+      co_await SendError(413, "request body is too large", "invalid_request_error",
+                         "request_too_large", false);
+      co_await Drain();
+      break;
+    }
     if (ec) break;  // closed, timed out or garbage: nothing useful can be answered
     endpoint_ = Endpoint::kOther;
     start_ = Clock::now();
@@ -157,6 +179,7 @@ Task<void> Session::Run() {
       const std::string message = "request body is larger than " +
                                   std::to_string(config_.limits.max_body_bytes) + " bytes";
       co_await SendError(413, message, "invalid_request_error", "request_too_large", false);
+      co_await Drain();
       break;
     }
     stream_.expires_after(std::chrono::milliseconds(config_.limits.read_timeout_ms));
@@ -164,6 +187,7 @@ Task<void> Session::Run() {
     if (ec == http::error::body_limit) {
       co_await SendError(413, "request body is too large", "invalid_request_error",
                          "request_too_large", false);
+      co_await Drain();
       break;
     }
     if (ec) break;

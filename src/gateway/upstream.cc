@@ -2,6 +2,8 @@
 
 #include <openssl/ssl.h>
 
+#include <limits>
+
 #include <boost/asio/ssl/host_name_verification.hpp>
 
 namespace warden::gateway {
@@ -149,17 +151,27 @@ Task<Status> UpstreamExchange::SendOnce(http::request<http::string_body>& reques
   const bool reused = conn_->reused;
   const auto timeout = std::chrono::milliseconds(pool_.config().read_timeout_ms);
   conn_->lowest().expires_after(timeout);
-  error_code ec = conn_->tls ? co_await Write(*conn_->tls, request)
-                             : co_await Write(conn_->plain, request);
+  error_code ec;
+  // No co_await inside ?: — g++ 12 miscompiles it (runs the wrong branch).
+  if (conn_->tls) {
+    ec = co_await Write(*conn_->tls, request);
+  } else {
+    ec = co_await Write(conn_->plain, request);
+  }
   if (ec) {
     retryable = reused;
     co_return FromError(ec, "send request");
   }
   parser_ = std::make_unique<http::response_parser<http::buffer_body>>();
-  parser_->body_limit(boost::none);  // the server enforces its own limit while reading
+  // The server enforces its own limit while reading; Beast 1.74 treats boost::none as 0 here.
+  parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
   conn_->lowest().expires_after(timeout);
-  ec = conn_->tls ? co_await ReadHeader(*conn_->tls, conn_->buffer, *parser_)
-                  : co_await ReadHeader(conn_->plain, conn_->buffer, *parser_);
+  // No co_await inside ?: — g++ 12 miscompiles it (runs the wrong branch).
+  if (conn_->tls) {
+    ec = co_await ReadHeader(*conn_->tls, conn_->buffer, *parser_);
+  } else {
+    ec = co_await ReadHeader(conn_->plain, conn_->buffer, *parser_);
+  }
   if (ec) {
     // A kept-alive connection the upstream closed just before our request: nothing was
     // processed, so trying once more on a new connection is safe.
@@ -199,8 +211,13 @@ Task<Status> UpstreamExchange::ReadSome(std::string& out) {
   body.data = out.data() + old_size;
   body.size = kPiece;
   conn_->lowest().expires_after(std::chrono::milliseconds(pool_.config().read_timeout_ms));
-  error_code ec = conn_->tls ? co_await ReadBody(*conn_->tls, conn_->buffer, *parser_)
-                             : co_await ReadBody(conn_->plain, conn_->buffer, *parser_);
+  error_code ec;
+  // No co_await inside ?: — g++ 12 miscompiles it (runs the wrong branch).
+  if (conn_->tls) {
+    ec = co_await ReadBody(*conn_->tls, conn_->buffer, *parser_);
+  } else {
+    ec = co_await ReadBody(conn_->plain, conn_->buffer, *parser_);
+  }
   out.resize(old_size + kPiece - body.size);
   if (ec) {
     failed_ = true;

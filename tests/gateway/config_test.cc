@@ -1,0 +1,156 @@
+// One valid config and one test per rejected field.
+#include "gateway/config.h"
+
+#include <gtest/gtest.h>
+
+namespace warden::gateway {
+namespace {
+
+std::string Error(std::string_view yaml) {
+  auto c = ParseGatewayConfig(yaml, "gw.yaml");
+  return c.ok() ? "" : c.status().message();
+}
+
+TEST(GatewayConfig, ValidFullConfig) {
+  auto c = ParseGatewayConfig(R"(
+listen: 127.0.0.1:9000
+threads: 4
+policy: policies/default.yaml
+upstream:
+  url: https://api.openai.com/v1
+  api_key: sk-test
+  connect_timeout_ms: 1000
+  read_timeout_ms: 60000
+  verify_tls: true
+  max_idle_connections: 8
+limits:
+  max_body_bytes: 1048576
+  max_header_bytes: 8192
+  read_timeout_ms: 1000
+  idle_timeout_ms: 2000
+streaming:
+  hold_back_chars: 128
+  sentence_boundary: false
+refusal: "No."
+moderation:
+  threshold: 0.4
+admin:
+  token: hunter2
+keys:
+  - key: sk-team-a
+    tenant: team-a
+  - sha256: 2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae
+    tenant: team-b
+    policy: policies/strict.yaml
+)",
+                              "gw.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->threads, 4u);
+  EXPECT_TRUE(c->upstream.parsed.tls);
+  EXPECT_EQ(c->upstream.parsed.host, "api.openai.com");
+  EXPECT_EQ(c->upstream.parsed.port, 443);
+  EXPECT_EQ(c->upstream.parsed.base_path, "/v1");
+  EXPECT_EQ(c->streaming.hold_back_chars, 128u);
+  EXPECT_FALSE(c->streaming.sentence_boundary);
+  EXPECT_FLOAT_EQ(c->moderation_threshold, 0.4f);
+  EXPECT_EQ(c->admin_token_sha256, Sha256Hex("hunter2"));
+  ASSERT_EQ(c->keys.size(), 2u);
+  EXPECT_EQ(c->keys[0].sha256_hex, Sha256Hex("sk-team-a"));
+  EXPECT_EQ(c->keys[1].policy, "policies/strict.yaml");
+}
+
+TEST(GatewayConfig, EmptyIsDefaults) {
+  auto c = ParseGatewayConfig("", "gw.yaml");
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->listen, "127.0.0.1:8080");
+}
+
+TEST(GatewayConfig, UnknownTopLevelKeySuggests) {
+  EXPECT_EQ(Error("upstreem:\n  url: http://x\n"),
+            "gw.yaml:1:1: upstreem: unknown key (did you mean \"upstream\"?)");
+}
+
+TEST(GatewayConfig, UnknownNestedKey) {
+  EXPECT_EQ(Error("upstream:\n  urll: http://x\n"),
+            "gw.yaml:2:3: upstream.urll: unknown key (did you mean \"url\"?)");
+}
+
+TEST(GatewayConfig, RejectsListen) {
+  EXPECT_NE(Error("listen: nope\n").find("gw.yaml:1:9: listen: expected HOST:PORT"),
+            std::string::npos);
+}
+
+TEST(GatewayConfig, RejectsThreads) {
+  EXPECT_NE(Error("threads: many\n").find("gw.yaml:1:10: threads: expected an integer"),
+            std::string::npos);
+}
+
+TEST(GatewayConfig, RejectsUpstreamUrl) {
+  EXPECT_NE(Error("upstream:\n  url: ftp://x\n").find("gw.yaml:2:8: upstream.url:"),
+            std::string::npos);
+  EXPECT_NE(Error("upstream:\n  url: http://x:99999\n").find("bad port"), std::string::npos);
+}
+
+TEST(GatewayConfig, RejectsTimeouts) {
+  EXPECT_NE(Error("upstream:\n  read_timeout_ms: 0\n").find("must be between"),
+            std::string::npos);
+  EXPECT_NE(Error("limits:\n  read_timeout_ms: -5\n").find("limits.read_timeout_ms"),
+            std::string::npos);
+}
+
+TEST(GatewayConfig, RejectsVerifyTls) {
+  EXPECT_NE(Error("upstream:\n  verify_tls: maybe\n").find("expected true or false"),
+            std::string::npos);
+}
+
+TEST(GatewayConfig, RejectsApiKeyEnvUnset) {
+  EXPECT_NE(Error("upstream:\n  api_key_env: WARDEN_TEST_SURELY_UNSET\n").find("is not set"),
+            std::string::npos);
+}
+
+TEST(GatewayConfig, RejectsLimits) {
+  EXPECT_NE(Error("limits:\n  max_header_bytes: 10\n").find("limits.max_header_bytes"),
+            std::string::npos);
+  EXPECT_NE(Error("limits:\n  max_body_byte: 10\n").find("did you mean \"max_body_bytes\""),
+            std::string::npos);
+}
+
+TEST(GatewayConfig, RejectsStreaming) {
+  EXPECT_NE(Error("streaming:\n  hold_back_chars: lots\n").find("streaming.hold_back_chars"),
+            std::string::npos);
+}
+
+TEST(GatewayConfig, RejectsModerationThreshold) {
+  EXPECT_NE(Error("moderation:\n  threshold: 2\n").find("must be between 0 and 1"),
+            std::string::npos);
+}
+
+TEST(GatewayConfig, RejectsAdminHash) {
+  EXPECT_NE(Error("admin:\n  token_sha256: abc\n").find("admin.token_sha256"), std::string::npos);
+}
+
+TEST(GatewayConfig, RejectsKeys) {
+  EXPECT_NE(Error("keys: {a: 1}\n").find("keys: expected a list"), std::string::npos);
+  EXPECT_NE(Error("keys:\n  - tenant: x\n").find("keys[0]: needs sha256"), std::string::npos);
+  EXPECT_NE(Error("keys:\n  - sha256: XYZ\n").find("keys[0].sha256"), std::string::npos);
+  EXPECT_NE(Error("keys:\n  - key: a\n  - key: a\n").find("duplicate key"), std::string::npos);
+  EXPECT_NE(Error("keys:\n  - key: a\n    tenat: x\n").find("did you mean \"tenant\""),
+            std::string::npos);
+}
+
+TEST(GatewayConfig, YamlSyntaxErrorHasPosition) {
+  EXPECT_EQ(Error("listen: [\n").rfind("gw.yaml:", 0), 0u);
+}
+
+TEST(ParseUpstreamUrl, Forms) {
+  auto u = ParseUpstreamUrl("http://[::1]:8000/");
+  ASSERT_TRUE(u.ok());
+  EXPECT_EQ(u->host, "::1");
+  EXPECT_EQ(u->port, 8000);
+  EXPECT_EQ(u->base_path, "");
+  EXPECT_FALSE(ParseUpstreamUrl("http://user:pw@host/").ok());
+  EXPECT_FALSE(ParseUpstreamUrl("http://host/v1?x=1").ok());
+}
+
+}  // namespace
+}  // namespace warden::gateway
