@@ -17,7 +17,7 @@ using ::testing::StartsWith;
 
 namespace fs = std::filesystem;
 
-struct Run {
+struct RunResult {
   int status = -1;
   std::string out;  // stdout
 };
@@ -26,8 +26,8 @@ const std::string kWarden = WARDEN_BINARY_DIR "/tools/warden/warden";
 const std::string kPolicies = WARDEN_SOURCE_DIR "/policies";
 
 // Runs `args` through the shell with stdout captured and stderr sent to `err_file` if given.
-Run Warden(const std::string& args, const std::string& err_file = "/dev/null") {
-  Run run;
+RunResult Warden(const std::string& args, const std::string& err_file = "/dev/null") {
+  RunResult run;
   const std::string cmd = kWarden + " " + args + " 2>" + err_file;
   FILE* pipe = popen(cmd.c_str(), "r");
   if (!pipe) return run;
@@ -71,7 +71,7 @@ TEST_F(CliTest, CheckExitStatusFollowsTheAction) {
 }
 
 TEST_F(CliTest, CheckJsonIsTheVerdict) {
-  Run r = Warden("check --json 'mail me at jane.doe@example.com'");
+  RunResult r = Warden("check --json 'mail me at jane.doe@example.com'");
   EXPECT_EQ(r.status, 1);
   EXPECT_THAT(r.out, StartsWith("{\"action\":\"redact\""));
   EXPECT_THAT(r.out, HasSubstr("\"type\":\"email\",\"start\":11,\"end\":31"));
@@ -80,7 +80,7 @@ TEST_F(CliTest, CheckJsonIsTheVerdict) {
 
 TEST_F(CliTest, CheckReadsStandardInput) {
   const std::string file = Write("in.txt", "card 4111 1111 1111 1111");
-  Run r = Warden("check --json < " + file);
+  RunResult r = Warden("check --json < " + file);
   EXPECT_THAT(r.out, HasSubstr("\"type\":\"credit_card\""));
 }
 
@@ -96,7 +96,7 @@ TEST_F(CliTest, ScanKeepsOrderAndReportsMalformedLines) {
   input += std::string("{\"text\":\"bad utf8 \xff\"}\n");
   input += R"({"text":"last line without newline"})";
   const std::string file = Write("log.jsonl", input);
-  Run r = Warden("scan " + file + " --quiet --policy " + kPolicies + "/patterns.yaml");
+  RunResult r = Warden("scan " + file + " --quiet --policy " + kPolicies + "/patterns.yaml");
   EXPECT_EQ(r.status, 2) << "malformed lines make the exit status 2";
   std::vector<std::string> lines;
   std::stringstream ss(r.out);
@@ -108,25 +108,26 @@ TEST_F(CliTest, ScanKeepsOrderAndReportsMalformedLines) {
   EXPECT_THAT(lines[3], StartsWith(R"({"line":5,"action":"redact")"));
   EXPECT_THAT(lines[3], HasSubstr(R"("direction":"output")"));
   EXPECT_THAT(lines[3], HasSubstr(R"("redacted":"noted, [EMAIL_1]")"));
-  EXPECT_THAT(lines[4], StartsWith(R"({"line":6,"id":7)"));
+  EXPECT_THAT(lines[4], StartsWith(R"({"line":6,"error":"\"text\": invalid JSON value)"));
   EXPECT_THAT(lines[5], StartsWith(R"({"line":7,"error":)"));
   EXPECT_THAT(lines[6], StartsWith(R"({"line":8,"action":"allow")"));
 }
 
 TEST_F(CliTest, ScanSurvivesAHugeLine) {
-  std::string big(8u << 20, 'a');
+  // Larger than the policy's max_input_bytes: blocked by the size rule, and the scan goes on.
+  std::string big(50u << 20, 'a');
   for (size_t i = 0; i < big.size(); i += 97) big[i] = ' ';
   const std::string file =
       Write("big.jsonl", "{\"text\":\"" + big + " jane@example.com\"}\n{\"text\":\"ok\"}\n");
-  Run r = Warden("scan " + file + " --quiet --policy " + kPolicies + "/patterns.yaml");
+  RunResult r = Warden("scan " + file + " --quiet --policy " + kPolicies + "/patterns.yaml");
   EXPECT_EQ(r.status, 1);
-  EXPECT_THAT(r.out, HasSubstr(R"("type":"email")"));
-  EXPECT_THAT(r.out, HasSubstr(R"({"line":2,)"));
+  EXPECT_THAT(r.out, StartsWith(R"({"line":1,"action":"block","rule":"input_too_large")"));
+  EXPECT_THAT(r.out, HasSubstr(R"({"line":2,"action":"allow")"));
 }
 
 TEST_F(CliTest, ScanSummaryGoesToStdoutWhenVerdictsGoToAFile) {
   const std::string file = Write("log.jsonl", R"({"text":"card 4111 1111 1111 1111"})" "\n");
-  Run r = Warden("scan " + file + " -o " + (dir_ / "out.jsonl").string());
+  RunResult r = Warden("scan " + file + " -o " + (dir_ / "out.jsonl").string());
   EXPECT_EQ(r.status, 1);
   EXPECT_THAT(r.out, HasSubstr("1 lines, 1 messages"));
   EXPECT_THAT(r.out, HasSubstr("pii/credit_card"));
@@ -144,17 +145,17 @@ TEST_F(CliTest, PolicyValidateNamesTheLine) {
                                 "  - name: r1\n"
                                 "    action: blok\n");
   const std::string err = (dir_ / "err.txt").string();
-  Run r = Warden("policy validate " + bad, err);
+  RunResult r = Warden("policy validate " + bad, err);
   EXPECT_EQ(r.status, 2);
   EXPECT_THAT(Read("err.txt"), HasSubstr("bad.yaml:4:"));
   EXPECT_THAT(Read("err.txt"), HasSubstr("did you mean \"block\""));
-  Run ok = Warden("policy validate " + kPolicies + "/default.yaml " + kPolicies + "/patterns.yaml");
+  RunResult ok = Warden("policy validate " + kPolicies + "/default.yaml " + kPolicies + "/patterns.yaml");
   EXPECT_EQ(ok.status, 0);
   EXPECT_THAT(ok.out, HasSubstr("default.yaml: ok"));
 }
 
 TEST_F(CliTest, HelpTeaches) {
-  Run r = Warden("scan --help");
+  RunResult r = Warden("scan --help");
   EXPECT_EQ(r.status, 0);
   EXPECT_THAT(r.out, HasSubstr("Examples:"));
 }

@@ -30,21 +30,31 @@ void AccumulateScores(const std::vector<Finding>& findings,
   std::sort(scores.begin(), scores.end());
 }
 
-// Every rule's finding types and score labels must be something the policy can produce, or
-// the rule silently never fires. Returns the first such mistake, naming the rule's line.
-Status CheckRuleReferences(const policy::PolicyConfig& policy,
+// A finding type that no enabled pack reports makes a rule (or a scanner's type filter) that
+// silently never fires; it is an error at the place the author wrote it.
+Status CheckTypeReferences(const policy::PolicyConfig& policy,
                            const scanners::PatternEngine* patterns) {
-  for (size_t i = 0; i < policy.rules.size(); ++i) {
-    const policy::Rule& rule = policy.rules[i];
-    if (!rule.findings || patterns == nullptr) continue;
-    const std::vector<std::string> known = patterns->Types();
-    std::vector<std::string_view> names(known.begin(), known.end());
-    for (const std::string& type : rule.findings->types) {
-      if (std::find(known.begin(), known.end(), type) != known.end()) continue;
-      return InvalidArgumentError(policy.path + ":" + std::to_string(rule.line) + ": rules[" +
-                                  std::to_string(i) + "] (\"" + rule.name +
-                                  "\").when.findings.type: no enabled scanner reports type \"" +
-                                  type + "\"" + DidYouMean(type, names));
+  const std::vector<std::string> known =
+      patterns ? patterns->Types() : std::vector<std::string>{};
+  const std::vector<std::string_view> names(known.begin(), known.end());
+  auto check = [&](const std::vector<std::string>& types,
+                   const std::vector<std::string>& locations) -> Status {
+    for (size_t i = 0; i < types.size(); ++i) {
+      if (std::binary_search(known.begin(), known.end(), types[i])) continue;
+      const std::string where = i < locations.size() ? locations[i] : policy.path;
+      return InvalidArgumentError(where + ": no enabled scanner reports type \"" + types[i] +
+                                  "\"" + DidYouMean(types[i], names));
+    }
+    return OkStatus();
+  };
+  for (const policy::PatternScannerSection& s : policy.pattern_scanners) {
+    if (!s.enabled) continue;
+    if (Status st = check(s.types, s.type_locations); !st.ok()) return st;
+  }
+  for (const policy::Rule& rule : policy.rules) {
+    if (!rule.findings) continue;
+    if (Status st = check(rule.findings->types, rule.findings->type_locations); !st.ok()) {
+      return st;
     }
   }
   return OkStatus();
@@ -71,7 +81,7 @@ StatusOr<std::shared_ptr<const Engine>> Engine::Compile(policy::PolicyConfig pol
     engine->patterns_ = std::move(compiled).value();
     engine->info_.pattern_count = engine->patterns_->pattern_count();
   }
-  if (Status s = CheckRuleReferences(p, engine->patterns_.get()); !s.ok()) return s;
+  if (Status s = CheckTypeReferences(p, engine->patterns_.get()); !s.ok()) return s;
   engine->info_.name = p.name;
   engine->info_.path = p.path;
   engine->info_.rule_count = p.rules.size();

@@ -110,7 +110,7 @@ TEST(Guard, OversizedInputIsBlockedByTheSizeLimit) {
 }
 
 TEST(Guard, UnknownFindingTypeInARuleIsAnError) {
-  auto guard = Guard::FromYaml(R"(
+  auto guard = Guard::FromYaml(R"(version: 1
 scanners: {pii: {}}
 rules:
   - name: r
@@ -119,7 +119,7 @@ rules:
 )",
                                "typo.yaml", WARDEN_SOURCE_DIR "/policies");
   ASSERT_FALSE(guard.ok());
-  EXPECT_THAT(guard.status().message(), HasSubstr("typo.yaml:4"));
+  EXPECT_THAT(guard.status().message(), HasSubstr("typo.yaml:5:43: rules[0].when.findings.type"));
   EXPECT_THAT(guard.status().message(), HasSubstr("did you mean \"email\""));
 }
 

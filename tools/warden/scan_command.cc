@@ -99,7 +99,9 @@ class LineScanner {
     }
     od::object obj;
     if (auto e = doc.get_object().get(obj)) {
-      error = "expected a JSON object with \"text\" or \"messages\"";
+      error = e == simdjson::INCORRECT_TYPE
+                  ? "expected a JSON object with \"text\" or \"messages\""
+                  : std::string("invalid JSON: ") + simdjson::error_message(e);
       return false;
     }
     items_.clear();
@@ -109,19 +111,23 @@ class LineScanner {
     bool has_text = false, has_messages = false;
     for (auto field_result : obj) {
       od::field field;
-      if (auto e = field_result.get(field)) return Fail(error, "invalid JSON", e);
+      if (auto e = std::move(field_result).get(field)) return Fail(error, "invalid JSON", e);
       std::string_view key;
       if (auto e = field.unescaped_key().get(key)) return Fail(error, "invalid key", e);
       od::value value = field.value();
       if (key == "text") {
-        if (value.get_string().get(text)) return Type(error, "text", "a string");
+        if (auto e = value.get_string().get(text)) return Type(error, "text", "a string", e);
         has_text = true;
       } else if (key == "role") {
-        if (value.get_string().get(role)) return Type(error, "role", "a string");
+        if (auto e = value.get_string().get(role)) return Type(error, "role", "a string", e);
       } else if (key == "direction") {
-        if (value.get_string().get(direction_name)) return Type(error, "direction", "a string");
+        if (auto e = value.get_string().get(direction_name)) {
+          return Type(error, "direction", "a string", e);
+        }
       } else if (key == "tool_name") {
-        if (value.get_string().get(tool_name)) return Type(error, "tool_name", "a string");
+        if (auto e = value.get_string().get(tool_name)) {
+          return Type(error, "tool_name", "a string", e);
+        }
       } else if (key == "id") {
         od::json_type type;
         if (value.type().get(type)) return Type(error, "id", "a string or number");
@@ -142,7 +148,7 @@ class LineScanner {
       }
       // Other keys (metadata of the log) are ignored on purpose: logs carry all sorts.
     }
-    if (!doc.at_end()) {
+    if (doc.current_location().error() != simdjson::OUT_OF_BOUNDS) {
       error = "invalid JSON: trailing content after the object";
       return false;
     }
@@ -188,9 +194,10 @@ class LineScanner {
       std::string_view worst_rule;
       for (const Item& item : items_) {
         verdicts_.push_back(Check(item, conversation, stats));
-        if (verdicts_.back().action > worst || (worst_rule.empty() && item.text.empty())) {
-          worst = verdicts_.back().action;
-          worst_rule = verdicts_.back().rule;
+        const Verdict& v = verdicts_.back();
+        if (v.action > worst || (v.action == worst && worst_rule.empty() && !v.rule.empty())) {
+          worst = v.action;
+          worst_rule = v.rule;
         }
       }
       out.append(",\"action\":");
@@ -243,7 +250,7 @@ class LineScanner {
       const size_t first_item = items_.size();
       for (auto field_result : message) {
         od::field field;
-        if (auto e = field_result.get(field)) return Fail(error, "invalid JSON", e);
+        if (auto e = std::move(field_result).get(field)) return Fail(error, "invalid JSON", e);
         std::string_view key;
         if (field.unescaped_key().get(key)) return Fail(error, "invalid key", simdjson::TAPE_ERROR);
         od::value v = field.value();
@@ -277,9 +284,9 @@ class LineScanner {
               std::string_view k;
               if (f.unescaped_key().get(k)) continue;
               if (k == "name") {
-                (void)f.value().get_string().get(name);
+                if (f.value().get_string().get(name)) name = {};
               } else if (k == "arguments") {
-                (void)f.value().get_string().get(arguments);
+                if (f.value().get_string().get(arguments)) arguments = {};
               }
             }
             items_.push_back({.text = arguments,
@@ -289,7 +296,7 @@ class LineScanner {
           }
         } else if (key == "name") {
           std::string_view name;
-          (void)v.get_string().get(name);
+          if (v.get_string().get(name)) name = {};
           for (size_t i = first_item; i < items_.size(); ++i) {
             if (items_[i].tool_name.empty()) items_[i].tool_name = name;
           }
@@ -327,8 +334,14 @@ class LineScanner {
     error = std::string(what) + ": " + simdjson::error_message(e);
     return false;
   }
-  static bool Type(std::string& error, std::string_view field, std::string_view expected) {
-    error = "\"" + std::string(field) + "\" must be " + std::string(expected);
+  // A wrong type and a malformed value (bad escape, lone surrogate) get different messages.
+  static bool Type(std::string& error, std::string_view field, std::string_view expected,
+                   simdjson::error_code e = simdjson::INCORRECT_TYPE) {
+    if (e != simdjson::INCORRECT_TYPE) {
+      error = "\"" + std::string(field) + "\": invalid JSON value: " + simdjson::error_message(e);
+    } else {
+      error = "\"" + std::string(field) + "\" must be " + std::string(expected);
+    }
     return false;
   }
 
