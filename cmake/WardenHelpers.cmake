@@ -1,7 +1,8 @@
 # One helper to declare a library, one to declare a test, one for a benchmark.
 
 function(warden_apply_flags target)
-  target_compile_options(${target} PRIVATE -Wall -Wextra -Wno-unused-parameter)
+  target_compile_options(${target} PRIVATE -Wall -Wextra -Wno-unused-parameter
+                                           -Wno-missing-field-initializers)
   if(WARDEN_WERROR)
     target_compile_options(${target} PRIVATE -Werror)
   endif()
