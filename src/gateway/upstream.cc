@@ -56,7 +56,9 @@ template <typename Stream>
 Task<error_code> ReadBody(Stream& s, beast::flat_buffer& buf,
                           http::response_parser<http::buffer_body>& parser) {
   error_code ec;
-  co_await http::async_read(s, buf, parser, NoThrow(ec));
+  // read_some, not read: read fills the whole buffer before returning, which would hold a
+  // stream's tokens back until 64 KiB had arrived.
+  co_await http::async_read_some(s, buf, parser, NoThrow(ec));
   if (ec == http::error::need_buffer) ec = {};
   co_return ec;
 }
