@@ -96,12 +96,19 @@ void DecodeHexDigits(std::string_view run, size_t limit, std::string& out) {
 
 class Scanner {
  public:
-  Scanner(std::string_view s, const ViewOptions& options, size_t budget, bool allow_rot13)
-      : s_(s), options_(options), budget_(budget), allow_rot13_(allow_rot13) {}
+  Scanner(std::string_view s, const ViewOptions& options, size_t budget, bool scan_encoded,
+          bool allow_rot13)
+      : s_(s),
+        options_(options),
+        budget_(budget),
+        scan_encoded_(scan_encoded),
+        allow_rot13_(allow_rot13) {}
 
   std::vector<Payload> Run() {
-    ScanRuns();
-    ScanUrl();
+    if (scan_encoded_) {
+      ScanRuns();
+      ScanUrl();
+    }
     if (allow_rot13_ && budget_ >= s_.size() && LikelyRot13(s_)) {
       Payload p{0, static_cast<uint32_t>(s_.size()), "rot13", std::string(s_)};
       for (char& c : p.decoded) {
@@ -240,6 +247,7 @@ class Scanner {
   std::string_view s_;
   const ViewOptions& options_;
   size_t budget_;
+  bool scan_encoded_;
   bool allow_rot13_;
   std::string scratch_;
   std::vector<Payload> found_;
@@ -298,48 +306,66 @@ bool LikelyRot13(std::string_view s) {
   return rot >= 2 && rot > 2 * plain;
 }
 
-void AppendDecoded(const ViewOptions& options, std::vector<View>& out) {
+bool IsRot13Word(std::string_view w) {
+  for (std::string_view r : kCommonRot) {
+    if (EqualsLower(w, r)) return true;
+  }
+  return false;
+}
+
+size_t AppendDecoded(const ViewOptions& options, const Screen& raw_screen, std::vector<View>& out,
+                     size_t count) {
   size_t budget = options.max_decoded_bytes;
   // Views [0, 1) are scanned first; views appended by this function are scanned in turn, so
   // nested payloads are found breadth-first.
-  size_t first_decoded = out.size();
-  for (size_t idx = 0; idx < out.size() && budget > 0; ++idx) {
+  const size_t first_decoded = count;
+  for (size_t idx = 0; idx < count && budget > 0; ++idx) {
     if (idx != 0 && idx < first_decoded) continue;  // normalized etc.: not scanned for payloads
     if (out[idx].depth >= options.max_decode_depth) continue;
+    // The raw view was screened: most texts need no search at all.
+    if (idx == 0 && !raw_screen.encoded && !raw_screen.rot13) continue;
     const bool parent_rot13 = out[idx].name.size() >= 5 &&
                               out[idx].name.compare(out[idx].name.size() - 5, 5, "rot13") == 0;
     std::string_view text = idx == 0 ? out[0].text : std::string_view(out[idx].storage);
-    Scanner scanner(text, options, budget, !parent_rot13);
+    Scanner scanner(text, options, budget, idx != 0 || raw_screen.encoded,
+                    !parent_rot13 && (idx != 0 || raw_screen.rot13));
     std::vector<Payload> found = scanner.Run();
     for (Payload& p : found) {
       if (p.decoded.empty()) continue;
       if (p.decoded.size() > budget) p.decoded.resize(budget);
       budget -= p.decoded.size();
-      View v;
+      View& v = ViewSlot(out, count);  // may reallocate `out`: take `parent` after it
+      const View& parent = out[idx];
       v.kind = ViewKind::kDecoded;
-      v.depth = static_cast<uint8_t>(std::min<uint32_t>(out[idx].depth + 1u, 255u));
-      v.name = idx == 0 ? std::string("decoded:") + p.kind : out[idx].name + ">" + p.kind;
+      v.depth = static_cast<uint8_t>(std::min<uint32_t>(parent.depth + 1u, 255u));
+      if (idx == 0) {
+        v.name.assign("decoded:");
+      } else {
+        v.name.assign(parent.name);
+        v.name.push_back('>');
+      }
+      v.name.append(p.kind);
       const size_t m = p.decoded.size();
       v.orig_begin.resize(m);
       v.orig_end.resize(m);
       if (std::string_view(p.kind) == "rot13") {
         // A per-character cipher: every byte keeps its own source.
         for (size_t k = 0; k < m; ++k) {
-          const auto [b, e] =
-              SpanOf(out[idx], static_cast<uint32_t>(k), static_cast<uint32_t>(k + 1));
+          const auto [b, e] = SpanOf(parent, static_cast<uint32_t>(k), static_cast<uint32_t>(k + 1));
           v.orig_begin[k] = b;
           v.orig_end[k] = e;
         }
       } else {
-        const auto [b, e] = SpanOf(out[idx], p.begin, p.end);
+        const auto [b, e] = SpanOf(parent, p.begin, p.end);
         std::fill(v.orig_begin.begin(), v.orig_begin.end(), b);
         std::fill(v.orig_end.begin(), v.orig_end.end(), e);
       }
-      v.storage = std::move(p.decoded);
-      out.push_back(std::move(v));  // invalidates references into `out`, none are held
+      v.storage.assign(p.decoded);  // into the slot's buffer
+      ++count;
       if (budget == 0) break;
     }
   }
+  return count;
 }
 
 }  // namespace warden::text::internal

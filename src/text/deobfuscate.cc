@@ -106,6 +106,24 @@ size_t SpacedRun(std::string_view s, size_t i, std::vector<Edit>& edits) {
   return j + 1;
 }
 
+// Whether `suffix` (two letters) after a number ending in `digit` is an ordinal suffix or a
+// common unit, so that the token is not leetspeak.
+bool IsNumberSuffix(char digit, std::string_view suffix) {
+  const char l[2] = {static_cast<char>(suffix[0] | 0x20), static_cast<char>(suffix[1] | 0x20)};
+  const std::string_view w(l, 2);
+  if (w == "th") return true;
+  if (w == "st") return digit == '1';
+  if (w == "nd") return digit == '2';
+  if (w == "rd") return digit == '3';
+  static constexpr std::string_view kUnits[] = {"am", "pm", "kg", "km", "cm", "mm", "ml", "mg",
+                                                "ms", "ns", "us", "gb", "mb", "kb", "tb", "hz",
+                                                "px", "pt", "ft", "lb", "oz", "in"};
+  for (std::string_view u : kUnits) {
+    if (w == u) return true;
+  }
+  return false;
+}
+
 // Rewrites the word [a, b) when it mixes letters with leet characters.
 void LeetWord(std::string_view s, size_t a, size_t b, std::vector<Edit>& edits) {
   const size_t word_end = b;
@@ -125,12 +143,13 @@ void LeetWord(std::string_view s, size_t a, size_t b, std::vector<Edit>& edits) 
       (ClassAt(s, word_end + 1) & kLetter)) {
     return;
   }
-  // Ordinals such as "21st", "4th": digits then a two-letter suffix.
+  // A number with a two-letter suffix is an ordinal ("1st", "4th") or a unit ("4pm", "5kg");
+  // any other two letters after digits are leetspeak ("4ll" -> "all").
   if (letters == 2 && b - a >= 3 && (ClassAt(s, b - 1) & kLetter) &&
       (ClassAt(s, b - 2) & kLetter)) {
     bool digits_before = true;
     for (size_t k = a; k + 2 < b; ++k) digits_before &= (ClassAt(s, k) & kLeetDigit) != 0;
-    if (digits_before) return;
+    if (digits_before && IsNumberSuffix(s[b - 3], s.substr(b - 2, 2))) return;
   }
   for (size_t k = a; k < b; ++k) {
     if (ClassAt(s, k) & (kLeetDigit | kLeetSymbol)) {
@@ -144,7 +163,8 @@ void LeetWord(std::string_view s, size_t a, size_t b, std::vector<Edit>& edits) 
 bool BuildDeobfuscated(const View& source, View& out) {
   const std::string_view s = source.orig_begin.empty() ? source.text : source.storage;
   const size_t n = s.size();
-  std::vector<Edit> edits;
+  thread_local std::vector<Edit> edits;  // reused: no allocation in the steady state
+  edits.clear();
   for (size_t i = 0; i < n;) {
     if ((ClassAt(s, i) & kWord) == 0) {
       ++i;
@@ -166,13 +186,17 @@ bool BuildDeobfuscated(const View& source, View& out) {
   }
   if (edits.empty()) return false;
 
-  out.storage.clear();
-  out.orig_begin.clear();
-  out.orig_end.clear();
-  out.storage.reserve(n);
-  out.orig_begin.reserve(n);
-  out.orig_end.reserve(n);
-  size_t next = 0;
+  size_t erased = 0;
+  for (const Edit& e : edits) erased += e.erase ? 1 : 0;
+  const size_t m = n - erased;
+  out.storage.resize(m);
+  out.orig_begin.resize(m);
+  out.orig_end.resize(m);
+  char* text = out.storage.data();
+  uint32_t* ob = out.orig_begin.data();
+  uint32_t* oe = out.orig_end.data();
+  const bool identity = source.orig_begin.empty();
+  size_t next = 0, k = 0;
   for (size_t i = 0; i < n; ++i) {
     char c = s[i];
     if (next < edits.size() && edits[next].pos == i) {
@@ -180,8 +204,10 @@ bool BuildDeobfuscated(const View& source, View& out) {
       if (e.erase) continue;
       c = e.c;
     }
-    const auto [b, e] = SpanOf(source, static_cast<uint32_t>(i), static_cast<uint32_t>(i + 1));
-    PushMapped(out, c, b, e);
+    text[k] = c;
+    ob[k] = identity ? static_cast<uint32_t>(i) : source.orig_begin[i];
+    oe[k] = identity ? static_cast<uint32_t>(i + 1) : source.orig_end[i];
+    ++k;
   }
   return true;
 }

@@ -5,6 +5,7 @@
 #include <unicode/normalizer2.h>
 #include <unicode/uspoof.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -31,14 +32,64 @@ struct IcuTools {
   // Per BMP code point: 0 = not computed yet, 1 = no pure-ASCII skeleton, otherwise
   // (length << 24) | up to three ASCII bytes (first byte lowest).
   std::unique_ptr<std::atomic<uint32_t>[]> skeleton_cache;
+  // Per BMP code point, for the normalized view: 0 = not computed yet, otherwise kNormComputed
+  // | (kNormBoundary if ICU's hasBoundaryBefore) | (kNormCached if NFKC_Casefold of the code
+  // point alone is at most three UTF-8 bytes, then (length << 24) | bytes, first byte lowest).
+  std::unique_ptr<std::atomic<uint32_t>[]> norm_cache;
+  static constexpr uint32_t kNormComputed = 1u << 31;
+  static constexpr uint32_t kNormBoundary = 1u << 30;
+  static constexpr uint32_t kNormCached = 1u << 29;
 };
 
-// Appends one view byte that came from original bytes [b, e).
-inline void PushMapped(View& v, char c, uint32_t b, uint32_t e) {
-  v.storage.push_back(c);
-  v.orig_begin.push_back(b);
-  v.orig_end.push_back(e);
-}
+// Appends view bytes with their original spans straight into a view's buffers, which are
+// resized (never shrunk below their capacity) rather than grown one push_back at a time, so a
+// view reused across Build() calls allocates nothing in the steady state. Finish() trims the
+// buffers to the bytes written. Not thread-safe; one writer per view at a time.
+class MappedWriter {
+ public:
+  // Starts writing `v` from scratch, with room for `expected` bytes.
+  MappedWriter(View& v, size_t expected) : v_(v) { Reserve(expected < 16 ? 16 : expected); }
+
+  void Push(char c, uint32_t b, uint32_t e) {
+    if (len_ == cap_) Reserve(2 * cap_);
+    s_[len_] = c;
+    ob_[len_] = b;
+    oe_[len_] = e;
+    ++len_;
+  }
+  // Appends `k` bytes from `p`, all from original bytes [b, e).
+  void PushRange(const char* p, size_t k, uint32_t b, uint32_t e) {
+    if (len_ + k > cap_) Reserve(std::max(2 * cap_, len_ + k));
+    for (size_t i = 0; i < k; ++i) {
+      s_[len_ + i] = p[i];
+      ob_[len_ + i] = b;
+      oe_[len_ + i] = e;
+    }
+    len_ += k;
+  }
+  size_t size() const { return len_; }
+  void Finish() {
+    v_.storage.resize(len_);
+    v_.orig_begin.resize(len_);
+    v_.orig_end.resize(len_);
+  }
+
+ private:
+  void Reserve(size_t cap) {
+    v_.storage.resize(cap);
+    v_.orig_begin.resize(cap);
+    v_.orig_end.resize(cap);
+    s_ = v_.storage.data();
+    ob_ = v_.orig_begin.data();
+    oe_ = v_.orig_end.data();
+    cap_ = cap;
+  }
+  View& v_;
+  char* s_ = nullptr;
+  uint32_t* ob_ = nullptr;
+  uint32_t* oe_ = nullptr;
+  size_t len_ = 0, cap_ = 0;
+};
 
 // The original span of view bytes [b, e), also for the identity-mapped raw view.
 inline std::pair<uint32_t, uint32_t> SpanOf(const View& v, uint32_t b, uint32_t e) {
@@ -59,10 +110,30 @@ bool BuildSkeleton(const IcuTools& icu, const View& norm, View& out);
 // letters joined. Returns false when there was nothing to undo.
 bool BuildDeobfuscated(const View& source, View& out);
 
-// Appends decoded views of `out[0]` (the raw view), and of those views recursively, to `out`.
-void AppendDecoded(const ViewOptions& options, std::vector<View>& out);
+// What a cheap pass over a text could not rule out. A false member proves that the exact code
+// would produce nothing: BuildDeobfuscated() on the text returns false (`deobfuscated`), the
+// base64/hex/url search of AppendDecoded() finds no payload (`encoded`), LikelyRot13() returns
+// false (`rot13`). True members prove nothing. Any bytes are accepted; linear time.
+struct Screen {
+  bool deobfuscated = false;
+  bool encoded = false;
+  bool rot13 = false;
+};
+Screen ScreenText(std::string_view s, uint32_t min_encoded_length);
+
+// out[i], appending views (reusing spare ones with their buffers) while out.size() <= i. May
+// reallocate `out`: references into it taken before the call are invalid after it.
+View& ViewSlot(std::vector<View>& out, size_t i);
+
+// Builds decoded views of `out[0]` (the raw view, whose screen is `raw_screen`), and of those
+// views recursively, into out[count], out[count + 1], …; returns the new count of views.
+size_t AppendDecoded(const ViewOptions& options, const Screen& raw_screen, std::vector<View>& out,
+                     size_t count);
 
 // Exposed for tests: whether the rot13 of `s` is likely the real text.
 bool LikelyRot13(std::string_view s);
+
+// Whether `w` (ASCII letters) is, ignoring case, one of the rot13 words LikelyRot13 counts.
+bool IsRot13Word(std::string_view w);
 
 }  // namespace warden::text::internal

@@ -79,17 +79,22 @@ class ViewBuilder {
   ViewBuilder(const ViewBuilder&) = delete;
   ViewBuilder& operator=(const ViewBuilder&) = delete;
 
-  // Fills `out` (cleared first) with the views of `original`: the raw view first, then only the
+  // Fills `out` (its previous contents replaced) with the views of `original`: the raw view first, then only the
   // views that differ from the raw one in a way patterns can see (fast paths: pure ASCII text
   // needs no normalized or skeleton view, since patterns are matched caseless; text without
   // leetspeak or spaced letters needs no deobfuscated view; text without an encoded run needs no
   // decoded view). `original` must outlive `out`.
-  // Time and memory are linear in original.size(); any bytes are accepted.
+  // Time and memory are linear in original.size(); any bytes are accepted. The View objects
+  // already in `out` are reused with their buffers, so calling Build() again with the same
+  // vector (e.g. a thread_local one) does not allocate in the steady state.
   void Build(std::string_view original, std::vector<View>& out) const;
 
   const ViewOptions& options() const { return options_; }
 
  private:
+  // Builds the views after the raw one into out[1], …; returns the number of views.
+  size_t BuildViews(std::string_view original, std::vector<View>& out) const;
+
   ViewOptions options_;
   struct Icu;
   std::unique_ptr<Icu> icu_;
