@@ -467,6 +467,18 @@ TEST_F(GatewayTest, ReloadGoodAndBad) {
   std::filesystem::remove_all(dir);
 }
 
+TEST_F(GatewayTest, GracefulStopFinishesInFlightStream) {
+  HttpReply r;
+  std::thread client([&] { r = Post(port_, "/v1/chat/completions", Chat("long", "hi", true)); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(15));
+  server_->Stop();
+  server_->Wait();
+  client.join();
+  EXPECT_EQ(r.status, 200u);
+  EXPECT_NE(r.body.find("data: [DONE]"), std::string::npos) << r.body;
+  EXPECT_TRUE(Request(port_, http::verb::get, "/healthz", "").closed);  // no longer accepting
+}
+
 TEST_F(GatewayTest, ModelsPassThrough) {
   HttpReply r = Request(port_, http::verb::get, "/v1/models", "");
   EXPECT_EQ(r.status, 200u);

@@ -51,18 +51,18 @@ int RunServe(const ServeFlags& flags) {
     std::cerr << "warden serve: --listen: " << listen.status().message() << "\n";
     return kExitError;
   }
-  auto server = gateway::Server::Create(config);
-  if (!server.ok()) {
-    std::cerr << "warden serve: " << server.status().message() << "\n";
-    return kExitError;
-  }
-  // Block the shutdown signals before the workers start so that they inherit the mask and only
-  // this thread receives them, in sigwait below.
+  // Block the shutdown signals before anything starts (compiling the policy takes a moment) so
+  // that the workers inherit the mask and only this thread receives them, in sigwait below.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  auto server = gateway::Server::Create(config);
+  if (!server.ok()) {
+    std::cerr << "warden serve: " << server.status().message() << "\n";
+    return kExitError;
+  }
   if (Status s = (*server)->Start(); !s.ok()) {
     std::cerr << "warden serve: " << s.message() << "\n";
     return kExitError;
