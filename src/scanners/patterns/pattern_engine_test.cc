@@ -7,6 +7,10 @@
 #include <thread>
 #include <vector>
 
+// Defined in count_allocations_test.cc (a separate file, so that g++ does not see the replaced
+// operator new inlined next to std::free): allocations made so far on this thread.
+size_t ThreadAllocations();
+
 namespace warden::scanners {
 namespace {
 
@@ -83,6 +87,46 @@ TEST_F(PatternEngineTest, CardNeedsLuhn) {
   EXPECT_EQ(f[0].type, "credit_card");
   EXPECT_EQ(f[0].start, 5u);
   EXPECT_EQ(f[0].end, 24u);
+}
+
+// Hyperscan's leftmost start for every end is at "12"; the validator trims leading groups.
+TEST_F(PatternEngineTest, CardAfterAStrayDigitGroup) {
+  auto f = ScanRaw(*engine_, "ref 12 4111 1111 1111 1111 ok");
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].type, "credit_card");
+  EXPECT_EQ(f[0].start, 7u);
+  EXPECT_EQ(f[0].end, 26u);
+  EXPECT_TRUE(ScanRaw(*engine_, "ref 12 4111 1111 1111 1112 ok").empty());
+}
+
+// The prefilter decides per view: a pattern that matches only in a view it does not allow must
+// not send the view to the SOM scan nor produce findings, and clean text produces nothing.
+TEST_F(PatternEngineTest, PrefilterKeepsFindingsOfEveryView) {
+  EXPECT_TRUE(ScanRaw(*engine_, std::string(4096, 'a') + " plain words only").empty());
+  std::vector<text::View> views;
+  views.push_back(RawView("nothing here"));
+  text::View skeleton = RawView("mail jane.doe@example.com");
+  skeleton.kind = text::ViewKind::kSkeleton;  // pii patterns do not scan the skeleton view
+  skeleton.name = "skeleton";
+  views.push_back(skeleton);
+  views.push_back(RawView("mail jane.doe@example.com"));
+  std::vector<Finding> out;
+  engine_->Scan(views, out);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].type, "email");
+  EXPECT_EQ(out[0].view, "raw");
+}
+
+TEST_F(PatternEngineTest, CleanScanAndPlaceholderKindDoNotAllocate) {
+  std::vector<text::View> views;
+  views.push_back(RawView("The quarterly review covers shipping times and the refund process."));
+  std::vector<Finding> out;
+  engine_->Scan(views, out);  // first use on this thread: scratch
+  size_t before = ThreadAllocations();
+  for (int i = 0; i < 10; ++i) engine_->Scan(views, out);
+  EXPECT_EQ(engine_->PlaceholderKind("email"), "EMAIL");
+  EXPECT_EQ(ThreadAllocations(), before);
+  EXPECT_TRUE(out.empty());
 }
 
 TEST_F(PatternEngineTest, AttackLabelsArePerPattern) {

@@ -61,7 +61,7 @@ bool ContinuesNumber(std::string_view text, size_t begin, size_t end) {
   return false;
 }
 
-bool ValidateCard(std::string_view text, size_t& b, size_t& e, const ValidatorParams&) {
+bool CardAt(std::string_view text, size_t b, size_t e) {
   std::string_view m = text.substr(b, e - b);
   // Separators must be single spaces or dashes, used consistently.
   char sep = 0;
@@ -75,6 +75,19 @@ bool ValidateCard(std::string_view text, size_t& b, size_t& e, const ValidatorPa
   if (ContinuesNumber(text, b, e)) return false;
   std::string d = DigitsOf(m);
   return LuhnValid(d) && CardIssuerValid(d);
+}
+
+bool ValidateCard(std::string_view text, size_t& b, size_t& e, const ValidatorParams&) {
+  if (CardAt(text, b, e)) return true;
+  // Hyperscan reports only the leftmost start for each end, so in "12 4111 1111 1111 1111" every
+  // candidate starts at "12". Try the suffixes that start after a separator (narrowing the span).
+  for (size_t i = b; i + 1 < e; ++i) {
+    if ((text[i] == ' ' || text[i] == '-') && CardAt(text, i + 1, e)) {
+      b = i + 1;
+      return true;
+    }
+  }
+  return false;
 }
 
 bool ValidateIban(std::string_view text, size_t& b, size_t& e, const ValidatorParams&) {

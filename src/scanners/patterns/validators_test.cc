@@ -46,6 +46,13 @@ TEST(ValidatorsTest, CardValidatorWithSeparators) {
   EXPECT_FALSE(RunWhole("luhn_card", "4111 1111 1111 1112"));
   EXPECT_TRUE(RunWhole("luhn_card", "4111-1111-1111-1111"));
   EXPECT_FALSE(RunWhole("luhn_card", "4111-1111 1111-1111"));  // mixed separators
+  // A leading digit group that spoils the checksum is trimmed; the span narrows to the card.
+  size_t b = 0;
+  size_t e = 22;
+  EXPECT_TRUE(RunValidator("luhn_card", "12 4111 1111 1111 1111", b, e));
+  EXPECT_EQ(b, 3u);
+  EXPECT_EQ(e, 22u);
+  EXPECT_FALSE(RunWhole("luhn_card", "12-4111-1111-1111-1111"));  // a longer dashed number
 }
 
 TEST(ValidatorsTest, Iban) {
