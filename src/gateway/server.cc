@@ -183,6 +183,13 @@ Task<void> Session::Run() {
       break;
     }
     stream_.expires_after(std::chrono::milliseconds(config_.limits.read_timeout_ms));
+    if (auto expect = parser.get().find(http::field::expect);
+        expect != parser.get().end() && beast::iequals(expect->value(), "100-continue")) {
+      // curl sends bodies over 1 KiB only after this (or after a 1 s pause).
+      static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+      co_await net::async_write(stream_, net::buffer(kContinue), NoThrow(ec));
+      if (ec) break;
+    }
     co_await http::async_read(stream_, buffer_, parser, NoThrow(ec));
     if (ec == http::error::body_limit) {
       co_await SendError(413, "request body is too large", "invalid_request_error",
