@@ -36,6 +36,7 @@ constexpr std::string_view kViewKeys[] = {"normalized",       "skeleton",
                                           "max_decode_depth", "max_decoded_bytes",
                                           "min_encoded_length"};
 constexpr std::string_view kPatternScannerKeys[] = {"enabled", "pack", "types", "min_score"};
+constexpr std::string_view kClassifierScannerKeys[] = {"enabled", "model"};
 constexpr std::string_view kRuleKeys[] = {"name", "description", "when", "action", "message"};
 constexpr std::string_view kWhenKeys[] = {"direction", "role",     "tool",
                                           "tenant",    "findings", "scores"};
@@ -165,11 +166,14 @@ struct ScannerSectionSpec {
 
 void ParsePatternScannerSection(Parser& parser, const Entry& entry, const std::string& path,
                                 PolicyConfig& out);
+void ParseClassifierScannerSection(Parser& parser, const Entry& entry, const std::string& path,
+                                   PolicyConfig& out);
 
 constexpr ScannerSectionSpec kScannerSections[] = {
     {"pii", "pattern", &ParsePatternScannerSection},
     {"secrets", "pattern", &ParsePatternScannerSection},
     {"attacks", "pattern", &ParsePatternScannerSection},
+    {"classifier", "classifier", &ParseClassifierScannerSection},
 };
 
 std::vector<std::string_view> ScannerNames() {
@@ -598,6 +602,53 @@ void ParsePatternScannerSection(Parser& parser, const Entry& entry, const std::s
   }
   parser.NoteScanner(entry.key, section.enabled || parser.error_count() > errors_before);
   out.pattern_scanners.push_back(std::move(section));
+}
+
+void ParseClassifierScannerSection(Parser& parser, const Entry& entry, const std::string& path,
+                                   PolicyConfig& out) {
+  ClassifierScannerSection section;
+  section.location = parser.Where(entry.key_node.Mark(), path);
+  const size_t errors_before = parser.error_count();
+  std::optional<Entries> entries;
+  if (!entry.value.IsNull()) {
+    entries = parser.Map(entry.value, path, kClassifierScannerKeys);
+    if (!entries) {
+      parser.NoteScanner(entry.key, true);
+      return;
+    }
+  }
+  const Entry* model = nullptr;
+  if (entries) {
+    for (const Entry& e : entries->all()) {
+      if (e.key == "enabled") {
+        if (auto b = parser.Bool(e.value, path + ".enabled")) section.enabled = *b;
+      } else if (e.key == "model") {
+        model = &e;
+      }
+    }
+  }
+  // The model is loaded (and its manifest checked) by the engine; here only its presence, so a
+  // typo in the path is reported at the line that holds it.
+  if (model != nullptr) {
+    if (auto p = parser.String(model->value, path + ".model", false)) {
+      section.model_path = parser.ResolvePath(*p);
+      std::error_code ec;
+      if (section.enabled && !fs::is_regular_file(section.model_path, ec)) {
+        parser.Error(model->value, path + ".model",
+                     "model file not found: " + section.model_path);
+      }
+    }
+  } else {
+    section.model_path = parser.ResolvePath("../models/warden-v1.ftz");
+    std::error_code ec;
+    if (section.enabled && !fs::is_regular_file(section.model_path, ec)) {
+      parser.Error(entry.key_node, path,
+                   "default model file not found: " + section.model_path +
+                       " (set `model:` to the model's path)");
+    }
+  }
+  parser.NoteScanner(entry.key, section.enabled || parser.error_count() > errors_before);
+  out.classifier = std::move(section);
 }
 
 void Parser::ParseRules(const YAML::Node& node, PolicyConfig& out) {

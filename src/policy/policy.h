@@ -37,6 +37,14 @@ struct PatternScannerSection {
   std::string location;            // "file:line:col: scanners.pii", for errors about the pack
 };
 
+// Settings of the learned classifier scanner ("classifier"; model format in docs/classifier.md).
+// It feeds the scores of every harm category, "jailbreak", "prompt_injection" and "unsafe".
+struct ClassifierScannerSection {
+  bool enabled = true;
+  std::string model_path;  // resolved path of the .ftz model; its .json manifest sits beside it
+  std::string location;    // "file:line:col: scanners.classifier", for errors about the model
+};
+
 // Scanner names the policy language knows, in the order sections are documented. Later scanner
 // kinds ("classifier", "judge") are added to the table in policy.cc and listed here.
 inline constexpr std::string_view kPatternScannerNames[] = {"pii", "secrets", "attacks"};
@@ -47,7 +55,7 @@ inline constexpr std::string_view kKnownScoreLabels[] = {
     "violent_crimes", "nonviolent_crimes", "sex_crimes", "child_exploitation", "defamation",
     "specialized_advice", "privacy", "intellectual_property", "weapons_cbrne", "hate",
     "harassment", "self_harm", "sexual_content", "elections", "code_abuse", "misinformation",
-    "jailbreak", "prompt_injection", "pii", "secrets"};
+    "jailbreak", "prompt_injection", "pii", "secrets", "unsafe"};
 
 // Which findings a rule looks at. All listed fields must hold for a finding to count.
 struct FindingMatcher {
@@ -88,6 +96,7 @@ struct PolicyConfig {
   text::ViewOptions views;
   uint32_t max_input_bytes = 64u << 20;  // longer texts are blocked by the "input_too_large" rule
   std::vector<PatternScannerSection> pattern_scanners;
+  std::optional<ClassifierScannerSection> classifier;  // set when `scanners.classifier` is given
   std::vector<Rule> rules;
   Action default_action = Action::kAllow;
 };

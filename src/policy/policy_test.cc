@@ -419,6 +419,51 @@ TEST_F(PolicyTest, ScannerDefaultPackMissing) {
                 (root_ / "rules" / "attacks.yaml").string() + " (set `pack:` to the pack's path)");
 }
 
+// The classifier section: one valid case, one test per rejected field.
+TEST_F(PolicyTest, ClassifierSectionValid) {
+  fs::create_directories(root_ / "models");
+  std::ofstream(root_ / "models" / "m.ftz") << "x";
+  auto p = Parse(
+      "version: 1\nscanners:\n  classifier: {model: ../models/m.ftz}\nrules:\n"
+      "  - name: harmful\n    when: {scores: {unsafe: 0.5}}\n    action: block\n");
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  ASSERT_TRUE(p->classifier.has_value());
+  EXPECT_TRUE(p->classifier->enabled);
+  EXPECT_EQ(p->classifier->model_path, (root_ / "models" / "m.ftz").string());
+  // Disabled: the model need not exist.
+  auto off = Parse("version: 1\nscanners:\n  classifier: {enabled: false, model: none.ftz}\n");
+  ASSERT_TRUE(off.ok()) << off.status().ToString();
+  EXPECT_FALSE(off->classifier->enabled);
+}
+
+TEST_F(PolicyTest, ClassifierUnknownKey) {
+  fs::create_directories(root_ / "models");
+  std::ofstream(root_ / "models" / "warden-v1.ftz") << "x";  // only the tested error
+  EXPECT_EQ(FirstError("version: 1\nscanners:\n  classifier: {modl: m.ftz}\n"),
+            "p.yaml:3:16: scanners.classifier.modl: unknown key \"modl\" (did you mean "
+            "\"model\"?)");
+}
+
+TEST_F(PolicyTest, ClassifierModelMissing) {
+  EXPECT_EQ(FirstError("version: 1\nscanners:\n  classifier: {model: ../models/nope.ftz}\n"),
+            "p.yaml:3:23: scanners.classifier.model: model file not found: " +
+                (root_ / "models" / "nope.ftz").string());
+}
+
+TEST_F(PolicyTest, ClassifierDefaultModelMissing) {
+  EXPECT_EQ(FirstError("version: 1\nscanners:\n  classifier:\n"),
+            "p.yaml:3:3: scanners.classifier: default model file not found: " +
+                (root_ / "models" / "warden-v1.ftz").string() +
+                " (set `model:` to the model's path)");
+}
+
+TEST_F(PolicyTest, ClassifierEnabledNotABool) {
+  fs::create_directories(root_ / "models");
+  std::ofstream(root_ / "models" / "warden-v1.ftz") << "x";  // only the tested error
+  EXPECT_EQ(FirstError("version: 1\nscanners:\n  classifier: {enabled: yes}\n"),
+            "p.yaml:3:25: scanners.classifier.enabled: expected true or false, got \"yes\"");
+}
+
 TEST_F(PolicyTest, ScannerPackNotAString) {
   EXPECT_EQ(FirstError("version: 1\nscanners:\n  pii: {pack: [a, b]}\n"),
             "p.yaml:3:15: scanners.pii.pack: expected a string, got a list");

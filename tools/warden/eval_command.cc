@@ -20,6 +20,7 @@
 #include "eval/mutators.h"
 #include "eval/trainer.h"
 #include "output.h"
+#include "policy/policy.h"
 #include "scanners/classifier/classifier.h"
 
 namespace warden::cli {
@@ -225,13 +226,22 @@ int RunEval(const EvalFlags& f) {
     }
     return kExitAllow;
   }
+  std::string model_path = f.model.empty() ? FindBundledFile("models/warden-v1.ftz") : f.model;
   if (!f.policy.empty()) {
-    std::cerr << "warden eval: --policy is not supported yet; pass --model (the policy's "
-                 "classifier section names the model file)\n";
-    return kExitError;
+    // The policy's classifier section names the model; its rules are not applied here, so the
+    // numbers are the classifier's own at its shipped thresholds.
+    auto policy = policy::LoadPolicyFile(f.policy);
+    if (!policy.ok()) {
+      std::cerr << "warden eval: " << policy.status().message() << "\n";
+      return kExitError;
+    }
+    if (!policy->classifier || !policy->classifier->enabled) {
+      std::cerr << "warden eval: " << f.policy
+                << ": the policy has no enabled `scanners.classifier` section\n";
+      return kExitError;
+    }
+    model_path = policy->classifier->model_path;
   }
-  const std::string model_path =
-      f.model.empty() ? FindBundledFile("models/warden-v1.ftz") : f.model;
   auto model = classifier::Classifier::Load(model_path);
   if (!model.ok()) {
     std::cerr << "warden eval: " << model.status().message() << "\n";

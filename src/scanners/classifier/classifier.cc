@@ -9,6 +9,7 @@
 #include <cstring>
 #include <fstream>
 #include <istream>
+#include <memory>
 #include <sstream>
 #include <streambuf>
 
@@ -68,9 +69,7 @@ class MemoryBuf : public std::streambuf {
 
 struct Scratch {
   std::string features;
-  std::vector<int32_t> words;
-  std::vector<int32_t> labels;
-  fasttext::Predictions predictions;
+  std::unique_ptr<fasttext::Vector> hidden;
 };
 
 Scratch& ThreadScratch() {
@@ -127,6 +126,13 @@ StatusOr<std::shared_ptr<const Classifier>> Classifier::Load(const std::string& 
   if (root["max_tokens"].get(max_tokens) == simdjson::SUCCESS && max_tokens > 0) {
     c->max_tokens_ = static_cast<size_t>(max_tokens);
   }
+  double temperature = 1.0;
+  if (root["temperature"].get(temperature) == simdjson::SUCCESS) {
+    if (!(temperature > 0 && temperature < 1000)) {
+      return InvalidArgumentError(manifest_path + ": \"temperature\" must be a positive number");
+    }
+    c->temperature_ = temperature;
+  }
   simdjson::dom::object thresholds;
   if (root["thresholds"].get(thresholds) != simdjson::SUCCESS) {
     return InvalidArgumentError(manifest_path + ": \"thresholds\" object is required");
@@ -173,8 +179,18 @@ StatusOr<std::shared_ptr<const Classifier>> Classifier::Load(const std::string& 
     if (name.rfind(kPrefix, 0) == 0) name.erase(0, kPrefix.size());
     c->label_map_[i] = LabelIndex(name);
   }
-  if (c->model_->getArgs().loss != fasttext::loss_name::ova) {
-    return InvalidArgumentError(model_path + ": model must be trained with the one-vs-all loss");
+  if (c->model_->getArgs().loss != fasttext::loss_name::ova ||
+      c->model_->getArgs().model != fasttext::model_name::sup) {
+    return InvalidArgumentError(model_path +
+                                ": model must be supervised with the one-vs-all loss");
+  }
+  try {
+    c->output_ = c->model_->getOutputMatrix();  // throws for a quantised output matrix
+  } catch (const std::exception& e) {
+    return InvalidArgumentError(model_path + ": output matrix must not be quantised (qout)");
+  }
+  if (c->output_ == nullptr || c->output_->size(0) != dict->nlabels()) {
+    return DataLossError(model_path + ": output matrix does not match the label count");
   }
   return std::shared_ptr<const Classifier>(std::move(c));
 }
@@ -185,26 +201,30 @@ void Classifier::ScoreText(std::string_view text, LabelScores& out) const {
   out.fill(0.0f);
   Scratch& s = ThreadScratch();
   s.features.clear();
-  AppendFeatureText(text, max_tokens_, s.features);
+  if (AppendFeatureText(text, max_tokens_, s.features) == 0) return;
   s.features.push_back('\n');
   MemoryBuf buf(s.features.data(), s.features.data() + s.features.size());
   std::istream in(&buf);
-  s.words.clear();
-  s.labels.clear();
-  s.predictions.clear();
-  try {
-    model_->getDictionary()->getLine(in, s.words, s.labels);
-    if (s.words.empty()) return;
-    model_->predict(-1, s.words, s.predictions, 0.0f);
-  } catch (...) {
-    // Prediction does not throw for a loaded model; if it ever does, the text scores 0
-    // rather than taking the process down.
-    return;
+  // fastText's own predict() squashes through a 512-entry sigmoid table that saturates at a
+  // logit of 8: thousands of dev messages tie at exactly 1.0 and no threshold can separate them.
+  // So the hidden vector (the average of the input rows, which getSentenceVector computes for
+  // supervised models, quantised or not) is dotted with each output row here, and the logit is
+  // squashed exactly, divided by the manifest's temperature. getSentenceVector is not declared
+  // const but only reads the model, so concurrent calls are safe.
+  const int dim = model_->getDimension();
+  if (s.hidden == nullptr || s.hidden->size() != dim) {
+    s.hidden = std::make_unique<fasttext::Vector>(dim);
   }
-  for (const auto& [log_prob, label] : s.predictions) {
-    const int index = label_map_[label];
-    // fastText returns log(p + 1e-5); undo the offset so scores stay within [0,1].
-    if (index >= 0) out[index] = std::clamp(std::exp(log_prob) - 1e-5f, 0.0f, 1.0f);
+  try {
+    model_->getSentenceVector(in, *s.hidden);
+  } catch (...) {
+    return;  // does not happen for a loaded model; a text then scores 0, the process lives on
+  }
+  for (size_t j = 0; j < label_map_.size(); ++j) {
+    const int index = label_map_[j];
+    if (index < 0) continue;
+    const double logit = output_->dotRow(*s.hidden, static_cast<int64_t>(j));
+    out[index] = static_cast<float>(1.0 / (1.0 + std::exp(-logit / temperature_)));
   }
 }
 
@@ -217,13 +237,21 @@ void Classifier::ScoreViews(const std::vector<text::View>& views, LabelScores& o
   }
 }
 
+float Classifier::Calibrate(size_t label, float p) const {
+  const float t = thresholds_[label];
+  if (p >= t) return t >= 1.0f ? 1.0f : 0.5f + 0.5f * (p - t) / (1.0f - t);
+  return t <= 0.0f ? 0.0f : 0.5f * p / t;
+}
+
 void Classifier::Score(const std::vector<text::View>& views,
                        std::vector<std::pair<std::string, float>>& scores) const {
   LabelScores s;
   ScoreViews(views, s);
   scores.clear();
   scores.reserve(kNumLabels);
-  for (size_t i = 0; i < kNumLabels; ++i) scores.emplace_back(std::string(kLabels[i]), s[i]);
+  for (size_t i = 0; i < kNumLabels; ++i) {
+    scores.emplace_back(std::string(kLabels[i]), Calibrate(i, s[i]));
+  }
   std::sort(scores.begin(), scores.end());
 }
 

@@ -30,6 +30,7 @@
 
 namespace fasttext {
 class FastText;
+class DenseMatrix;
 }
 
 namespace warden::classifier {
@@ -64,10 +65,18 @@ class Classifier {
 
   // Fills `scores` (cleared first) with one (label, score in [0,1]) pair per label of kLabels,
   // sorted by label name, each the maximum over `views`. An empty `views` scores 0 everywhere.
+  // These are the verdict's scores, calibrated so that 0.5 is the label's threshold from the
+  // manifest (piecewise linear: [0, t] -> [0, 0.5], [t, 1] -> [0.5, 1]); a policy rule
+  // `scores: {unsafe: 0.5}` therefore means "what the model card measured", for any model.
   void Score(const std::vector<text::View>& views,
              std::vector<std::pair<std::string, float>>& scores) const;
 
-  // As Score(), into an array indexed like kLabels.
+  // The calibration Score() applies: maps a raw probability `p` of label `label` so that the
+  // label's threshold becomes 0.5. Monotone, maps 0 to 0 and 1 to 1.
+  float Calibrate(size_t label, float p) const;
+
+  // As Score(), into an array indexed like kLabels, but raw probabilities (not calibrated):
+  // compare them with thresholds().
   void ScoreViews(const std::vector<text::View>& views, LabelScores& out) const;
 
   // Scores one text with no views (the model's raw opinion of exactly these bytes).
@@ -83,6 +92,8 @@ class Classifier {
   Classifier() = default;
 
   std::unique_ptr<fasttext::FastText> model_;
+  std::shared_ptr<const fasttext::DenseMatrix> output_;  // one row per fastText label
+  double temperature_ = 1.0;  // logits are divided by it before the sigmoid (manifest)
   // fastText label id -> index in kLabels, or -1 for labels Warden does not report ("safe").
   std::vector<int> label_map_;
   LabelScores thresholds_{};
