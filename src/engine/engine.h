@@ -1,6 +1,6 @@
 // Engine: one compiled policy — validated rules, the view builder, and the scanners the policy
 // enables — joined into the Check() pipeline:
-//   views -> pattern scanners -> (learned scanners) -> scores -> rules -> redaction -> verdict.
+//   views -> pattern scanners -> classifier -> scores -> rules -> redaction -> verdict.
 // Nothing here knows about HTTP.
 //
 // Thread-safety: immutable after Compile(); Check() may run on any number of threads.
@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "policy/policy.h"
+#include "scanners/classifier/classifier.h"
 #include "scanners/patterns/pattern_engine.h"
 #include "text/views.h"
 #include "warden/guard.h"
@@ -29,6 +30,11 @@ class Engine {
  private:
   Engine(policy::PolicyConfig policy);
 
+  // Merges the classifier's calibrated label scores into the verdict (max per label) and adds a
+  // whole-message finding for every label at or above its threshold.
+  void AddClassifierScores(const std::vector<text::View>& views, std::string_view text,
+                           Verdict& verdict) const;
+
   // Adds spans to redact for every finding a matched redact rule selects.
   void CollectRedactions(const policy::Decision& decision, const Verdict& verdict,
                          std::vector<struct RedactionSpan>& spans) const;
@@ -36,6 +42,7 @@ class Engine {
   policy::PolicyConfig policy_;
   text::ViewBuilder views_;
   std::shared_ptr<const scanners::PatternEngine> patterns_;  // null: no pattern scanner enabled
+  std::shared_ptr<const classifier::Classifier> classifier_; // null: no classifier in the policy
   PolicyInfo info_;
 };
 

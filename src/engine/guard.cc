@@ -33,9 +33,12 @@ void AccumulateScores(const std::vector<Finding>& findings,
 // A finding type that no enabled pack reports makes a rule (or a scanner's type filter) that
 // silently never fires; it is an error at the place the author wrote it.
 Status CheckTypeReferences(const policy::PolicyConfig& policy,
-                           const scanners::PatternEngine* patterns) {
-  const std::vector<std::string> known =
-      patterns ? patterns->Types() : std::vector<std::string>{};
+                           const scanners::PatternEngine* patterns, bool has_classifier) {
+  std::vector<std::string> known = patterns ? patterns->Types() : std::vector<std::string>{};
+  if (has_classifier) {
+    known.insert(known.end(), classifier::kLabels.begin(), classifier::kLabels.end());
+  }
+  std::sort(known.begin(), known.end());
   const std::vector<std::string_view> names(known.begin(), known.end());
   auto check = [&](const std::vector<std::string>& types,
                    const std::vector<std::string>& locations) -> Status {
@@ -81,11 +84,53 @@ StatusOr<std::shared_ptr<const Engine>> Engine::Compile(policy::PolicyConfig pol
     engine->patterns_ = std::move(compiled).value();
     engine->info_.pattern_count = engine->patterns_->pattern_count();
   }
-  if (Status s = CheckTypeReferences(p, engine->patterns_.get()); !s.ok()) return s;
+  if (p.classifier && p.classifier->enabled) {
+    auto loaded = classifier::Classifier::Load(p.classifier->model_path);
+    if (!loaded.ok()) {
+      return Status(loaded.status().code(),
+                    p.classifier->location + ": " + loaded.status().message());
+    }
+    engine->classifier_ = std::move(loaded).value();
+    engine->info_.scanners.push_back("classifier");
+  }
+  if (Status s = CheckTypeReferences(p, engine->patterns_.get(), engine->classifier_ != nullptr);
+      !s.ok()) {
+    return s;
+  }
+  // The first check on a thread allocates its scratch (Hyperscan, views, classifier); doing it
+  // here keeps that cost out of the first real verdict on the opening thread.
+  (void)engine->Check({.text = "warm up"}, {});
   engine->info_.name = p.name;
   engine->info_.path = p.path;
   engine->info_.rule_count = p.rules.size();
   return std::shared_ptr<const Engine>(std::move(engine));
+}
+
+void Engine::AddClassifierScores(const std::vector<text::View>& views, std::string_view text,
+                                 Verdict& verdict) const {
+  thread_local std::vector<std::pair<std::string, float>> scores;
+  classifier_->Score(views, scores);
+  for (const auto& [label, score] : scores) {
+    // Calibrated scores put each label's threshold at 0.5: above it the classifier has made a
+    // finding about the whole message, which rules can match like any other finding.
+    if (score >= 0.5f) {
+      verdict.findings.push_back({.scanner = "classifier",
+                                  .type = label,
+                                  .start = 0,
+                                  .end = static_cast<uint32_t>(text.size()),
+                                  .view = "raw",
+                                  .score = score,
+                                  .label = label});
+    }
+    auto it = std::lower_bound(
+        verdict.scores.begin(), verdict.scores.end(), label,
+        [](const std::pair<std::string, float>& s, const std::string& l) { return s.first < l; });
+    if (it != verdict.scores.end() && it->first == label) {
+      it->second = std::max(it->second, score);
+    } else {
+      verdict.scores.emplace(it, label, score);
+    }
+  }
 }
 
 void Engine::CollectRedactions(const policy::Decision& decision, const Verdict& verdict,
@@ -121,11 +166,12 @@ Verdict Engine::Check(const Message& message, const CheckOptions& options) const
   thread_local std::vector<text::View> views;
   views_.Build(message.text, views);
   if (patterns_) patterns_->Scan(views, verdict.findings);
+  AccumulateScores(verdict.findings, verdict.scores);
+  if (classifier_) AddClassifierScores(views, message.text, verdict);
   std::sort(verdict.findings.begin(), verdict.findings.end(),
             [](const Finding& a, const Finding& b) {
               return a.start != b.start ? a.start < b.start : a.end < b.end;
             });
-  AccumulateScores(verdict.findings, verdict.scores);
 
   const policy::Facts facts{
       .message = &message, .findings = &verdict.findings, .scores = &verdict.scores};

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "core/suggest.h"
+#include "scanners/patterns/database_cache.h"
 #include "scanners/patterns/pack.h"
 
 namespace warden::scanners {
@@ -149,9 +150,9 @@ StatusOr<std::shared_ptr<const PatternEngine>> PatternEngine::Compile(
     ids.push_back(static_cast<unsigned int>(i));
   }
   hs_compile_error_t* error = nullptr;
-  hs_error_t rc = hs_compile_multi(expressions.data(), flags.data(), ids.data(),
-                                   static_cast<unsigned int>(expressions.size()), HS_MODE_BLOCK,
-                                   nullptr, &impl.db, &error);
+  hs_error_t rc = CompileMultiCached(expressions.data(), flags.data(), ids.data(),
+                                     static_cast<unsigned int>(expressions.size()), &impl.db,
+                                     &error);
   if (rc != HS_SUCCESS) {
     std::string message = error != nullptr ? error->message : "unknown error";
     int index = error != nullptr ? error->expression : -1;
@@ -174,9 +175,9 @@ StatusOr<std::shared_ptr<const PatternEngine>> PatternEngine::Compile(
   }
   for (size_t attempt = 0; attempt <= expressions.size(); ++attempt) {
     error = nullptr;
-    rc = hs_compile_multi(expressions.data(), prefilter_flags.data(), ids.data(),
-                          static_cast<unsigned int>(expressions.size()), HS_MODE_BLOCK, nullptr,
-                          &impl.prefilter, &error);
+    rc = CompileMultiCached(expressions.data(), prefilter_flags.data(), ids.data(),
+                            static_cast<unsigned int>(expressions.size()), &impl.prefilter,
+                            &error);
     if (rc == HS_SUCCESS) break;
     int index = error != nullptr ? error->expression : -1;
     hs_free_compile_error(error);
