@@ -1,0 +1,316 @@
+// The audit log: an append-only, hash-chained record of every decision Warden makes, with
+// checkpoints signed by Ed25519, so that nobody can quietly change, delete, insert or reorder a
+// record. The on-disk format is specified in docs/audit.md.
+//
+//   auto store = warden::audit::SqliteStore::Open("audit.db", warden::audit::OpenMode::kCreate);
+//   auto writer = warden::audit::Writer::Start(std::move(*store), options);
+//   Status s = (*writer)->Append(warden::audit::MakeRecord(verdict, message, {.request_id = id}));
+//   // s not ok: the caller refuses the request (the decision could not be recorded).
+//
+// Thread-safety: Record and Checkpoint are values. Signer and PublicKey are immutable after
+// loading and safe to share. Store implementations are thread-safe. Writer::Append may be called
+// from any number of threads.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "warden/message.h"
+#include "warden/status.h"
+#include "warden/verdict.h"
+
+namespace warden::audit {
+
+using Hash = std::array<uint8_t, 32>;  // SHA-256
+
+// Microseconds since the Unix epoch. Injected so that tests and replays control time.
+using Clock = std::function<int64_t()>;
+// The system clock, in microseconds since the Unix epoch.
+int64_t SystemClockMicros();
+
+// One finding as stored: what and where, never the matched text itself. `excerpt` is whatever
+// the caller decided may be stored (a redacted excerpt such as "[EMAIL_1]"); MakeRecord leaves
+// it empty.
+struct AuditFinding {
+  std::string scanner;
+  std::string type;
+  uint32_t start = 0;
+  uint32_t end = 0;
+  float score = 0;
+  std::string excerpt;
+  bool operator==(const AuditFinding&) const = default;
+};
+
+// One decision. `seq`, `prev_hash` and `hash` are assigned by the Writer; `time_us` by
+// Writer::Append from the injected clock when it is 0.
+struct Record {
+  uint64_t seq = 0;     // 1, 2, 3 … without gaps
+  int64_t time_us = 0;  // microseconds since the Unix epoch
+  std::string request_id;
+  std::string key;  // API key name (never the key itself)
+  std::string tenant;
+  Direction direction = Direction::kInput;
+  Action action = Action::kAllow;
+  std::string rule;                                   // empty: the default decision
+  std::vector<std::pair<std::string, float>> scores;  // label -> [0,1]
+  std::vector<AuditFinding> findings;
+  Hash prev_hash{};  // hash of record seq-1; all zero for seq 1
+  Hash hash{};       // SHA-256 of SerializeRecord(*this)
+  bool operator==(const Record&) const = default;
+};
+
+// Who asked, for MakeRecord.
+struct RequestInfo {
+  std::string_view request_id;
+  std::string_view key;
+  std::string_view tenant;  // overrides message.tenant when not empty
+};
+
+// Builds a record from a verdict: action, rule, scores, and each finding's scanner, type, span
+// and score. The message text, the redacted text and replacement originals are NOT copied, so a
+// record never holds the secret or PII that a finding matched.
+Record MakeRecord(const Verdict& verdict, const Message& message, const RequestInfo& info);
+
+// Format limits: a string field holds at most kMaxStringBytes, and a record at most kMaxEntries
+// scores and kMaxEntries findings. Writer::Append rejects records beyond them.
+inline constexpr uint32_t kMaxStringBytes = 1 << 20;
+inline constexpr uint32_t kMaxEntries = 1 << 16;
+
+// The canonical serialization of `r` without its `hash` field (docs/audit.md, "Record body").
+// Deterministic: equal records give equal bytes.
+std::string SerializeRecord(const Record& r);
+// SHA-256 of SerializeRecord(r).
+Hash ComputeRecordHash(const Record& r);
+// Parses a record body. Rejects truncated input, trailing bytes, unknown versions and enum
+// values, and lengths over the format's limits. The returned record's `hash` is the SHA-256 of
+// `body`. Safe on untrusted input.
+StatusOr<Record> ParseRecord(std::string_view body);
+
+std::string HashToHex(const Hash& h);
+
+// A signed statement "the chain up to record `seq` ends in `head_hash`".
+struct Checkpoint {
+  uint64_t seq = 0;  // last record covered
+  int64_t time_us = 0;
+  uint64_t prev_checkpoint_seq = 0;  // 0 for the first checkpoint
+  Hash head_hash{};                  // hash of record `seq`
+  std::string signature;             // 64-byte Ed25519 signature of CheckpointSigningBytes
+};
+// The bytes a checkpoint's signature covers (docs/audit.md, "Checkpoint").
+std::string CheckpointSigningBytes(const Checkpoint& c);
+
+// An Ed25519 private key. Immutable; thread-safe.
+class Signer {
+ public:
+  // Loads a PEM (PKCS#8) Ed25519 private key, e.g. one written by GenerateKeyPair.
+  static StatusOr<std::shared_ptr<const Signer>> LoadPem(const std::string& path);
+  ~Signer();
+  // Returns the 64-byte signature of `data`.
+  StatusOr<std::string> Sign(std::string_view data) const;
+  // The public key as PEM (SubjectPublicKeyInfo).
+  std::string PublicKeyPem() const;
+
+ private:
+  explicit Signer(void* pkey) : pkey_(pkey) {}
+  void* pkey_;  // EVP_PKEY*
+};
+
+// An Ed25519 public key. Immutable; thread-safe.
+class PublicKey {
+ public:
+  // Loads a PEM public key; a PEM private key is accepted too (its public half is used).
+  static StatusOr<std::shared_ptr<const PublicKey>> LoadPem(const std::string& path);
+  static StatusOr<std::shared_ptr<const PublicKey>> FromPem(std::string_view pem);
+  ~PublicKey();
+  bool Verify(std::string_view data, std::string_view signature) const;
+
+ private:
+  explicit PublicKey(void* pkey) : pkey_(pkey) {}
+  void* pkey_;  // EVP_PKEY*
+};
+
+// Writes a new Ed25519 private key to `private_path` (PEM, mode 0600; refuses to overwrite) and
+// its public key to `public_path` (PEM).
+Status GenerateKeyPair(const std::string& private_path, const std::string& public_path);
+
+// A stored record as it comes back from a store, before any checking: the indexed columns, the
+// canonical body and the stored hash. The verifier checks that all of them agree.
+struct StoredRecord {
+  uint64_t seq = 0;
+  int64_t time_us = 0;
+  std::string request_id, key, tenant, direction, action, rule;
+  std::string body;
+  std::string hash;  // 32 bytes when intact
+};
+
+// What `warden audit query` filters on. Empty / unset fields match everything.
+struct QueryFilter {
+  std::optional<int64_t> since_us;  // time_us >= since_us
+  std::optional<int64_t> until_us;  // time_us < until_us
+  std::string key;
+  std::string tenant;
+  std::string action;  // "block", …
+  std::string rule;
+  uint64_t limit = 0;  // 0: no limit
+};
+
+// Where records and checkpoints live. Implementations are thread-safe.
+class Store {
+ public:
+  virtual ~Store() = default;
+  // Appends `records` (consecutive, seq and hash set) and, when not null, `checkpoint`, in one
+  // atomic, durable transaction.
+  virtual Status Append(std::span<const Record> records, const Checkpoint* checkpoint) = 0;
+  // The last stored record (nullopt when empty) and the last checkpoint's seq (0 if none), for a
+  // writer that resumes the chain.
+  struct Tail {
+    std::optional<StoredRecord> last;
+    uint64_t last_checkpoint_seq = 0;
+  };
+  virtual StatusOr<Tail> LoadTail() = 0;
+  // Calls `fn` on every record in seq order; stops early when `fn` returns false.
+  virtual Status ScanRecords(const std::function<bool(const StoredRecord&)>& fn) = 0;
+  // Every checkpoint, in seq order.
+  virtual StatusOr<std::vector<Checkpoint>> LoadCheckpoints() = 0;
+  // Records matching `filter`, in seq order.
+  virtual Status Query(const QueryFilter& filter,
+                       const std::function<bool(const StoredRecord&)>& fn) = 0;
+};
+
+enum class OpenMode {
+  kCreate,    // create the file and schema when missing (the gateway)
+  kExisting,  // the file must exist and hold an audit log (verify, query)
+};
+
+// SQLite in WAL mode, one file. PostgreSQL, for several gateways sharing one log, comes later.
+class SqliteStore : public Store {
+ public:
+  // Opens `path`. Errors (never a silent fresh log): NotFound when kExisting and the file is
+  // missing, DataLoss when the file is not SQLite or not an audit log, Unavailable when locked.
+  static StatusOr<std::unique_ptr<SqliteStore>> Open(const std::string& path, OpenMode mode);
+  ~SqliteStore() override;
+
+  Status Append(std::span<const Record> records, const Checkpoint* checkpoint) override;
+  StatusOr<Tail> LoadTail() override;
+  Status ScanRecords(const std::function<bool(const StoredRecord&)>& fn) override;
+  StatusOr<std::vector<Checkpoint>> LoadCheckpoints() override;
+  Status Query(const QueryFilter& filter,
+               const std::function<bool(const StoredRecord&)>& fn) override;
+
+ private:
+  struct Impl;
+  explicit SqliteStore(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// What Writer::Append does when its queue is full.
+enum class FullPolicy {
+  kBlock,       // wait for room: the request waits, nothing is lost
+  kFailClosed,  // return ResourceExhausted at once: the caller refuses the request
+};
+
+struct WriterOptions {
+  // Records waiting to be written. Default: 65536.
+  size_t queue_capacity = 65536;
+  // Most records per transaction. Default: 4096.
+  size_t max_batch = 4096;
+  FullPolicy on_full = FullPolicy::kBlock;
+  // A checkpoint after this many records… Default: 1000. 0: never by count.
+  uint64_t checkpoint_every_records = 1000;
+  // …or after this long with unsigned records. Default: 10 s. Zero: never by time.
+  std::chrono::milliseconds checkpoint_interval{10000};
+  // Signs checkpoints; null: no checkpoints are written (the chain alone, unsigned).
+  std::shared_ptr<const Signer> signer;
+  // Default: SystemClockMicros.
+  Clock clock;
+};
+
+// Appends records off the request path: Append queues, one thread hashes, chains and writes
+// batches. Thread-safe.
+class Writer {
+ public:
+  // Resumes the chain from the store's tail. Fails if the store cannot be read.
+  static StatusOr<std::unique_ptr<Writer>> Start(std::unique_ptr<Store> store,
+                                                 WriterOptions options);
+  // Flushes and stops.
+  ~Writer();
+
+  // Queues `record` (seq, prev_hash and hash are ignored; time_us is set from the clock when 0).
+  // Returns OK once queued; ResourceExhausted when the queue is full under kFailClosed;
+  // Unavailable after a store error or Close(). Never drops a record silently: a record is
+  // either queued (and written) or the caller gets an error.
+  Status Append(Record record);
+  // Waits until every record queued before the call is durable. Returns the store's error if a
+  // write failed.
+  Status Flush();
+  // Flushes, writes a final checkpoint when there are unsigned records and a signer, and stops
+  // the thread. Later Appends fail with Unavailable.
+  Status Close();
+
+  // Records written so far (the last seq).
+  uint64_t last_seq() const;
+
+ private:
+  Writer(std::unique_ptr<Store> store, WriterOptions options);
+  void Run();
+  Status WriteBatch(std::vector<Record>& batch, bool force_checkpoint);
+
+  std::unique_ptr<Store> store_;
+  WriterOptions options_;
+
+  mutable std::mutex mu_;
+  std::condition_variable not_empty_;  // writer waits for records
+  std::condition_variable not_full_;   // kBlock appenders wait for room
+  std::condition_variable written_;    // Flush waits for progress
+  std::deque<Record> queue_;
+  uint64_t queued_total_ = 0;   // records ever accepted
+  uint64_t written_total_ = 0;  // records ever committed
+  bool closing_ = false;
+  Status error_;
+
+  // Owned by the writer thread.
+  uint64_t last_seq_ = 0;
+  Hash last_hash_{};
+  uint64_t last_checkpoint_seq_ = 0;
+  int64_t last_checkpoint_time_us_ = 0;
+  std::thread thread_;
+};
+
+struct VerifyOptions {
+  // When set, every checkpoint's signature must verify with this key, and a log with records
+  // must have at least one checkpoint. When null, checkpoints are checked against the chain but
+  // their signatures are not.
+  std::shared_ptr<const PublicKey> public_key;
+};
+
+struct VerifyReport {
+  bool ok = true;
+  uint64_t records = 0;
+  uint64_t checkpoints = 0;
+  uint64_t signed_through = 0;  // last seq covered by a good checkpoint
+  // When !ok: the first bad record's seq (or the checkpoint's seq when `in_checkpoint`) and why.
+  uint64_t first_bad_seq = 0;
+  bool in_checkpoint = false;
+  std::string problem;
+};
+
+// Walks the chain in seq order and the checkpoints, and reports the first problem: a record whose
+// body, hash, columns or seq do not agree, a gap, a prev_hash that is not the previous record's
+// hash, a checkpoint that does not match the chain or whose signature is bad or missing.
+// Returns an error only when the store cannot be read.
+StatusOr<VerifyReport> Verify(Store& store, const VerifyOptions& options);
+
+}  // namespace warden::audit

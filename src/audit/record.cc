@@ -1,0 +1,224 @@
+#include <openssl/evp.h>
+
+#include <bit>
+#include <chrono>
+#include <cstring>
+
+#include "warden/audit.h"
+
+namespace warden::audit {
+
+namespace {
+
+constexpr char kMagic[4] = {'W', 'D', 'A', 'R'};
+constexpr uint8_t kVersion = 1;
+// Limits keep a hostile body from making the reader allocate without bound; they are far above
+// anything a decision produces (docs/audit.md).
+constexpr uint32_t kMaxString = kMaxStringBytes;
+constexpr uint32_t kMaxCount = kMaxEntries;
+
+void PutU8(std::string& out, uint8_t v) { out.push_back(static_cast<char>(v)); }
+void PutU32(std::string& out, uint32_t v) {
+  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>(v >> shift));
+}
+void PutU64(std::string& out, uint64_t v) {
+  for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>(v >> shift));
+}
+void PutString(std::string& out, std::string_view s) {
+  PutU32(out, static_cast<uint32_t>(s.size()));
+  out.append(s);
+}
+void PutFloat(std::string& out, float f) { PutU32(out, std::bit_cast<uint32_t>(f)); }
+
+class Reader {
+ public:
+  explicit Reader(std::string_view in) : in_(in) {}
+  bool U8(uint8_t& v) {
+    if (in_.size() < 1) return false;
+    v = static_cast<uint8_t>(in_[0]);
+    in_.remove_prefix(1);
+    return true;
+  }
+  bool U32(uint32_t& v) {
+    if (in_.size() < 4) return false;
+    v = 0;
+    for (int i = 0; i < 4; ++i) v = (v << 8) | static_cast<uint8_t>(in_[i]);
+    in_.remove_prefix(4);
+    return true;
+  }
+  bool U64(uint64_t& v) {
+    if (in_.size() < 8) return false;
+    v = 0;
+    for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<uint8_t>(in_[i]);
+    in_.remove_prefix(8);
+    return true;
+  }
+  bool Float(float& f) {
+    uint32_t bits;
+    if (!U32(bits)) return false;
+    f = std::bit_cast<float>(bits);
+    return true;
+  }
+  bool String(std::string& s) {
+    uint32_t n;
+    if (!U32(n) || n > kMaxString || in_.size() < n) return false;
+    s.assign(in_.data(), n);
+    in_.remove_prefix(n);
+    return true;
+  }
+  bool Bytes(uint8_t* out, size_t n) {
+    if (in_.size() < n) return false;
+    std::memcpy(out, in_.data(), n);
+    in_.remove_prefix(n);
+    return true;
+  }
+  bool Count(uint32_t& n) { return U32(n) && n <= kMaxCount; }
+  bool done() const { return in_.empty(); }
+
+ private:
+  std::string_view in_;
+};
+
+Hash Sha256(std::string_view data) {
+  Hash h{};
+  unsigned int len = 0;
+  EVP_Digest(data.data(), data.size(), h.data(), &len, EVP_sha256(), nullptr);
+  return h;
+}
+
+}  // namespace
+
+int64_t SystemClockMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+Record MakeRecord(const Verdict& verdict, const Message& message, const RequestInfo& info) {
+  Record r;
+  r.request_id = info.request_id;
+  r.key = info.key;
+  r.tenant = info.tenant.empty() ? message.tenant : info.tenant;
+  r.direction = message.direction;
+  r.action = verdict.action;
+  r.rule = verdict.rule;
+  r.scores = verdict.scores;
+  r.findings.reserve(verdict.findings.size());
+  for (const Finding& f : verdict.findings) {
+    // Deliberately no text: the span says where, the type says what; the matched bytes (a
+    // secret, an email address) stay out of the log.
+    r.findings.push_back(AuditFinding{.scanner = f.scanner,
+                                      .type = f.type,
+                                      .start = f.start,
+                                      .end = f.end,
+                                      .score = f.score,
+                                      .excerpt = {}});
+  }
+  return r;
+}
+
+std::string SerializeRecord(const Record& r) {
+  std::string out;
+  out.reserve(128 + r.request_id.size() + r.key.size() + r.tenant.size() + r.rule.size() +
+              r.scores.size() * 24 + r.findings.size() * 48);
+  out.append(kMagic, 4);
+  PutU8(out, kVersion);
+  PutU64(out, r.seq);
+  PutU64(out, static_cast<uint64_t>(r.time_us));
+  PutString(out, r.request_id);
+  PutString(out, r.key);
+  PutString(out, r.tenant);
+  PutU8(out, static_cast<uint8_t>(r.direction));
+  PutU8(out, static_cast<uint8_t>(r.action));
+  PutString(out, r.rule);
+  PutU32(out, static_cast<uint32_t>(r.scores.size()));
+  for (const auto& [label, score] : r.scores) {
+    PutString(out, label);
+    PutFloat(out, score);
+  }
+  PutU32(out, static_cast<uint32_t>(r.findings.size()));
+  for (const AuditFinding& f : r.findings) {
+    PutString(out, f.scanner);
+    PutString(out, f.type);
+    PutU32(out, f.start);
+    PutU32(out, f.end);
+    PutFloat(out, f.score);
+    PutString(out, f.excerpt);
+  }
+  out.append(reinterpret_cast<const char*>(r.prev_hash.data()), r.prev_hash.size());
+  return out;
+}
+
+Hash ComputeRecordHash(const Record& r) { return Sha256(SerializeRecord(r)); }
+
+StatusOr<Record> ParseRecord(std::string_view body) {
+  Reader in(body);
+  Record r;
+  char magic[4];
+  uint8_t version = 0;
+  if (!in.Bytes(reinterpret_cast<uint8_t*>(magic), 4) || std::memcmp(magic, kMagic, 4) != 0) {
+    return DataLossError("record body: bad magic (not a Warden audit record)");
+  }
+  if (!in.U8(version) || version != kVersion) {
+    return DataLossError("record body: unknown version " + std::to_string(version));
+  }
+  uint64_t time = 0;
+  uint8_t direction = 0, action = 0;
+  uint32_t n = 0;
+  if (!in.U64(r.seq) || !in.U64(time) || !in.String(r.request_id) || !in.String(r.key) ||
+      !in.String(r.tenant) || !in.U8(direction) || !in.U8(action) || !in.String(r.rule) ||
+      !in.Count(n)) {
+    return DataLossError("record body: truncated or oversized header");
+  }
+  r.time_us = static_cast<int64_t>(time);
+  if (direction > static_cast<uint8_t>(Direction::kToolResult)) {
+    return DataLossError("record body: unknown direction " + std::to_string(direction));
+  }
+  if (action > static_cast<uint8_t>(Action::kKill)) {
+    return DataLossError("record body: unknown action " + std::to_string(action));
+  }
+  r.direction = static_cast<Direction>(direction);
+  r.action = static_cast<Action>(action);
+  r.scores.resize(n);
+  for (auto& [label, score] : r.scores) {
+    if (!in.String(label) || !in.Float(score))
+      return DataLossError("record body: truncated scores");
+  }
+  if (!in.Count(n)) return DataLossError("record body: truncated or oversized findings count");
+  r.findings.resize(n);
+  for (AuditFinding& f : r.findings) {
+    if (!in.String(f.scanner) || !in.String(f.type) || !in.U32(f.start) || !in.U32(f.end) ||
+        !in.Float(f.score) || !in.String(f.excerpt)) {
+      return DataLossError("record body: truncated findings");
+    }
+  }
+  if (!in.Bytes(r.prev_hash.data(), r.prev_hash.size())) {
+    return DataLossError("record body: truncated prev_hash");
+  }
+  if (!in.done()) return DataLossError("record body: trailing bytes");
+  r.hash = Sha256(body);
+  return r;
+}
+
+std::string HashToHex(const Hash& h) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(64);
+  for (uint8_t b : h) {
+    out.push_back(kHex[b >> 4]);
+    out.push_back(kHex[b & 15]);
+  }
+  return out;
+}
+
+std::string CheckpointSigningBytes(const Checkpoint& c) {
+  std::string out = "warden-audit-checkpoint-v1";
+  out.push_back('\0');
+  PutU64(out, c.seq);
+  PutU64(out, static_cast<uint64_t>(c.time_us));
+  PutU64(out, c.prev_checkpoint_seq);
+  out.append(reinterpret_cast<const char*>(c.head_hash.data()), c.head_hash.size());
+  return out;
+}
+
+}  // namespace warden::audit

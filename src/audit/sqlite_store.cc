@@ -1,0 +1,270 @@
+// The embedded store: one SQLite file in WAL mode (docs/audit.md, "SQLite schema").
+#include <sqlite3.h>
+#include <sys/stat.h>
+
+#include "warden/audit.h"
+
+namespace warden::audit {
+
+namespace {
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS warden_audit_meta(name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS records(
+  seq INTEGER PRIMARY KEY,
+  time_us INTEGER NOT NULL,
+  request_id TEXT NOT NULL,
+  key TEXT NOT NULL,
+  tenant TEXT NOT NULL,
+  direction TEXT NOT NULL,
+  action TEXT NOT NULL,
+  rule TEXT NOT NULL,
+  body BLOB NOT NULL,
+  hash BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS records_time ON records(time_us);
+CREATE INDEX IF NOT EXISTS records_key ON records(key, time_us);
+CREATE TABLE IF NOT EXISTS checkpoints(
+  seq INTEGER PRIMARY KEY,
+  time_us INTEGER NOT NULL,
+  prev_checkpoint_seq INTEGER NOT NULL,
+  head_hash BLOB NOT NULL,
+  signature BLOB NOT NULL);
+INSERT OR IGNORE INTO warden_audit_meta(name, value) VALUES ('format', 'warden-audit-1');
+)sql";
+
+// Owns one prepared statement; finalizes it on scope exit.
+class Stmt {
+ public:
+  Stmt(sqlite3* db, const char* sql) { rc_ = sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr); }
+  ~Stmt() { sqlite3_finalize(stmt_); }
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+  bool ok() const { return rc_ == SQLITE_OK; }
+  sqlite3_stmt* get() { return stmt_; }
+
+ private:
+  sqlite3_stmt* stmt_ = nullptr;
+  int rc_;
+};
+
+std::string Text(sqlite3_stmt* s, int col) {
+  const auto* p = sqlite3_column_text(s, col);
+  return p ? std::string(reinterpret_cast<const char*>(p), sqlite3_column_bytes(s, col))
+           : std::string();
+}
+std::string Blob(sqlite3_stmt* s, int col) {
+  const void* p = sqlite3_column_blob(s, col);
+  return p ? std::string(static_cast<const char*>(p), sqlite3_column_bytes(s, col)) : std::string();
+}
+void BindText(sqlite3_stmt* s, int i, std::string_view v) {
+  sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+}
+void BindBlob(sqlite3_stmt* s, int i, const void* p, size_t n) {
+  sqlite3_bind_blob(s, i, p, static_cast<int>(n), SQLITE_TRANSIENT);
+}
+
+StoredRecord ReadRow(sqlite3_stmt* s) {
+  StoredRecord r;
+  r.seq = static_cast<uint64_t>(sqlite3_column_int64(s, 0));
+  r.time_us = sqlite3_column_int64(s, 1);
+  r.request_id = Text(s, 2);
+  r.key = Text(s, 3);
+  r.tenant = Text(s, 4);
+  r.direction = Text(s, 5);
+  r.action = Text(s, 6);
+  r.rule = Text(s, 7);
+  r.body = Blob(s, 8);
+  r.hash = Blob(s, 9);
+  return r;
+}
+
+constexpr const char* kSelectRecord =
+    "SELECT seq, time_us, request_id, key, tenant, direction, action, rule, body, hash FROM "
+    "records";
+
+}  // namespace
+
+struct SqliteStore::Impl {
+  std::string path;
+  sqlite3* db = nullptr;
+  std::mutex mu;  // one connection, serialized: the writer thread is the only hot user
+
+  ~Impl() { sqlite3_close_v2(db); }
+
+  Status Error(std::string_view what) const {
+    const int code = sqlite3_errcode(db);
+    std::string msg = path + ": " + std::string(what) + ": " + sqlite3_errmsg(db);
+    if (code == SQLITE_BUSY || code == SQLITE_LOCKED) return UnavailableError(msg);
+    if (code == SQLITE_CORRUPT || code == SQLITE_NOTADB) return DataLossError(msg);
+    return InternalError(msg);
+  }
+  Status Exec(const char* sql, std::string_view what) {
+    if (sqlite3_exec(db, sql, nullptr, nullptr, nullptr) != SQLITE_OK) return Error(what);
+    return OkStatus();
+  }
+};
+
+SqliteStore::SqliteStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+SqliteStore::~SqliteStore() = default;
+
+StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path, OpenMode mode) {
+  struct stat st;
+  const bool exists = ::stat(path.c_str(), &st) == 0;
+  if (mode == OpenMode::kExisting && !exists) {
+    return NotFoundError(path + ": no such audit database");
+  }
+  auto impl = std::make_unique<Impl>();
+  impl->path = path;
+  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+  if (mode == OpenMode::kCreate) flags |= SQLITE_OPEN_CREATE;
+  if (sqlite3_open_v2(path.c_str(), &impl->db, flags, nullptr) != SQLITE_OK) {
+    return impl->Error("open");
+  }
+  sqlite3_busy_timeout(impl->db, 5000);
+  // WAL: readers (verify, query) never block the writer. synchronous=NORMAL in WAL keeps every
+  // committed transaction across a process crash; only an OS crash or power loss can lose the
+  // last ones (docs/audit.md, "Durability").
+  if (Status s = impl->Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", "set WAL mode");
+      !s.ok()) {
+    return s;
+  }
+  if (exists && st.st_size > 0) {
+    // An existing file must already be an audit log: creating tables in someone else's database
+    // or in a damaged log would hide the problem behind a fresh, empty chain.
+    Stmt q(impl->db, "SELECT value FROM warden_audit_meta WHERE name = 'format'");
+    if (!q.ok()) {
+      Status e = impl->Error("not a Warden audit log");
+      return Status(e.code() == StatusCode::kInternal ? StatusCode::kDataLoss : e.code(),
+                    e.message());
+    }
+    if (sqlite3_step(q.get()) != SQLITE_ROW || Text(q.get(), 0) != "warden-audit-1") {
+      return DataLossError(path + ": not a Warden audit log (format warden-audit-1)");
+    }
+  } else if (mode == OpenMode::kCreate) {
+    if (Status s = impl->Exec(kSchema, "create schema"); !s.ok()) return s;
+  }
+  return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(impl)));
+}
+
+Status SqliteStore::Append(std::span<const Record> records, const Checkpoint* checkpoint) {
+  std::lock_guard lock(impl_->mu);
+  sqlite3* db = impl_->db;
+  if (Status s = impl_->Exec("BEGIN IMMEDIATE", "begin"); !s.ok()) return s;
+  auto fail = [&](std::string_view what) {
+    Status s = impl_->Error(what);
+    sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+    return s;
+  };
+  {
+    Stmt ins(db,
+             "INSERT INTO records(seq, time_us, request_id, key, tenant, direction, action, rule, "
+             "body, hash) VALUES (?,?,?,?,?,?,?,?,?,?)");
+    if (!ins.ok()) return fail("prepare insert");
+    for (const Record& r : records) {
+      sqlite3_stmt* s = ins.get();
+      const std::string body = SerializeRecord(r);
+      sqlite3_bind_int64(s, 1, static_cast<sqlite3_int64>(r.seq));
+      sqlite3_bind_int64(s, 2, r.time_us);
+      BindText(s, 3, r.request_id);
+      BindText(s, 4, r.key);
+      BindText(s, 5, r.tenant);
+      BindText(s, 6, DirectionName(r.direction));
+      BindText(s, 7, ActionName(r.action));
+      BindText(s, 8, r.rule);
+      BindBlob(s, 9, body.data(), body.size());
+      BindBlob(s, 10, r.hash.data(), r.hash.size());
+      if (sqlite3_step(s) != SQLITE_DONE) return fail("insert record");
+      sqlite3_reset(s);
+    }
+  }
+  if (checkpoint) {
+    Stmt ins(db,
+             "INSERT INTO checkpoints(seq, time_us, prev_checkpoint_seq, head_hash, signature) "
+             "VALUES (?,?,?,?,?)");
+    if (!ins.ok()) return fail("prepare checkpoint");
+    sqlite3_bind_int64(ins.get(), 1, static_cast<sqlite3_int64>(checkpoint->seq));
+    sqlite3_bind_int64(ins.get(), 2, checkpoint->time_us);
+    sqlite3_bind_int64(ins.get(), 3, static_cast<sqlite3_int64>(checkpoint->prev_checkpoint_seq));
+    BindBlob(ins.get(), 4, checkpoint->head_hash.data(), checkpoint->head_hash.size());
+    BindBlob(ins.get(), 5, checkpoint->signature.data(), checkpoint->signature.size());
+    if (sqlite3_step(ins.get()) != SQLITE_DONE) return fail("insert checkpoint");
+  }
+  if (sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) return fail("commit");
+  return OkStatus();
+}
+
+StatusOr<Store::Tail> SqliteStore::LoadTail() {
+  std::lock_guard lock(impl_->mu);
+  Tail tail;
+  {
+    Stmt q(impl_->db, (std::string(kSelectRecord) + " ORDER BY seq DESC LIMIT 1").c_str());
+    if (!q.ok()) return impl_->Error("read last record");
+    const int rc = sqlite3_step(q.get());
+    if (rc == SQLITE_ROW) {
+      tail.last = ReadRow(q.get());
+    } else if (rc != SQLITE_DONE) {
+      return impl_->Error("read last record");
+    }
+  }
+  Stmt q(impl_->db, "SELECT COALESCE(MAX(seq), 0) FROM checkpoints");
+  if (!q.ok() || sqlite3_step(q.get()) != SQLITE_ROW) return impl_->Error("read checkpoints");
+  tail.last_checkpoint_seq = static_cast<uint64_t>(sqlite3_column_int64(q.get(), 0));
+  return tail;
+}
+
+Status SqliteStore::ScanRecords(const std::function<bool(const StoredRecord&)>& fn) {
+  return Query(QueryFilter{}, fn);
+}
+
+StatusOr<std::vector<Checkpoint>> SqliteStore::LoadCheckpoints() {
+  std::lock_guard lock(impl_->mu);
+  Stmt q(impl_->db,
+         "SELECT seq, time_us, prev_checkpoint_seq, head_hash, signature FROM checkpoints "
+         "ORDER BY seq");
+  if (!q.ok()) return impl_->Error("read checkpoints");
+  std::vector<Checkpoint> out;
+  int rc;
+  while ((rc = sqlite3_step(q.get())) == SQLITE_ROW) {
+    Checkpoint c;
+    c.seq = static_cast<uint64_t>(sqlite3_column_int64(q.get(), 0));
+    c.time_us = sqlite3_column_int64(q.get(), 1);
+    c.prev_checkpoint_seq = static_cast<uint64_t>(sqlite3_column_int64(q.get(), 2));
+    const std::string head = Blob(q.get(), 3);
+    // A head of the wrong length stays all zero, which cannot match a real hash.
+    if (head.size() == c.head_hash.size()) std::copy(head.begin(), head.end(), c.head_hash.begin());
+    c.signature = Blob(q.get(), 4);
+    out.push_back(std::move(c));
+  }
+  if (rc != SQLITE_DONE) return impl_->Error("read checkpoints");
+  return out;
+}
+
+Status SqliteStore::Query(const QueryFilter& filter,
+                          const std::function<bool(const StoredRecord&)>& fn) {
+  std::lock_guard lock(impl_->mu);
+  std::string sql = std::string(kSelectRecord) + " WHERE 1";
+  if (filter.since_us) sql += " AND time_us >= ?1";
+  if (filter.until_us) sql += " AND time_us < ?2";
+  if (!filter.key.empty()) sql += " AND key = ?3";
+  if (!filter.tenant.empty()) sql += " AND tenant = ?4";
+  if (!filter.action.empty()) sql += " AND action = ?5";
+  if (!filter.rule.empty()) sql += " AND rule = ?6";
+  sql += " ORDER BY seq";
+  if (filter.limit) sql += " LIMIT " + std::to_string(filter.limit);
+  Stmt q(impl_->db, sql.c_str());
+  if (!q.ok()) return impl_->Error("query");
+  if (filter.since_us) sqlite3_bind_int64(q.get(), 1, *filter.since_us);
+  if (filter.until_us) sqlite3_bind_int64(q.get(), 2, *filter.until_us);
+  if (!filter.key.empty()) BindText(q.get(), 3, filter.key);
+  if (!filter.tenant.empty()) BindText(q.get(), 4, filter.tenant);
+  if (!filter.action.empty()) BindText(q.get(), 5, filter.action);
+  if (!filter.rule.empty()) BindText(q.get(), 6, filter.rule);
+  int rc;
+  while ((rc = sqlite3_step(q.get())) == SQLITE_ROW) {
+    if (!fn(ReadRow(q.get()))) return OkStatus();
+  }
+  if (rc != SQLITE_DONE) return impl_->Error("query");
+  return OkStatus();
+}
+
+}  // namespace warden::audit
