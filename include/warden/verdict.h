@@ -51,6 +51,7 @@ struct Replacement {
 struct Verdict {
   Action action = Action::kAllow;
   std::string rule;                                  // the rule that decided; empty: default
+  std::string message;                               // the deciding rule's text for the user
   std::vector<Finding> findings;                     // sorted by start, then end
   std::vector<std::pair<std::string, float>> scores; // label -> [0,1], sorted by label
   std::optional<std::string> redacted;               // set when findings were replaced

@@ -53,6 +53,14 @@ void AppendJsonString(std::string& out, std::string_view s) {
   out.push_back('"');
 }
 
+void AppendJsonStringOrNull(std::string& out, std::string_view s) {
+  if (s.empty()) {
+    out.append("null");
+  } else {
+    AppendJsonString(out, s);
+  }
+}
+
 void AppendJsonNumber(std::string& out, double value) {
   if (!std::isfinite(value)) {
     out.push_back('0');

@@ -17,6 +17,9 @@ namespace warden {
 // are replaced by U+FFFD so the output is always valid JSON and valid UTF-8.
 void AppendJsonString(std::string& out, std::string_view s);
 
+// Appends `s` as a JSON string, or `null` when it is empty (optional names such as a rule).
+void AppendJsonStringOrNull(std::string& out, std::string_view s);
+
 // Appends a number with up to 6 significant digits after the point, without trailing zeros
 // ("0.5", "1", "12.25"). NaN and infinities are written as 0.
 void AppendJsonNumber(std::string& out, double value);

@@ -33,10 +33,10 @@ std::string VerdictToJson(const Verdict& v) {
   out.append("{\"action\":");
   AppendJsonString(out, ActionName(v.action));
   out.append(",\"rule\":");
-  if (v.rule.empty()) {
-    out.append("null");
-  } else {
-    AppendJsonString(out, v.rule);
+  AppendJsonStringOrNull(out, v.rule);
+  if (!v.message.empty()) {
+    out.append(",\"message\":");
+    AppendJsonString(out, v.message);
   }
   out.append(",\"findings\":[");
   for (size_t i = 0; i < v.findings.size(); ++i) {

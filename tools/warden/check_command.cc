@@ -39,6 +39,7 @@ void PrintSummary(const Verdict& v, std::string_view text) {
   std::cout << "action:  " << ActionName(v.action);
   if (!v.rule.empty()) std::cout << "  (rule " << v.rule << ")";
   std::cout << "\n";
+  if (!v.message.empty()) std::cout << "message: " << v.message << "\n";
   if (!v.findings.empty()) {
     std::vector<std::vector<std::string>> rows = {
         {"scanner", "type", "span", "view", "score", "text"}};

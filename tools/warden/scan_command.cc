@@ -203,11 +203,7 @@ class LineScanner {
       out.append(",\"action\":");
       AppendJsonString(out, ActionName(worst));
       out.append(",\"rule\":");
-      if (worst_rule.empty()) {
-        out.append("null");
-      } else {
-        AppendJsonString(out, worst_rule);
-      }
+      AppendJsonStringOrNull(out, worst_rule);
       out.append(",\"messages\":[");
       for (size_t i = 0; i < verdicts_.size(); ++i) {
         if (i) out.push_back(',');
