@@ -125,7 +125,15 @@ void Writer::Run() {
     } else {
       not_empty_.wait(lock, ready);
     }
-    const size_t n = std::min(queue_.size(), options_.max_batch);
+    size_t n = std::min(queue_.size(), options_.max_batch);
+    if (options_.signer && options_.checkpoint_every_records) {
+      // End the batch at the checkpoint boundary so that checkpoints fall every N records
+      // exactly, not at whatever seq a large batch happens to end on.
+      const uint64_t since = last_seq_ - last_checkpoint_seq_;
+      const uint64_t room =
+          options_.checkpoint_every_records > since ? options_.checkpoint_every_records - since : 1;
+      n = std::min<uint64_t>(n, room);
+    }
     batch.clear();
     batch.reserve(n);
     for (size_t i = 0; i < n; ++i) {
