@@ -111,6 +111,17 @@ TEST_F(AuditTest, RecordSerializationRoundTrips) {
   EXPECT_FALSE(ParseRecord(body + "x").ok());
 }
 
+TEST_F(AuditTest, ManyEmptyEntriesRoundTrip) {
+  // The smallest possible entries: the reader's count bound must not reject them.
+  Record r;
+  r.scores.resize(1000);
+  r.findings.resize(1000);
+  auto parsed = ParseRecord(SerializeRecord(r));
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  EXPECT_EQ(parsed->findings.size(), 1000u);
+  EXPECT_EQ(parsed->scores.size(), 1000u);
+}
+
 TEST_F(AuditTest, MakeRecordKeepsSpansNotText) {
   const std::string text = "my key is AKIAIOSFODNN7EXAMPLE ok";
   Verdict v;

@@ -72,7 +72,11 @@ class Reader {
     in_.remove_prefix(n);
     return true;
   }
-  bool Count(uint32_t& n) { return U32(n) && n <= kMaxCount; }
+  // A count is also bounded by the bytes left, so that a short hostile body cannot make the
+  // reader allocate 65536 empty entries before failing.
+  bool Count(uint32_t& n, size_t min_entry_bytes) {
+    return U32(n) && n <= kMaxCount && n <= in_.size() / min_entry_bytes;
+  }
   bool done() const { return in_.empty(); }
 
  private:
@@ -167,7 +171,7 @@ StatusOr<Record> ParseRecord(std::string_view body) {
   uint32_t n = 0;
   if (!in.U64(r.seq) || !in.U64(time) || !in.String(r.request_id) || !in.String(r.key) ||
       !in.String(r.tenant) || !in.U8(direction) || !in.U8(action) || !in.String(r.rule) ||
-      !in.Count(n)) {
+      !in.Count(n, 8)) {
     return DataLossError("record body: truncated or oversized header");
   }
   r.time_us = static_cast<int64_t>(time);
@@ -184,7 +188,7 @@ StatusOr<Record> ParseRecord(std::string_view body) {
     if (!in.String(label) || !in.Float(score))
       return DataLossError("record body: truncated scores");
   }
-  if (!in.Count(n)) return DataLossError("record body: truncated or oversized findings count");
+  if (!in.Count(n, 24)) return DataLossError("record body: truncated or oversized findings count");
   r.findings.resize(n);
   for (AuditFinding& f : r.findings) {
     if (!in.String(f.scanner) || !in.String(f.type) || !in.U32(f.start) || !in.U32(f.end) ||
