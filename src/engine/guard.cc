@@ -110,7 +110,25 @@ StatusOr<std::shared_ptr<const Engine>> Engine::Compile(policy::PolicyConfig pol
 void Engine::AddClassifierScores(const std::vector<text::View>& views, std::string_view text,
                                  Verdict& verdict) const {
   thread_local std::vector<std::pair<std::string, float>> scores;
-  classifier_->Score(views, scores);
+  // The classifier judges what a message asks for, not the personal data or credentials inside
+  // it (the pattern scanners own those): an e-mail address alone must not make a message
+  // "unsafe". So when PII or secrets were found, it scores the views of the text with those spans
+  // blanked out. Offsets are kept, so nothing else changes.
+  thread_local std::string masked;
+  thread_local std::vector<text::View> masked_views;
+  bool any_masked = false;
+  for (const Finding& f : verdict.findings) {
+    if (f.scanner != "pii" && f.scanner != "secrets") continue;
+    if (!any_masked) masked.assign(text);
+    any_masked = true;
+    std::fill(masked.begin() + f.start, masked.begin() + f.end, ' ');
+  }
+  if (any_masked) {
+    views_.Build(masked, masked_views);
+    classifier_->Score(masked_views, scores);
+  } else {
+    classifier_->Score(views, scores);
+  }
   for (const auto& [label, score] : scores) {
     // Calibrated scores put each label's threshold at 0.5: above it the classifier has made a
     // finding about the whole message, which rules can match like any other finding.
