@@ -86,6 +86,11 @@ class Session {
                     const Guard& guard, std::string_view tenant, Conversation& conversation,
                     Action request_action);
   Task<bool> RefuseAsStream(const http::request<http::string_body>& req, const ChatScreen& s);
+  // The text a refused turn shows: the deciding rule's `message` when the policy gives one
+  // (it says why), else the configured `refusal`.
+  const std::string& RefusalText(const ChatScreen& s) const {
+    return s.verdict.message.empty() ? config_.refusal : s.verdict.message;
+  }
   Task<bool> Models(http::request<http::string_body>& req);
   Reply Moderations(const http::request<http::string_body>& req, const Guard& guard,
                     std::string_view tenant);
@@ -454,7 +459,7 @@ Task<bool> Session::RefuseAsStream(const http::request<http::string_body>& req,
                      "\"created\":0,\"model\":";
   AppendJsonString(body, s.model);
   body.append(",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":");
-  AppendJsonString(body, config_.refusal);
+  AppendJsonString(body, RefusalText(s));
   body.append("},\"finish_reason\":null}]}\n\ndata: {\"id\":\"chatcmpl-warden\",\"object\":"
               "\"chat.completion.chunk\",\"created\":0,\"model\":");
   AppendJsonString(body, s.model);
@@ -487,7 +492,7 @@ Task<bool> Session::ChatCompletions(http::request<http::string_body>& req, const
   if (Refuses(in.action)) {
     if (in.stream) co_return co_await RefuseAsStream(req, in);
     reply_ = Reply{.status = 200,
-              .body = RefusalCompletion(in.model, config_.refusal, WardenField(in, "request")),
+              .body = RefusalCompletion(in.model, RefusalText(in), WardenField(in, "request")),
               .action = in.action,
               .verdict_header = std::string(ActionName(in.action))};
     co_return co_await SendReply(req);
@@ -558,7 +563,7 @@ Task<bool> Session::ChatCompletions(http::request<http::string_body>& req, const
   const Action action = std::max(in.action, out->action);
   Reply reply{.status = 200, .action = action, .verdict_header = std::string(ActionName(action))};
   if (Refuses(out->action)) {
-    reply.body = RefusalCompletion(out->model.empty() ? in.model : out->model, config_.refusal,
+    reply.body = RefusalCompletion(out->model.empty() ? in.model : out->model, RefusalText(*out),
                                    WardenField(*out, "response"));
   } else if (out->modified) {
     reply.body = WithWardenField(out->body, WardenField(*out, "response"));

@@ -198,6 +198,11 @@ TEST_F(GatewayTest, ChatBlockedRequestNeverReachesUpstream) {
   EXPECT_NE(r.body.find(R"("finish_reason":"content_filter")"), std::string::npos) << r.body;
   EXPECT_NE(r.body.find(R"("object":"chat.completion")"), std::string::npos);
   EXPECT_NE(r.body.find(R"("warden":{"action":"block","stage":"request")"), std::string::npos);
+  // The refusal says why: the deciding rule's message from policies/default.yaml.
+  EXPECT_NE(r.body.find(R"("content":"This message looks like an attempt to override the )"
+                        R"(assistant's instructions.")"),
+            std::string::npos)
+      << r.body;
   EXPECT_EQ(r.verdict, "block");
   EXPECT_EQ(upstream_.requests(), 0);
 }
