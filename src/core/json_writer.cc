@@ -61,6 +61,17 @@ void AppendJsonStringOrNull(std::string& out, std::string_view s) {
   }
 }
 
+void AppendJsonScores(std::string& out, const std::vector<std::pair<std::string, float>>& scores) {
+  out.push_back('{');
+  for (size_t i = 0; i < scores.size(); ++i) {
+    if (i) out.push_back(',');
+    AppendJsonString(out, scores[i].first);
+    out.push_back(':');
+    AppendJsonNumber(out, scores[i].second);
+  }
+  out.push_back('}');
+}
+
 void AppendJsonNumber(std::string& out, double value) {
   if (!std::isfinite(value)) {
     out.push_back('0');

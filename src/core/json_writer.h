@@ -10,6 +10,8 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace warden {
 
@@ -19,6 +21,9 @@ void AppendJsonString(std::string& out, std::string_view s);
 
 // Appends `s` as a JSON string, or `null` when it is empty (optional names such as a rule).
 void AppendJsonStringOrNull(std::string& out, std::string_view s);
+
+// Appends {"label":score,...} for label -> score pairs, in the given order.
+void AppendJsonScores(std::string& out, const std::vector<std::pair<std::string, float>>& scores);
 
 // Appends a number with up to 6 significant digits after the point, without trailing zeros
 // ("0.5", "1", "12.25"). NaN and infinities are written as 0.

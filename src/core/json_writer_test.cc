@@ -36,5 +36,21 @@ TEST(JsonWriter, Numbers) {
   EXPECT_EQ(out, "0.5 3 0 12.25");
 }
 
+TEST(JsonWriter, Scores) {
+  std::string out;
+  AppendJsonScores(out, {});
+  out.push_back(' ');
+  AppendJsonScores(out, {{"jailbreak", 0.25f}, {"pii", 1.0f}});
+  EXPECT_EQ(out, R"({} {"jailbreak":0.25,"pii":1})");
+}
+
+TEST(JsonWriter, StringOrNull) {
+  std::string out;
+  AppendJsonStringOrNull(out, "");
+  out.push_back(' ');
+  AppendJsonStringOrNull(out, "r1");
+  EXPECT_EQ(out, R"(null "r1")");
+}
+
 }  // namespace
 }  // namespace warden

@@ -60,14 +60,8 @@ std::string VerdictToJson(const Verdict& v) {
     }
     out.push_back('}');
   }
-  out.append("],\"scores\":{");
-  for (size_t i = 0; i < v.scores.size(); ++i) {
-    if (i) out.push_back(',');
-    AppendJsonString(out, v.scores[i].first);
-    out.push_back(':');
-    AppendJsonNumber(out, v.scores[i].second);
-  }
-  out.push_back('}');
+  out.append("],\"scores\":");
+  AppendJsonScores(out, v.scores);
   if (v.redacted) {
     out.append(",\"redacted\":");
     AppendJsonString(out, *v.redacted);

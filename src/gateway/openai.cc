@@ -169,11 +169,7 @@ std::string ErrorJson(std::string_view message, std::string_view type, std::stri
   out.append(",\"type\":");
   AppendJsonString(out, type);
   out.append(",\"param\":null,\"code\":");
-  if (code.empty()) {
-    out.append("null");
-  } else {
-    AppendJsonString(out, code);
-  }
+  AppendJsonStringOrNull(out, code);
   out.append("}}");
   return out;
 }
@@ -300,11 +296,7 @@ std::string WardenField(const ChatScreen& screen, std::string_view stage) {
   out.append(",\"stage\":");
   AppendJsonString(out, stage);
   out.append(",\"where\":");
-  if (screen.where.empty()) {
-    out.append("null");
-  } else {
-    AppendJsonString(out, screen.where);
-  }
+  AppendJsonStringOrNull(out, screen.where);
   out.append(",\"verdict\":");
   out.append(VerdictToJson(screen.verdict));
   out.push_back('}');
@@ -450,11 +442,7 @@ void AppendModerationResult(std::string& out, const Verdict& v, float threshold)
   out.append("},\"warden\":{\"action\":");
   AppendJsonString(out, ActionName(v.action));
   out.append(",\"rule\":");
-  if (v.rule.empty()) {
-    out.append("null");
-  } else {
-    AppendJsonString(out, v.rule);
-  }
+  AppendJsonStringOrNull(out, v.rule);
   out.append("}}");
 }
 

@@ -123,14 +123,9 @@ void AppendRecordJson(std::string& out, const audit::StoredRecord& row) {
     out.append("}");
     return;
   }
-  out.append(",\"scores\":{");
-  for (size_t i = 0; i < body->scores.size(); ++i) {
-    if (i) out.push_back(',');
-    AppendJsonString(out, body->scores[i].first);
-    out.push_back(':');
-    AppendJsonNumber(out, body->scores[i].second);
-  }
-  out.append("},\"findings\":[");
+  out.append(",\"scores\":");
+  AppendJsonScores(out, body->scores);
+  out.append(",\"findings\":[");
   for (size_t i = 0; i < body->findings.size(); ++i) {
     const audit::AuditFinding& f = body->findings[i];
     if (i) out.push_back(',');
