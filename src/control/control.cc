@@ -1,0 +1,92 @@
+#include "control/control.h"
+
+#include <openssl/rand.h>
+
+#include <chrono>
+
+namespace warden::control {
+
+int64_t NowMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string_view KillScopeName(KillScope s) {
+  switch (s) {
+    case KillScope::kAll: return "all";
+    case KillScope::kKey: return "key";
+    case KillScope::kTenant: return "tenant";
+    case KillScope::kTool: return "tool";
+  }
+  return "all";
+}
+
+std::optional<KillScope> ParseKillScope(std::string_view name) {
+  for (KillScope s : {KillScope::kAll, KillScope::kKey, KillScope::kTenant, KillScope::kTool}) {
+    if (KillScopeName(s) == name) return s;
+  }
+  return std::nullopt;
+}
+
+const KillEntry* KillSet::MatchTraffic(std::string_view key, std::string_view tenant) const {
+  for (const KillEntry& e : entries_) {
+    if (e.scope == KillScope::kAll) return &e;
+    if (e.scope == KillScope::kKey && !key.empty() && e.value == key) return &e;
+    if (e.scope == KillScope::kTenant && !tenant.empty() && e.value == tenant) return &e;
+  }
+  return nullptr;
+}
+
+const KillEntry* KillSet::MatchTool(std::string_view tool) const {
+  for (const KillEntry& e : entries_) {
+    if (e.scope == KillScope::kTool && e.value == tool) return &e;
+  }
+  return nullptr;
+}
+
+std::string_view ApprovalStateName(ApprovalState s) {
+  switch (s) {
+    case ApprovalState::kPending: return "pending";
+    case ApprovalState::kApproved: return "approved";
+    case ApprovalState::kDenied: return "denied";
+    case ApprovalState::kExpired: return "expired";
+  }
+  return "pending";
+}
+
+std::optional<ApprovalState> ParseApprovalState(std::string_view name) {
+  for (ApprovalState s : {ApprovalState::kPending, ApprovalState::kApproved,
+                          ApprovalState::kDenied, ApprovalState::kExpired}) {
+    if (ApprovalStateName(s) == name) return s;
+  }
+  return std::nullopt;
+}
+
+std::string NewApprovalId() {
+  unsigned char bytes[8];
+  RAND_bytes(bytes, sizeof bytes);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string id = "apr_";
+  for (unsigned char b : bytes) {
+    id.push_back(kHex[b >> 4]);
+    id.push_back(kHex[b & 15]);
+  }
+  return id;
+}
+
+StatusOr<std::unique_ptr<ControlStore>> OpenControlStore(std::string_view url) {
+  if (url.starts_with("redis://")) return OpenRedisControlStore(url);
+  if (url.starts_with("sqlite:")) url.remove_prefix(7);
+  if (url.empty()) {
+    return InvalidArgumentError(
+        "control store: empty path (use sqlite:PATH or redis://HOST:PORT)");
+  }
+  if (url.find("://") != std::string_view::npos) {
+    return InvalidArgumentError("control store: unsupported URL \"" + std::string(url) +
+                                "\" (use sqlite:PATH or redis://HOST:PORT)");
+  }
+  return OpenSqliteControlStore(std::string(url));
+}
+
+}  // namespace warden::control
