@@ -30,7 +30,7 @@ constexpr size_t kMaxCollectedErrors = 1000;
 
 constexpr std::string_view kTopLevelKeys[] = {
     "version", "name",  "description", "max_input_bytes", "views",
-    "scanners", "rules", "default_action"};
+    "scanners", "rules", "tools", "default_action"};
 constexpr std::string_view kViewKeys[] = {"normalized",       "skeleton",
                                           "deobfuscated",     "decoded",
                                           "max_decode_depth", "max_decoded_bytes",
@@ -44,6 +44,22 @@ constexpr std::string_view kFindingKeys[] = {"scanner", "type", "min_score", "mi
 constexpr std::string_view kActionNames[] = {"allow", "redact", "escalate", "defer",
                                              "require_approval", "block", "kill"};
 constexpr std::string_view kDirectionNames[] = {"input", "output", "tool_call", "tool_result"};
+constexpr std::string_view kToolsKeys[] = {"allow", "deny", "unlisted_action",
+                                           "max_argument_bytes", "rules", "taint"};
+constexpr std::string_view kToolRuleKeys[] = {"name", "description", "tool",
+                                              "args", "action",      "message"};
+constexpr std::string_view kConstraintKeys[] = {"required", "host_in", "range",  "under",
+                                                "deny",     "regex",   "one_of", "max_length"};
+constexpr std::string_view kRangeKeys[] = {"min", "max"};
+constexpr std::string_view kTaintKeys[] = {"name",            "description",
+                                           "untrusted_sources", "sensitive_sinks",
+                                           "action",          "message"};
+// A tool decision never lets a call through silently (allow), cannot rewrite JSON arguments
+// (redact) and has no trusted model to defer to.
+constexpr std::string_view kToolActionNames[] = {"escalate", "require_approval", "block", "kill"};
+// Bounds the time and memory a policy's patterns can cost Hyperscan's compiler.
+constexpr size_t kMaxPatternBytes = 4096;
+constexpr uint64_t kMaxArgumentBytesLimit = 64u << 20;
 
 constexpr int kSupportedVersion = 1;
 
@@ -392,6 +408,19 @@ class Parser {
   void ParseFindings(const YAML::Node& node, const std::string& path, FindingMatcher& m);
   void ParseScores(const YAML::Node& node, const std::string& path, Rule& rule);
   std::optional<Action> ActionValue(const YAML::Node& node, const std::string& path);
+  // Records a rule name (content, tool or taint rule), reporting invalid and repeated names.
+  void CheckRuleName(const YAML::Node& value, const std::string& path, const std::string& name);
+
+  void ParseTools(const YAML::Node& node, PolicyConfig& out);
+  void ParseToolRule(const YAML::Node& node, const std::string& path, ToolPolicy& tools);
+  void ParseArgs(const YAML::Node& node, const std::string& path, ToolRule& rule);
+  void ParseConstraint(const YAML::Node& node, const std::string& path, ArgConstraint& c);
+  void ParseTaintRule(const YAML::Node& node, const std::string& path, bool name_required,
+                      ToolPolicy& tools);
+  std::optional<std::vector<Item>> ToolNames(const YAML::Node& node, const std::string& path);
+  std::optional<Action> ToolActionValue(const YAML::Node& node, const std::string& path);
+  std::optional<double> Number(const YAML::Node& node, const std::string& path);
+  std::shared_ptr<const RegexSet> Patterns(const std::vector<Item>& items, RegexSet::Mode mode);
 
   Status Failure() const;
 
@@ -496,6 +525,8 @@ StatusOr<PolicyConfig> Parser::Run(std::string_view yaml) {
   // Scanners first: rules refer to them.
   if (const Entry* e = top->Find("scanners")) ParseScanners(e->value, config);
   if (const Entry* e = top->Find("rules")) ParseRules(e->value, config);
+  // After rules: tool and taint rule names share the rules' namespace.
+  if (const Entry* e = top->Find("tools")) ParseTools(e->value, config);
   if (const Entry* e = top->Find("default_action")) {
     if (auto a = ActionValue(e->value, "default_action")) config.default_action = *a;
   }
@@ -672,21 +703,7 @@ void Parser::ParseRule(const YAML::Node& node, size_t index, PolicyConfig& out) 
 
   if (const Entry* e = entries->Find("name")) {
     if (auto s = String(e->value, path + ".name", false)) {
-      if (!IsValidName(*s)) {
-        Error(e->value, path + ".name",
-              Quote(*s) + " is not a valid rule name (use lowercase letters, digits, '_', '.', "
-                          "'-')");
-      } else {
-        auto first = std::find_if(rule_names_.begin(), rule_names_.end(),
-                                  [&](const auto& p) { return p.first == *s; });
-        if (first != rule_names_.end()) {
-          Error(e->value, path + ".name",
-                "duplicate rule name " + Quote(*s) + " (first used at line " +
-                    std::to_string(first->second) + ")");
-        } else {
-          rule_names_.emplace_back(*s, e->value.Mark().line + 1);
-        }
-      }
+      CheckRuleName(e->value, path + ".name", *s);
       rule.name = *s;
     }
   } else {
@@ -707,6 +724,24 @@ void Parser::ParseRule(const YAML::Node& node, size_t index, PolicyConfig& out) 
     if (auto s = String(e->value, path + ".message", true)) rule.message = *s;
   }
   out.rules.push_back(std::move(rule));
+}
+
+void Parser::CheckRuleName(const YAML::Node& value, const std::string& path,
+                           const std::string& name) {
+  if (!IsValidName(name)) {
+    Error(value, path,
+          Quote(name) + " is not a valid rule name (use lowercase letters, digits, '_', '.', '-')");
+    return;
+  }
+  auto first = std::find_if(rule_names_.begin(), rule_names_.end(),
+                            [&](const auto& p) { return p.first == name; });
+  if (first != rule_names_.end()) {
+    Error(value, path,
+          "duplicate rule name " + Quote(name) + " (first used at line " +
+              std::to_string(first->second) + ")");
+    return;
+  }
+  rule_names_.emplace_back(name, value.Mark().line + 1);
 }
 
 void Parser::ParseWhen(const YAML::Node& node, const std::string& path, Rule& rule) {
@@ -818,6 +853,420 @@ void Parser::ParseScores(const YAML::Node& node, const std::string& path, Rule& 
     }
     if (auto s = Score(it->second, field)) rule.scores.push_back({label, *s});
   }
+}
+
+
+// ---------------------------------------------------------------------------------------------
+// tools:
+
+namespace {
+
+bool IsToolName(std::string_view s) {
+  return !s.empty() && std::none_of(s.begin(), s.end(), [](char c) {
+    const unsigned char u = static_cast<unsigned char>(c);
+    return u <= 0x20 || u == 0x7f;
+  });
+}
+
+bool IsGlob(std::string_view s) { return s.find('*') != std::string_view::npos; }
+
+// A host_in entry: a host name, "*.domain", or a bracketed IPv6 address; lowercase on return.
+std::optional<std::string> HostPattern(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  std::string_view host = out;
+  if (host.size() > 2 && host[0] == '[' && host.back() == ']') {
+    const std::string_view inner = host.substr(1, host.size() - 2);
+    const bool ok = std::all_of(inner.begin(), inner.end(), [](char c) {
+      return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || c == ':' || c == '.';
+    });
+    return ok ? std::optional<std::string>(out) : std::nullopt;
+  }
+  if (host.substr(0, 2) == "*.") host.remove_prefix(2);
+  if (!host.empty() && host.back() == '.') {
+    out.pop_back();
+    host.remove_suffix(1);
+  }
+  if (host.empty() || host.front() == '.' || host.find("..") != std::string_view::npos) {
+    return std::nullopt;
+  }
+  const bool ok = std::all_of(host.begin(), host.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_';
+  });
+  return ok ? std::optional<std::string>(out) : std::nullopt;
+}
+
+}  // namespace
+
+std::optional<double> Parser::Number(const YAML::Node& node, const std::string& path) {
+  if (node.IsScalar() && !IsQuoted(node)) {
+    const std::string& s = node.Scalar();
+    const char* end = s.data() + s.size();
+    double value = 0;
+    auto [ptr, ec] = std::from_chars(s.data(), end, value);
+    if (!s.empty() && ec == std::errc() && ptr == end && std::isfinite(value)) return value;
+  }
+  Error(node, path, "expected a number, got " + Describe(node));
+  return std::nullopt;
+}
+
+std::optional<std::vector<Parser::Item>> Parser::ToolNames(const YAML::Node& node,
+                                                           const std::string& path) {
+  auto items = StringOrList(node, path, false);
+  if (!items) return std::nullopt;
+  bool ok = true;
+  for (const Item& item : *items) {
+    if (!IsToolName(item.value)) {
+      ErrorAt(item.mark, item.path,
+              Quote(item.value) + " is not a tool name (no spaces or control characters)");
+      ok = false;
+    }
+  }
+  if (!ok) return std::nullopt;
+  return items;
+}
+
+std::optional<Action> Parser::ToolActionValue(const YAML::Node& node, const std::string& path) {
+  auto s = String(node, path, false);
+  if (!s) return std::nullopt;
+  const std::vector<std::string_view> names = Names(kToolActionNames);
+  if (std::find(names.begin(), names.end(), *s) != names.end()) return ParseAction(*s);
+  if (ParseAction(*s)) {
+    Error(node, path,
+          "action " + Quote(*s) +
+              " cannot decide a tool call (use escalate, require_approval, block or kill)");
+  } else {
+    Error(node, path, "unknown action " + Quote(*s) + DidYouMean(*s, names));
+  }
+  return std::nullopt;
+}
+
+std::shared_ptr<const RegexSet> Parser::Patterns(const std::vector<Item>& items,
+                                                 RegexSet::Mode mode) {
+  std::vector<std::string> patterns;
+  for (const Item& item : items) {
+    if (item.value.size() > kMaxPatternBytes) {
+      ErrorAt(item.mark, item.path,
+              "pattern is longer than " + std::to_string(kMaxPatternBytes) + " bytes");
+      return nullptr;
+    }
+    patterns.push_back(item.value);
+  }
+  RegexSet::CompileError error;
+  std::shared_ptr<const RegexSet> set = RegexSet::Compile(patterns, mode, &error);
+  if (set == nullptr) {
+    const Item& bad = items[std::min(error.index, items.size() - 1)];
+    ErrorAt(bad.mark, bad.path, "invalid pattern " + Quote(bad.value) + ": " + error.message);
+  }
+  return set;
+}
+
+void Parser::ParseTools(const YAML::Node& node, PolicyConfig& out) {
+  ToolPolicy& tools = out.tools;
+  tools.present = true;
+  if (node.IsNull()) return;  // `tools:` alone: the section's defaults
+  std::optional<Entries> entries = Map(node, "tools", kToolsKeys);
+  if (!entries) return;
+  // Fixed order whatever the author's: rules are checked against the allow list.
+  std::vector<Item> allow_items;
+  if (const Entry* e = entries->Find("allow")) {
+    if (auto items = ToolNames(e->value, "tools.allow")) {
+      tools.has_allow_list = true;
+      allow_items = *items;
+      for (const Item& item : *items) tools.allow.push_back(item.value);
+    } else {
+      tools.has_allow_list = true;  // keep later checks quiet about a list that had errors
+      tools.allow.push_back("*");
+    }
+  }
+  if (const Entry* e = entries->Find("deny")) {
+    if (auto items = ToolNames(e->value, "tools.deny")) {
+      for (const Item& item : *items) {
+        auto both = std::find_if(allow_items.begin(), allow_items.end(),
+                                 [&](const Item& a) { return a.value == item.value; });
+        if (both != allow_items.end()) {
+          ErrorAt(item.mark, item.path,
+                  Quote(item.value) + " is also listed in tools.allow (line " +
+                      std::to_string(both->mark.line + 1) +
+                      "); a tool is either allowed or denied");
+          continue;
+        }
+        tools.deny.push_back(item.value);
+      }
+    }
+  }
+  if (const Entry* e = entries->Find("unlisted_action")) {
+    if (auto a = ToolActionValue(e->value, "tools.unlisted_action")) {
+      tools.unlisted_action = *a;
+      if (entries->Find("allow") == nullptr) {
+        Error(e->value, "tools.unlisted_action",
+              "has no effect without tools.allow (every tool is listed when there is no allow "
+              "list)");
+      }
+    }
+  }
+  if (const Entry* e = entries->Find("max_argument_bytes")) {
+    if (auto v = Uint(e->value, "tools.max_argument_bytes", 2, kMaxArgumentBytesLimit)) {
+      tools.max_argument_bytes = static_cast<uint32_t>(*v);
+    }
+  }
+  if (const Entry* e = entries->Find("rules")) {
+    if (!e->value.IsSequence()) {
+      Error(e->value, "tools.rules",
+            "expected a list of tool rules (each starting with `- name:`), got " +
+                Describe(e->value));
+    } else {
+      for (size_t i = 0; i < e->value.size(); ++i) {
+        ParseToolRule(e->value[i], IndexPath("tools.rules", i), tools);
+      }
+    }
+  }
+  if (const Entry* e = entries->Find("taint")) {
+    if (e->value.IsSequence()) {
+      if (e->value.size() == 0) {
+        Error(e->value, "tools.taint", "must list at least one taint rule (or leave it out)");
+      }
+      for (size_t i = 0; i < e->value.size(); ++i) {
+        ParseTaintRule(e->value[i], IndexPath("tools.taint", i), /*name_required=*/true, tools);
+      }
+    } else {
+      ParseTaintRule(e->value, "tools.taint", /*name_required=*/false, tools);
+    }
+  }
+}
+
+void Parser::ParseToolRule(const YAML::Node& node, const std::string& path, ToolPolicy& tools) {
+  std::optional<Entries> entries = Map(node, path, kToolRuleKeys);
+  if (!entries) return;
+  ToolRule rule;
+  rule.location = Where(node.Mark(), path);
+  if (const Entry* e = entries->Find("name")) {
+    if (auto s = String(e->value, path + ".name", false)) {
+      CheckRuleName(e->value, path + ".name", *s);
+      rule.name = *s;
+    }
+  } else {
+    Error(node, path + ".name", "missing required key (every tool rule needs a name)");
+  }
+  if (const Entry* e = entries->Find("description")) {
+    if (auto s = String(e->value, path + ".description", true)) rule.description = *s;
+  }
+  if (const Entry* e = entries->Find("tool")) {
+    if (auto items = ToolNames(e->value, path + ".tool")) {
+      for (const Item& item : *items) {
+        // With an allow list that blocks everything else, a rule for an unlisted tool never
+        // decides anything: almost always a typo.
+        if (tools.has_allow_list && tools.unlisted_action == Action::kBlock &&
+            !IsGlob(item.value) &&
+            std::none_of(tools.allow.begin(), tools.allow.end(),
+                         [&](const std::string& a) { return GlobMatch(a, item.value); })) {
+          std::vector<std::string_view> names(tools.allow.begin(), tools.allow.end());
+          ErrorAt(item.mark, item.path,
+                  "tool " + Quote(item.value) +
+                      " is not in tools.allow, so its calls are refused before this rule "
+                      "applies" +
+                      DidYouMean(item.value, names));
+          continue;
+        }
+        rule.tools.push_back(item.value);
+      }
+    }
+  }
+  if (const Entry* e = entries->Find("args")) ParseArgs(e->value, path + ".args", rule);
+  if (const Entry* e = entries->Find("action")) {
+    if (auto a = ToolActionValue(e->value, path + ".action")) rule.action = *a;
+  }
+  if (const Entry* e = entries->Find("message")) {
+    if (auto s = String(e->value, path + ".message", true)) rule.message = *s;
+  }
+  tools.rules.push_back(std::move(rule));
+}
+
+void Parser::ParseArgs(const YAML::Node& node, const std::string& path, ToolRule& rule) {
+  if (!node.IsMap()) {
+    Error(node, path, "expected a map of JSON path: constraints, got " + Describe(node));
+    return;
+  }
+  if (node.size() == 0) {
+    Error(node, path,
+          "must list at least one JSON path (leave `args` out for a rule on every call)");
+    return;
+  }
+  std::vector<std::pair<std::string, int>> seen;  // path text, line
+  for (auto it = node.begin(); it != node.end(); ++it) {
+    const YAML::Node key = it->first;
+    if (!key.IsScalar()) {
+      Error(key, path, "JSON paths must be strings, got " + Describe(key));
+      continue;
+    }
+    const std::string& text = key.Scalar();
+    const std::string field = Join(path, text);
+    auto first = std::find_if(seen.begin(), seen.end(),
+                              [&](const auto& s) { return s.first == text; });
+    if (first != seen.end()) {
+      Error(key, field,
+            "duplicate key (first given at line " + std::to_string(first->second) + ")");
+      continue;
+    }
+    seen.emplace_back(text, key.Mark().line + 1);
+    ArgConstraint c;
+    c.location = Where(key.Mark(), field);
+    StatusOr<JsonPath> parsed = ParseJsonPath(text);
+    if (!parsed.ok()) {
+      Error(key, field,
+            "invalid JSON path " + Quote(text) + ": " + parsed.status().message() +
+                " (use $, .name, ['name'], [0] and [*])");
+      continue;
+    }
+    c.path = std::move(parsed).value();
+    ParseConstraint(it->second, field, c);
+    rule.args.push_back(std::move(c));
+  }
+}
+
+void Parser::ParseConstraint(const YAML::Node& node, const std::string& path, ArgConstraint& c) {
+  std::optional<Entries> entries = Map(node, path, kConstraintKeys, "constraint");
+  if (!entries) return;
+  if (entries->all().empty() && node.size() == 0) {
+    Error(node, path,
+          "lists no constraint (use required, host_in, range, under, deny, regex, one_of or "
+          "max_length)");
+    return;
+  }
+  for (const Entry& e : entries->all()) {
+    const std::string field = path + "." + e.key;
+    if (e.key == "required") {
+      if (auto b = Bool(e.value, field)) c.required = *b;
+    } else if (e.key == "host_in") {
+      auto items = StringOrList(e.value, field, false);
+      if (!items) continue;
+      for (const Item& item : *items) {
+        if (auto host = HostPattern(item.value)) {
+          c.host_in.push_back(*host);
+        } else {
+          ErrorAt(item.mark, item.path,
+                  Quote(item.value) +
+                      " is not a host name (write the host alone, e.g. \"docs.example.com\" or "
+                      "\"*.example.com\")");
+        }
+      }
+    } else if (e.key == "range") {
+      std::optional<Entries> bounds = Map(e.value, field, kRangeKeys);
+      if (!bounds) continue;
+      if (const Entry* b = bounds->Find("min")) c.min = Number(b->value, field + ".min");
+      if (const Entry* b = bounds->Find("max")) c.max = Number(b->value, field + ".max");
+      if (e.value.size() == 0) {
+        Error(e.value, field, "needs min, max or both");
+      } else if (c.min && c.max && *c.min > *c.max) {
+        Error(e.value, field,
+              "min (" + bounds->Find("min")->value.Scalar() + ") is greater than max (" +
+                  bounds->Find("max")->value.Scalar() + "), so no value could pass");
+      }
+    } else if (e.key == "under") {
+      auto items = StringOrList(e.value, field, false);
+      if (!items) continue;
+      for (const Item& item : *items) {
+        if (item.value[0] != '/' || item.value.find('\0') != std::string::npos) {
+          ErrorAt(item.mark, item.path,
+                  Quote(item.value) + " is not an absolute path (start it with \"/\")");
+          continue;
+        }
+        std::string root = fs::path(item.value).lexically_normal().string();
+        while (root.size() > 1 && root.back() == '/') root.pop_back();
+        c.under.push_back(std::move(root));
+      }
+    } else if (e.key == "deny") {
+      if (auto items = StringOrList(e.value, field, false)) {
+        c.deny = Patterns(*items, RegexSet::Mode::kSearch);
+      }
+    } else if (e.key == "regex") {
+      if (auto s = String(e.value, field, false)) {
+        c.regex = Patterns({Item{*s, field, e.value.Mark()}}, RegexSet::Mode::kFullMatch);
+      }
+    } else if (e.key == "one_of") {
+      if (!e.value.IsSequence()) {
+        Error(e.value, field, "expected a list, got " + Describe(e.value));
+        continue;
+      }
+      if (e.value.size() == 0) {
+        Error(e.value, field, "must list at least one value");
+        continue;
+      }
+      for (size_t i = 0; i < e.value.size(); ++i) {
+        const YAML::Node item = e.value[i];
+        const std::string item_path = IndexPath(field, i);
+        if (!item.IsScalar()) {
+          Error(item, item_path, "expected a string, number or true/false, got " + Describe(item));
+          continue;
+        }
+        OneOfValue v;
+        v.text = item.Scalar();
+        if (!IsQuoted(item)) {
+          double d = 0;
+          const char* end = v.text.data() + v.text.size();
+          auto [ptr, ec] = std::from_chars(v.text.data(), end, d);
+          if (!v.text.empty() && ec == std::errc() && ptr == end) v.number = d;
+          if (v.text == "true") v.boolean = true;
+          if (v.text == "false") v.boolean = false;
+        }
+        const bool repeated = std::any_of(c.one_of.begin(), c.one_of.end(),
+                                          [&](const OneOfValue& o) { return o.text == v.text; });
+        if (repeated) {
+          Error(item, item_path, Quote(v.text) + " is listed twice");
+          continue;
+        }
+        c.one_of.push_back(std::move(v));
+      }
+    } else if (e.key == "max_length") {
+      if (auto v = Uint(e.value, field, 0, std::numeric_limits<uint32_t>::max())) {
+        c.max_length = *v;
+      }
+    }
+  }
+}
+
+void Parser::ParseTaintRule(const YAML::Node& node, const std::string& path, bool name_required,
+                            ToolPolicy& tools) {
+  std::optional<Entries> entries = Map(node, path, kTaintKeys);
+  if (!entries) return;
+  TaintRule rule;
+  rule.location = Where(node.Mark(), path);
+  if (const Entry* e = entries->Find("name")) {
+    if (auto s = String(e->value, path + ".name", false)) {
+      CheckRuleName(e->value, path + ".name", *s);
+      rule.name = *s;
+    }
+  } else if (name_required) {
+    Error(node, path + ".name", "missing required key (each of several taint rules needs a name)");
+  } else {
+    CheckRuleName(node, path, rule.name);
+  }
+  if (const Entry* e = entries->Find("description")) {
+    if (auto s = String(e->value, path + ".description", true)) rule.description = *s;
+  }
+  for (std::string_view key : {"untrusted_sources", "sensitive_sinks"}) {
+    const Entry* e = entries->Find(key);
+    if (e == nullptr) {
+      Error(node, Join(path, key),
+            std::string("missing required key (the tools whose ") +
+                (key == "untrusted_sources" ? "results are untrusted" : "calls are sensitive") +
+                ")");
+      continue;
+    }
+    if (auto items = ToolNames(e->value, Join(path, key))) {
+      auto& target = key == "untrusted_sources" ? rule.untrusted_sources : rule.sensitive_sinks;
+      for (const Item& item : *items) target.push_back(item.value);
+    }
+  }
+  if (const Entry* e = entries->Find("action")) {
+    if (auto a = ToolActionValue(e->value, path + ".action")) rule.action = *a;
+  }
+  if (const Entry* e = entries->Find("message")) {
+    if (auto s = String(e->value, path + ".message", true)) rule.message = *s;
+  }
+  tools.taint.push_back(std::move(rule));
 }
 
 // Scores are sorted by label (Facts contract), so a lookup is a binary search, no allocation.

@@ -6,8 +6,10 @@
 //   Action a = EvaluateRules(*p, facts).action;
 //
 // Parsing validates everything a policy author can get wrong: unknown keys, wrong types, unknown
-// actions, directions, scanners and finding types; every error names file:line:column and, when
-// a known name is close, suggests it ("did you mean "block"?").
+// actions, directions, scanners and finding types, tool-call rules (JSON paths, regular
+// expressions, ranges, hosts, paths); every error names file:line:column and, when a known name
+// is close, suggests it ("did you mean "block"?"). Tool-call rules are evaluated by
+// EvaluateToolCall (tool_rules.h).
 // Thread-safety: PolicyConfig is a plain value; EvaluateRules is a pure function.
 #pragma once
 
@@ -17,6 +19,7 @@
 #include <string_view>
 #include <vector>
 
+#include "policy/tool_rules.h"
 #include "text/views.h"
 #include "warden/message.h"
 #include "warden/status.h"
@@ -98,6 +101,7 @@ struct PolicyConfig {
   std::vector<PatternScannerSection> pattern_scanners;
   std::optional<ClassifierScannerSection> classifier;  // set when `scanners.classifier` is given
   std::vector<Rule> rules;
+  ToolPolicy tools;                   // the `tools:` section (tool_rules.h); absent: !tools.present
   Action default_action = Action::kAllow;
 };
 
