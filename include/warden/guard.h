@@ -7,9 +7,22 @@
 // Thread-safety: a Guard is immutable after Open() and safe to share between threads; copies
 // are cheap (they share the compiled policy). Per-call scratch space lives in thread-local
 // storage owned by the library. A Conversation is NOT thread-safe: use one per conversation.
+//
+// Agents: a tool call is a Message with direction kToolCall, `tool_name` and the JSON
+// `tool_arguments`; the policy's `tools:` section (docs/policy.md) decides it, together with the
+// content rules. Pass the same Conversation to every Check() of one conversation so that taint
+// rules see which tools' results the model has read:
+//
+//   warden::Conversation conv;
+//   guard.Check({.text = page, .direction = warden::Direction::kToolResult,
+//                .tool_name = "web_fetch"}, {.conversation = &conv});
+//   warden::Verdict v = guard.Check({.text = args, .direction = warden::Direction::kToolCall,
+//                                    .tool_name = "send_email", .tool_arguments = args},
+//                                   {.conversation = &conv});   // taint rule: require_approval
 #pragma once
 
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -25,9 +38,12 @@ namespace engine {
 class Engine;
 }
 
-// Placeholder state for one conversation: the same value gets the same placeholder in every
-// message of the conversation ("[EMAIL_1]" stays "[EMAIL_1]"), and Restore() maps placeholders
-// in a response back to the caller's values.
+// State of one conversation:
+// - placeholders: the same value gets the same placeholder in every message of the conversation
+//   ("[EMAIL_1]" stays "[EMAIL_1]"), and Restore() maps placeholders in a response back to the
+//   caller's values;
+// - taint: which tools' results the conversation holds, so that a later call of a sensitive tool
+//   after an untrusted tool's result gets the policy's taint action.
 class Conversation {
  public:
   // Replaces every placeholder this conversation handed out with its original value.
@@ -36,10 +52,21 @@ class Conversation {
   const std::string& PlaceholderFor(std::string_view kind, std::string_view value);
   size_t size() const { return by_placeholder_.size(); }
 
+  // Records that a result of tool `tool_name` is now part of the conversation. Guard::Check()
+  // calls it for every kToolResult message checked with this conversation, whatever the verdict;
+  // call it yourself for results that do not pass through Check(). An empty name stands for a
+  // result whose tool is unknown, which taint rules treat as untrusted.
+  void NoteToolResult(std::string_view tool_name);
+  // True when NoteToolResult(`tool_name`) was called.
+  bool SawToolResult(std::string_view tool_name) const;
+  // Distinct tool names recorded, in first-seen order.
+  const std::vector<std::string>& tool_results() const { return tool_results_; }
+
  private:
   std::unordered_map<std::string, std::string> by_value_;        // kind + '\0' + value -> ph
   std::unordered_map<std::string, std::string> by_placeholder_;  // ph -> value
   std::unordered_map<std::string, int> next_index_;              // kind -> last index used
+  std::vector<std::string> tool_results_;                        // taint: tools whose results
 };
 
 struct CheckOptions {
@@ -47,6 +74,15 @@ struct CheckOptions {
   Conversation* conversation = nullptr;
   // Fill Verdict::replacements with placeholder -> original value.
   bool reversible = false;
+  // Taint without a Conversation (or in addition to it): names of tools whose results are
+  // already in the conversation, e.g. the `role: tool` messages of a stateless chat request.
+  // An empty name counts as an untrusted source. The caller keeps the strings alive during
+  // Check(). Default: none.
+  std::span<const std::string_view> tool_results = {};
+  // The caller states that the conversation holds untrusted content whatever its source (a
+  // retrieved document, a pasted web page): every taint rule's sinks get its action. Default:
+  // false.
+  bool untrusted_content = false;
 };
 
 // What the compiled policy contains, for reports and --help output.
@@ -54,8 +90,13 @@ struct PolicyInfo {
   std::string name;
   std::string path;
   std::vector<std::string> scanners;  // enabled scanner names
-  size_t rule_count = 0;
+  size_t rule_count = 0;       // content rules (`rules:`)
   size_t pattern_count = 0;
+  bool has_tool_section = false;  // the policy has a `tools:` section
+  size_t tool_rule_count = 0;     // `tools.rules`
+  size_t taint_rule_count = 0;    // `tools.taint`
+  size_t tool_allow_count = 0;    // entries of `tools.allow`
+  size_t tool_deny_count = 0;     // entries of `tools.deny`
 };
 
 class Guard {
