@@ -4,6 +4,8 @@
 
 #include <chrono>
 
+#include "core/json_writer.h"
+
 namespace warden::control {
 
 int64_t NowMicros() {
@@ -73,6 +75,53 @@ std::string NewApprovalId() {
     id.push_back(kHex[b & 15]);
   }
   return id;
+}
+
+std::string KillEntryToJson(const KillEntry& e) {
+  std::string out = "{\"scope\":";
+  AppendJsonString(out, KillScopeName(e.scope));
+  out.append(",\"value\":");
+  AppendJsonString(out, e.value);
+  out.append(",\"time_us\":");
+  AppendJsonUint(out, static_cast<uint64_t>(std::max<int64_t>(0, e.time_us)));
+  out.append(",\"note\":");
+  AppendJsonString(out, e.note);
+  out.push_back('}');
+  return out;
+}
+
+std::string ApprovalToJson(const Approval& a, bool with_response) {
+  std::string out = "{\"id\":";
+  AppendJsonString(out, a.id);
+  out.append(",\"state\":");
+  AppendJsonString(out, ApprovalStateName(a.state));
+  for (const auto& [name, value] : {std::pair<const char*, int64_t>{"created_us", a.created_us},
+                                    {"expires_us", a.expires_us},
+                                    {"decided_us", a.decided_us}}) {
+    out.append(",\"");
+    out.append(name);
+    out.append("\":");
+    AppendJsonUint(out, static_cast<uint64_t>(std::max<int64_t>(0, value)));
+  }
+  for (const auto& [name, value] :
+       {std::pair<const char*, const std::string*>{"key", &a.key},
+        {"tenant", &a.tenant},
+        {"tool", &a.tool},
+        {"arguments", &a.arguments},
+        {"rule", &a.rule},
+        {"reason", &a.reason},
+        {"note", &a.note}}) {
+    out.append(",\"");
+    out.append(name);
+    out.append("\":");
+    AppendJsonString(out, *value);
+  }
+  if (with_response) {
+    out.append(",\"response\":");
+    AppendJsonString(out, a.response);
+  }
+  out.push_back('}');
+  return out;
 }
 
 StatusOr<std::unique_ptr<ControlStore>> OpenControlStore(std::string_view url) {

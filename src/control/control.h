@@ -123,6 +123,11 @@ StatusOr<std::unique_ptr<ControlStore>> OpenControlStore(std::string_view url);
 StatusOr<std::unique_ptr<ControlStore>> OpenSqliteControlStore(const std::string& path);
 StatusOr<std::unique_ptr<ControlStore>> OpenRedisControlStore(std::string_view url);
 
+// JSON objects for the admin API, the CLI and the dashboard. `with_response` includes the held
+// upstream response (large; the admin API shows it only for one approval).
+std::string KillEntryToJson(const KillEntry& e);
+std::string ApprovalToJson(const Approval& a, bool with_response);
+
 // A new approval id: "apr_" followed by 16 random hex digits.
 std::string NewApprovalId();
 

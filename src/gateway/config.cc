@@ -52,8 +52,9 @@ class Validator {
     return OkStatus();
   }
 
+  template <typename Int>
   Status GetUint(const YAML::Node& node, const std::string& path, uint64_t min, uint64_t max,
-                 uint32_t& out) const {
+                 Int& out) const {
     if (!node.IsScalar()) return Error(node, path, "expected an integer");
     const std::string& s = node.Scalar();
     uint64_t v = 0;
@@ -65,7 +66,7 @@ class Validator {
       return Error(node, path,
                    "must be between " + std::to_string(min) + " and " + std::to_string(max));
     }
-    out = static_cast<uint32_t>(v);
+    out = static_cast<Int>(v);
     return OkStatus();
   }
 
@@ -79,6 +80,21 @@ class Validator {
     } else {
       return Error(node, path, "expected true or false, got \"" + s + "\"");
     }
+    return OkStatus();
+  }
+
+  // A string that must be one of two words; sets `out` to whether it is `yes`.
+  Status GetChoice(const YAML::Node& node, const std::string& path, std::string_view yes,
+                   std::string_view no, bool& out) const {
+    if (!node.IsScalar()) return Error(node, path, "expected " + std::string(yes) + " or " +
+                                                   std::string(no));
+    const std::string& s = node.Scalar();
+    if (s != yes && s != no) {
+      return Error(node, path, "expected " + std::string(yes) + " or " + std::string(no) +
+                                   ", got \"" + s + "\"" +
+                                   DidYouMean(s, std::vector<std::string_view>{yes, no}));
+    }
+    out = s == yes;
     return OkStatus();
   }
 
@@ -183,12 +199,122 @@ Status ParseLimits(const Validator& v, const YAML::Node& node, LimitsConfig& l) 
   return OkStatus();
 }
 
+Status ParseRateLimits(const Validator& v, const YAML::Node& node, const std::string& path,
+                       control::RateLimits& out) {
+  if (Status s = v.CheckKeys(node, path,
+                             {"requests_per_minute", "tokens_per_minute", "tokens_per_day",
+                              "tool_calls_per_minute", "max_repeated_tool_calls"});
+      !s.ok()) {
+    return s;
+  }
+  for (const auto& kv : node) {
+    const std::string k = kv.first.Scalar();
+    const std::string p = path + "." + k;
+    constexpr uint64_t kMax = uint64_t{1} << 40;
+    Status s;
+    if (k == "requests_per_minute") {
+      s = v.GetUint(kv.second, p, 0, 1u << 30, out.requests_per_minute);
+    } else if (k == "tokens_per_minute") {
+      s = v.GetUint(kv.second, p, 0, kMax, out.tokens_per_minute);
+    } else if (k == "tokens_per_day") {
+      s = v.GetUint(kv.second, p, 0, kMax, out.tokens_per_day);
+    } else if (k == "tool_calls_per_minute") {
+      s = v.GetUint(kv.second, p, 0, 1u << 30, out.tool_calls_per_minute);
+    } else {
+      s = v.GetUint(kv.second, p, 0, 1u << 20, out.max_repeated_tool_calls);
+    }
+    if (!s.ok()) return s;
+  }
+  return OkStatus();
+}
+
+Status ParseRateLimitConfig(const Validator& v, const YAML::Node& node, RateLimitConfig& out) {
+  if (Status s = v.CheckKeys(node, "rate_limits", {"key", "tenant", "tenants"}); !s.ok()) return s;
+  for (const auto& kv : node) {
+    const std::string k = kv.first.Scalar();
+    const std::string p = "rate_limits." + k;
+    Status s;
+    if (k == "key") {
+      s = ParseRateLimits(v, kv.second, p, out.key);
+    } else if (k == "tenant") {
+      s = ParseRateLimits(v, kv.second, p, out.tenant);
+    } else {
+      if (!kv.second.IsMap()) return v.Error(kv.second, p, "expected a mapping of tenant names");
+      for (const auto& t : kv.second) {
+        s = ParseRateLimits(v, t.second, p + "." + t.first.Scalar(),
+                            out.tenants[t.first.Scalar()]);
+        if (!s.ok()) return s;
+      }
+    }
+    if (!s.ok()) return s;
+  }
+  return OkStatus();
+}
+
+Status ParseControl(const Validator& v, const YAML::Node& node, ControlConfig& out) {
+  if (Status s = v.CheckKeys(node, "control",
+                             {"store", "on_store_error", "poll_interval_ms", "approval_timeout_ms",
+                              "on_approval_timeout"});
+      !s.ok()) {
+    return s;
+  }
+  for (const auto& kv : node) {
+    const std::string k = kv.first.Scalar();
+    const std::string p = "control." + k;
+    Status s;
+    if (k == "store") {
+      s = v.GetString(kv.second, p, out.store);
+    } else if (k == "on_store_error") {
+      s = v.GetChoice(kv.second, p, "fail_closed", "fail_open", out.fail_closed);
+    } else if (k == "poll_interval_ms") {
+      s = v.GetUint(kv.second, p, 5, 60000, out.poll_interval_ms);
+    } else if (k == "approval_timeout_ms") {
+      s = v.GetUint(kv.second, p, 1, 86400000, out.approval_timeout_ms);
+    } else {
+      s = v.GetChoice(kv.second, p, "allow", "block", out.approve_on_timeout);
+    }
+    if (!s.ok()) return s;
+  }
+  return OkStatus();
+}
+
+Status ParseAudit(const Validator& v, const YAML::Node& node, AuditConfig& out) {
+  if (Status s = v.CheckKeys(node, "audit",
+                             {"store", "signing_key", "checkpoint_every", "checkpoint_interval_ms",
+                              "queue_capacity", "when_full"});
+      !s.ok()) {
+    return s;
+  }
+  for (const auto& kv : node) {
+    const std::string k = kv.first.Scalar();
+    const std::string p = "audit." + k;
+    Status s;
+    if (k == "store") {
+      s = v.GetString(kv.second, p, out.store);
+    } else if (k == "signing_key") {
+      s = v.GetString(kv.second, p, out.signing_key);
+    } else if (k == "checkpoint_every") {
+      s = v.GetUint(kv.second, p, 0, 1u << 30, out.checkpoint_every);
+    } else if (k == "checkpoint_interval_ms") {
+      s = v.GetUint(kv.second, p, 0, 86400000, out.checkpoint_interval_ms);
+    } else if (k == "queue_capacity") {
+      s = v.GetUint(kv.second, p, 16, 1u << 24, out.queue_capacity);
+    } else {
+      s = v.GetChoice(kv.second, p, "fail_closed", "block", out.fail_closed_when_full);
+    }
+    if (!s.ok()) return s;
+  }
+  return OkStatus();
+}
+
 Status ParseKeys(const Validator& v, const YAML::Node& node, std::vector<ApiKey>& keys) {
   if (!node.IsSequence()) return v.Error(node, "keys", "expected a list");
   for (size_t i = 0; i < node.size(); ++i) {
     const YAML::Node& item = node[i];
     const std::string path = "keys[" + std::to_string(i) + "]";
-    if (Status s = v.CheckKeys(item, path, {"sha256", "key", "tenant", "policy"}); !s.ok()) {
+    if (Status s = v.CheckKeys(item, path,
+                               {"sha256", "key", "name", "tenant", "policy", "rate_limits"});
+        !s.ok()) {
       return s;
     }
     ApiKey key;
@@ -211,13 +337,23 @@ Status ParseKeys(const Validator& v, const YAML::Node& node, std::vector<ApiKey>
         s = v.GetString(kv.second, p, key.tenant);
       } else if (k == "policy") {
         s = v.GetString(kv.second, p, key.policy);
+      } else if (k == "name") {
+        s = v.GetString(kv.second, p, key.name);
+      } else if (k == "rate_limits") {
+        key.rate_limits.emplace();
+        s = ParseRateLimits(v, kv.second, p, *key.rate_limits);
       }
       if (!s.ok()) return s;
     }
     if (key.sha256_hex.empty()) return v.Error(item, path, "needs sha256 (or key)");
+    if (key.name.empty()) key.name = "key-" + key.sha256_hex.substr(0, 8);
     for (const ApiKey& other : keys) {
       if (other.sha256_hex == key.sha256_hex) {
         return v.Error(item, path, "duplicate key (same hash as " + other.location + ")");
+      }
+      if (other.name == key.name) {
+        return v.Error(item, path + ".name",
+                       "duplicate name \"" + key.name + "\" (also " + other.location + ")");
       }
     }
     keys.push_back(std::move(key));
@@ -330,7 +466,8 @@ StatusOr<GatewayConfig> ParseGatewayConfig(std::string_view yaml,
   if (root.IsNull()) return config;
   if (Status s = v.CheckKeys(root, "",
                              {"listen", "threads", "policy", "upstream", "limits", "streaming",
-                              "refusal", "moderation", "admin", "keys"});
+                              "refusal", "moderation", "admin", "keys", "rate_limits", "control",
+                              "audit"});
       !s.ok()) {
     return s;
   }
@@ -392,6 +529,12 @@ StatusOr<GatewayConfig> ParseGatewayConfig(std::string_view yaml,
       }
     } else if (key == "keys") {
       s = ParseKeys(v, val, config.keys);
+    } else if (key == "rate_limits") {
+      s = ParseRateLimitConfig(v, val, config.rate_limits);
+    } else if (key == "control") {
+      s = ParseControl(v, val, config.control);
+    } else if (key == "audit") {
+      s = ParseAudit(v, val, config.audit);
     }
     if (!s.ok()) return s;
   }

@@ -10,10 +10,13 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "control/limiter.h"
 #include "warden/status.h"
 
 namespace warden::gateway {
@@ -58,9 +61,44 @@ struct StreamingConfig {
 // One client API key. Only the SHA-256 of the key is stored.
 struct ApiKey {
   std::string sha256_hex;  // 64 lowercase hex digits
+  std::string name;        // for limits, kill switches and the audit log; default "key-<8 hex>"
   std::string tenant;
+  std::optional<control::RateLimits> rate_limits;  // overrides rate_limits.key
   std::string policy;      // policy file for this key; empty: the gateway's default policy
   std::string location;    // "file:line:col: keys[0]"
+};
+
+// Rate limits per key and per tenant (docs/agent-control.md). Zero fields are unlimited.
+struct RateLimitConfig {
+  control::RateLimits key;                             // every key, unless the key sets its own
+  control::RateLimits tenant;                          // every tenant, unless listed below
+  std::map<std::string, control::RateLimits> tenants;  // per tenant name
+  const control::RateLimits& ForTenant(const std::string& t) const {
+    auto it = tenants.find(t);
+    return it == tenants.end() ? tenant : it->second;
+  }
+};
+
+// Kill switches, approvals and counters.
+struct ControlConfig {
+  // "sqlite:PATH" (one gateway) or "redis://HOST:PORT" (several). Empty: agent control is off
+  // (no kill switch, approvals or limits).
+  std::string store;
+  // When the store cannot be reached: refuse requests (true) or let them through unchecked.
+  bool fail_closed = true;
+  uint32_t poll_interval_ms = 50;         // how often kill switches are re-read from the store
+  uint32_t approval_timeout_ms = 120000;  // how long a held tool call waits for a human
+  bool approve_on_timeout = false;        // Default: a call nobody approved in time is blocked
+};
+
+// The audit log (docs/audit.md).
+struct AuditConfig {
+  std::string store;        // "sqlite:PATH" or "postgresql://…"; empty: no audit log
+  std::string signing_key;  // Ed25519 private key (PEM) that signs checkpoints; empty: unsigned
+  uint32_t checkpoint_every = 1000;
+  uint32_t checkpoint_interval_ms = 10000;
+  uint32_t queue_capacity = 65536;
+  bool fail_closed_when_full = false;  // Default: requests wait for room in the queue
 };
 
 struct GatewayConfig {
@@ -74,6 +112,9 @@ struct GatewayConfig {
   float moderation_threshold = 0.5f;  // category score at or above which it is flagged
   std::string admin_token_sha256;     // empty: admin endpoints are disabled
   std::vector<ApiKey> keys;           // empty: no client authentication
+  RateLimitConfig rate_limits;
+  ControlConfig control;
+  AuditConfig audit;
   std::string path;                   // where the config came from, for messages
 };
 

@@ -24,6 +24,10 @@ struct Item {
   std::string_view tool_arguments;
   std::string pointer;  // JSON Pointer, for rewriting
   std::string where;    // human-readable path, for the warden field
+  // Tool calls in responses: the call's pointer, its message's pointer and its id.
+  std::string call_pointer;
+  std::string message_pointer;
+  std::string_view call_id;
 };
 
 // Keeps the most severe verdict; the first one wins among equals so that the reported place
@@ -41,6 +45,16 @@ void Screen(const Guard& guard, const ScreenOptions& options, const Item& item,
   ++screen.texts_screened;
   if (v.redacted && v.action < Action::kBlock) {
     replacements[item.pointer] = *v.redacted;
+  }
+  if (!item.call_pointer.empty()) {
+    screen.tool_calls.push_back({.pointer = item.call_pointer,
+                                 .message_pointer = item.message_pointer,
+                                 .id = std::string(item.call_id),
+                                 .name = std::string(item.tool_name),
+                                 .arguments = std::string(item.tool_arguments),
+                                 .verdict = v});
+  } else {
+    screen.content_action = std::max(screen.content_action, v.action);
   }
   if (screen.texts_screened == 1 || v.action > screen.action) {
     screen.action = v.action;
@@ -108,7 +122,8 @@ Status CollectContent(dom::element content, const std::string& pointer, const st
 
 // Collects tool calls ([{"id","type":"function","function":{"name","arguments"}}]).
 Status CollectToolCalls(dom::element calls, const std::string& pointer, const std::string& where,
-                        std::string_view role, std::vector<Item>& items) {
+                        std::string_view role, std::vector<Item>& items,
+                        const std::string& message_pointer = {}) {
   dom::array arr;
   if (calls.get_array().get(arr)) return InvalidArgumentError(where + ": expected an array");
   size_t k = 0;
@@ -134,6 +149,13 @@ Status CollectToolCalls(dom::element calls, const std::string& pointer, const st
                      .tool_arguments = arguments,
                      .pointer = pointer + "/" + Idx(k) + "/function/arguments",
                      .where = call_where + ".function.arguments"});
+    if (!message_pointer.empty()) {
+      // A response: remember the call itself, so that it can be taken out alone.
+      items.back().call_pointer = pointer + "/" + Idx(k);
+      items.back().message_pointer = message_pointer;
+      std::string_view id;
+      if (!call["id"].get_string().get(id)) items.back().call_id = id;
+    }
     ++k;
   }
   return OkStatus();
@@ -153,7 +175,11 @@ StatusOr<dom::element> ParseObject(std::string_view body, std::string_view what)
 
 void Finish(dom::element doc, const std::map<std::string, std::string>& replacements,
             ChatScreen& screen) {
-  if (replacements.empty() || screen.action >= Action::kBlock) return;
+  // A refused text is never forwarded, so its redaction is moot; responses with tool calls are
+  // the exception, as the gateway may take out just the refused calls and keep the rest.
+  if (replacements.empty() || (screen.action >= Action::kBlock && screen.tool_calls.empty())) {
+    return;
+  }
   screen.modified = true;
   screen.body.reserve(1024);
   WriteJsonWithReplacements(screen.body, doc, replacements);
@@ -252,6 +278,9 @@ StatusOr<ChatScreen> ScreenChatResponse(std::string_view body, const Guard& guar
   ChatScreen screen;
   std::string_view model;
   if (!doc["model"].get_string().get(model)) screen.model = std::string(model);
+  if (uint64_t tokens = 0; !doc["usage"]["total_tokens"].get_uint64().get(tokens)) {
+    screen.total_tokens = static_cast<int64_t>(std::min<uint64_t>(tokens, 1ull << 40));
+  }
   dom::array choices;
   if (doc["choices"].get_array().get(choices)) {
     return InvalidArgumentError("upstream response has no choices array");
@@ -276,7 +305,7 @@ StatusOr<ChatScreen> ScreenChatResponse(std::string_view body, const Guard& guar
     dom::element calls;
     if (!message["tool_calls"].get(calls) && calls.type() != dom::element_type::NULL_VALUE) {
       if (Status s = CollectToolCalls(calls, pointer + "/tool_calls", where + ".tool_calls",
-                                      "assistant", items);
+                                      "assistant", items, pointer);
           !s.ok()) {
         return s;
       }
@@ -287,6 +316,39 @@ StatusOr<ChatScreen> ScreenChatResponse(std::string_view body, const Guard& guar
   for (const Item& item : items) Screen(guard, options, item, screen, replacements);
   Finish(doc, replacements, screen);
   return screen;
+}
+
+StatusOr<std::string> RemoveToolCalls(std::string_view body,
+                                      const std::vector<const ToolCallScreen*>& removed,
+                                      std::string_view explanation, std::string_view warden_field) {
+  auto parsed = ParseObject(body, "chat completion");
+  if (!parsed.ok()) return parsed.status();
+  dom::element doc = *parsed;
+  JsonEdits edits;
+  for (const ToolCallScreen* call : removed) edits.removed.insert(call->pointer);
+  // A message whose every call is taken out loses its tool_calls and says why instead.
+  std::map<std::string, size_t> kept;  // message pointer -> calls left
+  for (const ToolCallScreen* call : removed) kept.emplace(call->message_pointer, 0);
+  for (auto& [message_pointer, count] : kept) {
+    dom::array calls;
+    if (doc.at_pointer(message_pointer + "/tool_calls").get_array().get(calls)) continue;
+    for (size_t k = 0; k < calls.size(); ++k) {
+      if (!edits.removed.count(message_pointer + "/tool_calls/" + Idx(k))) ++count;
+    }
+    if (count > 0) continue;
+    edits.removed.insert(message_pointer + "/tool_calls");
+    std::string content;
+    AppendJsonString(content, explanation);
+    edits.raw[message_pointer + "/content"] = content;
+    edits.added[message_pointer].emplace_back("content", content);
+    // "/choices/0/message" -> "/choices/0/finish_reason"
+    const std::string choice = message_pointer.substr(0, message_pointer.rfind('/'));
+    edits.raw[choice + "/finish_reason"] = "\"stop\"";
+  }
+  std::string out;
+  out.reserve(body.size() + warden_field.size() + explanation.size() + 32);
+  WriteJsonEdited(out, doc, edits);
+  return warden_field.empty() ? out : WithWardenField(out, warden_field);
 }
 
 std::string WardenField(const ChatScreen& screen, std::string_view stage) {

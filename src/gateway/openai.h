@@ -29,6 +29,17 @@ struct ScreenOptions {
   Conversation* conversation = nullptr;  // keeps placeholders stable across messages
 };
 
+// One tool call found in a response, with its own verdict, so that the gateway can take out
+// (or hold for approval) just the calls the policy refuses.
+struct ToolCallScreen {
+  std::string pointer;          // JSON Pointer of the call ("/choices/0/message/tool_calls/1")
+  std::string message_pointer;  // JSON Pointer of its message ("/choices/0/message")
+  std::string id;
+  std::string name;
+  std::string arguments;
+  Verdict verdict;
+};
+
 // The outcome of screening every text in a request or response.
 struct ChatScreen {
   Action action = Action::kAllow;  // the most severe verdict's action
@@ -39,6 +50,12 @@ struct ChatScreen {
   bool stream = false;             // requests: the client asked for server-sent events
   std::string model;               // the `model` field, for refusals
   size_t texts_screened = 0;
+  // Responses only: every function tool call, and the most severe action over the texts that
+  // are not tool calls.
+  std::vector<ToolCallScreen> tool_calls;
+  Action content_action = Action::kAllow;
+  // Responses only: `usage.total_tokens` when the upstream reported it, else -1.
+  int64_t total_tokens = -1;
 };
 
 // Validates a chat-completion request (messages must be an array of objects with a string role
@@ -81,6 +98,14 @@ float ModerationScore(const Verdict& v, std::string_view category);
 
 // Appends one `results[]` element for `v`.
 void AppendModerationResult(std::string& out, const Verdict& v, float threshold);
+
+// Rewrites a chat completion without the tool calls at `removed` (pointers from
+// ChatScreen::tool_calls): a message left without calls gets `explanation` as its content and
+// finish_reason "stop", so an agent's loop reads why and continues. Errors when `body` is not
+// the JSON object it was screened from.
+StatusOr<std::string> RemoveToolCalls(std::string_view body,
+                                      const std::vector<const ToolCallScreen*>& removed,
+                                      std::string_view explanation, std::string_view warden_field);
 
 // A /v1/check request: {"text": "...", "direction": "input", "role", "tool_name",
 // "tool_arguments", "tenant"}; only `text` is required. Strings are copied into `storage`.

@@ -2,11 +2,16 @@
 
 #include <openssl/crypto.h>
 
+#include <random>
+
 #include <chrono>
 #include <iostream>
+#include <set>
 
 #include "core/json_writer.h"
 #include "gateway/asio.h"
+#include "gateway/json_rewrite.h"
+#include "warden/audit.h"
 #include "gateway/openai.h"
 #include "gateway/sse.h"
 #include "gateway/stream_screen.h"
@@ -16,11 +21,15 @@ namespace warden::gateway {
 
 using Clock = std::chrono::steady_clock;
 
+class Session;
+
 struct Server::Worker {
   // The pool is declared after the io_context so it is destroyed first: its idle sockets must go
   // before the context they were created on.
   net::io_context ioc{1};
   std::unique_ptr<UpstreamPool> pool;
+  // Sessions streaming right now; touched only on this worker's thread.
+  std::set<Session*> streams;
 };
 
 struct Server::Acceptor {
@@ -54,6 +63,34 @@ bool ConstantTimeEquals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
+std::string NewRequestId() {
+  thread_local std::mt19937_64 rng(std::random_device{}());
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string id = "req_";
+  uint64_t a = rng(), b = rng();
+  for (int i = 0; i < 16; ++i) id.push_back(kHex[(a >> (i * 4)) & 15]);
+  for (int i = 0; i < 8; ++i) id.push_back(kHex[(b >> (i * 4)) & 15]);
+  return id;
+}
+
+// A verdict made by the gateway itself (kill switch, rate limit, approval), for the audit log
+// and the warden field.
+Verdict GatewayVerdict(Action action, std::string rule, std::string message) {
+  Verdict v;
+  v.action = action;
+  v.rule = std::move(rule);
+  v.message = std::move(message);
+  return v;
+}
+
+std::string KillMessage(const control::KillEntry& k) {
+  std::string m = "Stopped by Warden's kill switch (" + std::string(control::KillScopeName(k.scope));
+  if (!k.value.empty()) m += " " + k.value;
+  m += ")";
+  if (!k.note.empty()) m += ": " + k.note;
+  return m + ".";
+}
+
 }  // namespace
 
 // Serves one client connection: reads requests, dispatches them, keeps the connection alive.
@@ -64,6 +101,14 @@ class Session {
 
   Task<void> Run();
 
+  // Called on this session's worker thread when a kill switch stops its stream.
+  void Interrupt() {
+    killed_ = true;
+    if (live_exchange_) live_exchange_->Cancel();
+  }
+  std::string_view key_name() const { return key_name_; }
+  std::string_view tenant() const { return tenant_; }
+
  private:
   struct Reply {
     unsigned status = 200;
@@ -71,6 +116,8 @@ class Session {
     std::string content_type = "application/json";
     std::optional<Action> action;
     std::string verdict_header;  // X-Warden-Verdict
+    int64_t retry_after_s = 0;   // Retry-After on 429
+    std::string approval_id;     // X-Warden-Approval
   };
 
   Task<bool> Handle(http::request<http::string_body>& req);
@@ -97,6 +144,22 @@ class Session {
   Reply Check(const http::request<http::string_body>& req, const Guard& guard,
               std::string_view tenant);
   Reply Reload(const http::request<http::string_body>& req);
+  // The admin API (docs/agent-control.md): kill switches and approvals.
+  Task<bool> Admin(http::request<http::string_body>& req, std::string_view path);
+  Reply AdminKill(const http::request<http::string_body>& req, bool revive);
+  Reply AdminApprovals(const http::request<http::string_body>& req, std::string_view rest);
+  // Audit: queue a record for this request; SendReply makes them durable before it answers.
+  void Record(const Verdict& v, Direction direction, std::string_view tool = {});
+  Task<Status> CommitAudit();
+  // Agent control on a chat completion: kill switch and rate limits before screening.
+  // May turn `in` into a kill-switch verdict (refused like a block) or return a 429/503 reply.
+  std::optional<Reply> RefuseByControl(ChatScreen& in);
+  // Tool calls in a non-streamed response: takes out refused calls, holds the ones that need
+  // approval until a human decides. May replace `reply_` with a 429.
+  Task<bool> GovernToolCalls(ChatScreen& out, std::string& body, const std::string& model,
+                             const std::string& request_hash, bool& calls_removed);
+  Task<control::ApprovalState> WaitForDecision(const std::string& id);
+  std::vector<control::LimitSubject> Subjects() const;
   Reply UpstreamFailure(const Status& s);
   http::request<http::string_body> UpstreamRequest(const http::request<http::string_body>& req,
                                                    http::verb method, std::string body);
@@ -109,15 +172,79 @@ class Session {
   Endpoint endpoint_ = Endpoint::kOther;
   Reply reply_;
   Clock::time_point start_;
+  // Who is asking (set by Handle) and what this request has decided so far.
+  const ApiKey* api_key_ = nullptr;
+  std::string_view key_name_;
+  std::string_view tenant_;
+  std::string request_id_;
+  std::vector<audit::Record> records_;
+  // Streams: the upstream exchange in progress, and whether a kill switch ended it.
+  UpstreamExchange* live_exchange_ = nullptr;
+  bool killed_ = false;
 };
 
+void Session::Record(const Verdict& v, Direction direction, std::string_view tool) {
+  if (!server_.audit_) return;
+  const Message m{.direction = direction, .tool_name = tool, .tenant = tenant_};
+  records_.push_back(audit::MakeRecord(
+      v, m, {.request_id = request_id_, .key = key_name_, .tenant = tenant_}));
+}
+
+Task<Status> Session::CommitAudit() {
+  if (records_.empty() || !server_.audit_) co_return OkStatus();
+  std::vector<audit::Record> records = std::move(records_);
+  records_.clear();
+  // The answer waits until its records are durable: a client never sees a decision that the
+  // log could lose. The writer calls back on its own thread; the callback posts the result to
+  // this session's executor and wakes the timer the coroutine sleeps on.
+  struct Wait {
+    explicit Wait(net::any_io_executor ex) : timer(ex) {}
+    net::steady_timer timer;
+    Status status;
+    bool done = false;
+  };
+  auto wait = std::make_shared<Wait>(stream_.get_executor());
+  wait->timer.expires_at(net::steady_timer::time_point::max());
+  Status queued;
+  for (size_t i = 0; i < records.size() && queued.ok(); ++i) {
+    if (i + 1 < records.size()) {
+      queued = server_.audit_->Append(std::move(records[i]));
+      continue;
+    }
+    // Batches are written in order, so the last record's durability covers the others.
+    net::any_io_executor ex = stream_.get_executor();
+    queued = server_.audit_->AppendNotify(std::move(records[i]), [wait, ex](Status st) {
+      net::post(ex, [wait, st = std::move(st)]() mutable {
+        wait->status = std::move(st);
+        wait->done = true;
+        wait->timer.cancel();
+      });
+    });
+  }
+  if (!queued.ok()) co_return queued;
+  while (!wait->done) {
+    error_code ec;
+    co_await wait->timer.async_wait(NoThrow(ec));
+  }
+  co_return wait->status;
+}
+
 Task<bool> Session::SendReply(const http::request<http::string_body>& req) {
+  if (Status st = co_await CommitAudit(); !st.ok()) {
+    // Fail closed: a decision that could not be recorded is not delivered.
+    reply_ = Reply{.status = 503,
+                   .body = ErrorJson("the audit log cannot record this decision: " + st.message(),
+                                     "server_error", "audit_unavailable")};
+  }
   Reply reply = std::move(reply_);
   reply_ = Reply{};
   http::response<http::string_body> res{static_cast<http::status>(reply.status), req.version()};
   res.set(http::field::server, "warden");
   res.set(http::field::content_type, reply.content_type);
   if (!reply.verdict_header.empty()) res.set("X-Warden-Verdict", reply.verdict_header);
+  if (!request_id_.empty()) res.set("X-Request-Id", request_id_);
+  if (reply.retry_after_s > 0) res.set(http::field::retry_after, std::to_string(reply.retry_after_s));
+  if (!reply.approval_id.empty()) res.set("X-Warden-Approval", reply.approval_id);
   const bool keep_alive = req.keep_alive() && !server_.stopping_.load() && reply.status != 413 &&
                           reply.status != 431;
   res.keep_alive(keep_alive);
@@ -229,6 +356,20 @@ Task<bool> Session::Handle(http::request<http::string_body>& req) {
       reply_ = Reply{.status = 503, .body = "{\"status\":\"stopping\"}"};
       co_return co_await SendReply(req);
     }
+    if (path == "/readyz" && server_.control_ && !server_.control_ok_.load()) {
+      // The gateway says what it does about it: refuse (fail closed) or carry on (fail open).
+      std::string body = "{\"status\":";
+      body.append(config_.control.fail_closed ? "\"unavailable\"" : "\"degraded\"");
+      body.append(",\"control\":");
+      {
+        std::lock_guard<std::mutex> lock(server_.control_mu_);
+        AppendJsonString(body, server_.control_error_);
+      }
+      body.append(",\"on_store_error\":");
+      body.append(config_.control.fail_closed ? "\"fail_closed\"}" : "\"fail_open\"}");
+      reply_ = Reply{.status = config_.control.fail_closed ? 503u : 200u, .body = std::move(body)};
+      co_return co_await SendReply(req);
+    }
     reply_ = Reply{.status = 200, .body = "{\"status\":\"ok\"}"};
     co_return co_await SendReply(req);
   }
@@ -239,20 +380,14 @@ Task<bool> Session::Handle(http::request<http::string_body>& req) {
                                   .content_type = "text/plain; version=0.0.4; charset=utf-8"};
     co_return co_await SendReply(req);
   }
+  request_id_ = NewRequestId();
+  api_key_ = nullptr;
+  key_name_ = {};
+  tenant_ = {};
+  records_.clear();
   if (path.starts_with("/admin/")) {
     endpoint_ = Endpoint::kAdmin;
-    if (path != "/admin/reload") {
-      reply_ = Reply{.status = 404,
-                                    .body = ErrorJson("unknown admin endpoint",
-                                                      "invalid_request_error", "unknown_url")};
-      co_return co_await SendReply(req);
-    }
-    if (method != http::verb::post) {
-      reply_ = wrong_method("POST");
-      co_return co_await SendReply(req);
-    }
-    reply_ = Reload(req);
-    co_return co_await SendReply(req);
+    co_return co_await Admin(req, path);
   }
   // Client endpoints: authenticate first, then pick the key's policy.
   std::string_view tenant;
@@ -269,6 +404,9 @@ Task<bool> Session::Handle(http::request<http::string_body>& req) {
                                   "invalid_request_error", "invalid_api_key")};
       co_return co_await SendReply(req);
     }
+    api_key_ = it->second;
+    key_name_ = api_key_->name;
+    tenant_ = api_key_->tenant;
     tenant = it->second->tenant;
     policy_path = it->second->policy;
   }
@@ -335,6 +473,7 @@ Session::Reply Session::Moderations(const http::request<http::string_body>& req,
     const Verdict v =
         guard.Check({.text = (*inputs)[i], .direction = Direction::kInput, .tenant = tenant});
     worst = std::max(worst, v.action);
+    Record(v, Direction::kInput);
     if (i) out.push_back(',');
     AppendModerationResult(out, v, config_.moderation_threshold);
   }
@@ -360,27 +499,247 @@ Session::Reply Session::Check(const http::request<http::string_body>& req, const
                                  .tool_arguments = c.tool_arguments,
                                  .tenant = c.tenant.empty() ? tenant : c.tenant});
   server_.metrics_.screening.Observe(Seconds(screen_start));
+  Record(v, c.direction, c.tool_name);
   return {.status = 200, .body = VerdictToJson(v), .action = v.action,
           .verdict_header = std::string(ActionName(v.action))};
 }
 
-Session::Reply Session::Reload(const http::request<http::string_body>& req) {
+Task<bool> Session::Admin(http::request<http::string_body>& req, std::string_view path) {
+  const http::verb method = req.method();
   const std::string_view token = BearerToken(req);
+  key_name_ = "admin";
   if (config_.admin_token_sha256.empty()) {
-    return {.status = 404,
-            .body = ErrorJson("admin endpoints are disabled (no admin token configured)",
-                              "invalid_request_error", "admin_disabled")};
+    reply_ = Reply{.status = 404,
+                   .body = ErrorJson("admin endpoints are disabled (no admin token configured)",
+                                     "invalid_request_error", "admin_disabled")};
+    co_return co_await SendReply(req);
   }
   if (token.empty() || !ConstantTimeEquals(Sha256Hex(token), config_.admin_token_sha256)) {
-    return {.status = 401,
-            .body = ErrorJson("invalid admin token", "invalid_request_error", "invalid_api_key")};
+    // Failed admin logins are decisions too: someone tried to change the gateway.
+    Record(GatewayVerdict(Action::kBlock, "admin-auth-failed",
+                          std::string(req.method_string()) + " " + std::string(path)),
+           Direction::kInput);
+    reply_ = Reply{.status = 401,
+                   .body = ErrorJson("invalid admin token", "invalid_request_error",
+                                     "invalid_api_key")};
+    co_return co_await SendReply(req);
   }
+  auto wrong_method = [&](std::string_view allowed) {
+    return Reply{.status = 405,
+                 .body = ErrorJson("method not allowed; use " + std::string(allowed),
+                                   "invalid_request_error", "method_not_allowed")};
+  };
+  if (path == "/admin/reload") {
+    if (method != http::verb::post) {
+      reply_ = wrong_method("POST");
+    } else {
+      reply_ = Reload(req);
+      Record(GatewayVerdict(reply_.status == 200 ? Action::kAllow : Action::kBlock,
+                            "admin-reload", reply_.status == 200 ? "policy reloaded"
+                                                                 : "policy rejected"),
+             Direction::kInput);
+    }
+    co_return co_await SendReply(req);
+  }
+  const bool kill_path = path == "/admin/kill" || path == "/admin/kills";
+  const bool approvals_path = path == "/admin/approvals" || path.starts_with("/admin/approvals/");
+  if ((kill_path || path == "/admin/revive" || approvals_path) && !server_.control_) {
+    reply_ = Reply{.status = 404,
+                   .body = ErrorJson("agent control is off: set control.store in the gateway "
+                                     "config (sqlite:PATH or redis://HOST:PORT)",
+                                     "invalid_request_error", "control_disabled")};
+    co_return co_await SendReply(req);
+  }
+  if (kill_path || path == "/admin/revive") {
+    if (method == http::verb::get && path != "/admin/revive") {
+      auto kills = server_.control_->Kills();
+      if (!kills.ok()) {
+        reply_ = Reply{.status = 503, .body = ErrorJson(kills.status().message(), "server_error",
+                                                        "control_unavailable")};
+      } else {
+        std::string body = "{\"kills\":[";
+        for (size_t i = 0; i < kills->size(); ++i) {
+          if (i) body.push_back(',');
+          body.append(control::KillEntryToJson((*kills)[i]));
+        }
+        body.append("]}");
+        reply_ = Reply{.status = 200, .body = std::move(body)};
+      }
+    } else if (method != http::verb::post) {
+      reply_ = wrong_method(path == "/admin/revive" ? "POST" : "GET or POST");
+    } else {
+      reply_ = AdminKill(req, path == "/admin/revive");
+    }
+    co_return co_await SendReply(req);
+  }
+  if (approvals_path) {
+    reply_ = AdminApprovals(req, path.substr(std::string_view("/admin/approvals").size()));
+    co_return co_await SendReply(req);
+  }
+  reply_ = Reply{.status = 404,
+                 .body = ErrorJson("unknown admin endpoint " + std::string(path) +
+                                       " (see docs/agent-control.md)",
+                                   "invalid_request_error", "unknown_url")};
+  co_return co_await SendReply(req);
+}
+
+Session::Reply Session::Reload(const http::request<http::string_body>& req) {
   Status s = server_.ReloadPolicies();
   if (!s.ok()) {
     return {.status = 400,
             .body = ErrorJson(s.message(), "invalid_request_error", "invalid_policy")};
   }
   return {.status = 200, .body = "{\"status\":\"reloaded\"}"};
+}
+
+Session::Reply Session::AdminKill(const http::request<http::string_body>& req, bool revive) {
+  auto bad = [](std::string message) {
+    return Reply{.status = 400,
+                 .body = ErrorJson(message, "invalid_request_error", "invalid_request")};
+  };
+  simdjson::dom::element doc;
+  if (ThreadParser().parse(req.body()).get(doc) || !doc.is_object()) {
+    return bad("expected a JSON object like {\"scope\":\"tenant\",\"value\":\"acme\"}");
+  }
+  std::string_view scope_name = "all", value, note;
+  if (auto e = doc["scope"]; e.error() != simdjson::NO_SUCH_FIELD) {
+    if (e.get_string().get(scope_name)) return bad("scope: expected a string");
+  }
+  if (auto e = doc["value"]; e.error() != simdjson::NO_SUCH_FIELD) {
+    if (e.get_string().get(value)) return bad("value: expected a string");
+  }
+  if (auto e = doc["note"]; e.error() != simdjson::NO_SUCH_FIELD) {
+    if (e.get_string().get(note)) return bad("note: expected a string");
+  }
+  const auto scope = control::ParseKillScope(scope_name);
+  if (!scope) return bad("scope: expected all, key, tenant or tool");
+  if (*scope != control::KillScope::kAll && value.empty()) {
+    return bad("value: name the " + std::string(scope_name) + " to " + (revive ? "revive" : "stop"));
+  }
+  if (*scope == control::KillScope::kAll && !value.empty()) {
+    return bad("value: scope all takes no value");
+  }
+  Status st;
+  int revived = 0;
+  if (revive) {
+    auto n = server_.control_->Revive(*scope, value);
+    st = n.status();
+    if (n.ok()) revived = *n;
+  } else {
+    st = server_.control_->Kill({.scope = *scope,
+                                 .value = std::string(value),
+                                 .time_us = control::NowMicros(),
+                                 .note = std::string(note)});
+  }
+  if (!st.ok()) {
+    return {.status = 503, .body = ErrorJson(st.message(), "server_error", "control_unavailable")};
+  }
+  // Take effect now on this gateway; the others see it at their next poll.
+  (void)server_.RefreshControl();
+  std::string what = std::string(scope_name);
+  if (!value.empty()) what += " " + std::string(value);
+  Record(GatewayVerdict(revive ? Action::kAllow : Action::kKill,
+                        revive ? "admin-revive" : "admin-kill",
+                        what + (note.empty() ? "" : ": " + std::string(note))),
+         Direction::kInput, *scope == control::KillScope::kTool ? value : std::string_view());
+  std::string body = revive ? "{\"status\":\"revived\",\"removed\":" + std::to_string(revived)
+                            : std::string("{\"status\":\"killed\"");
+  body.append(",\"scope\":");
+  AppendJsonString(body, scope_name);
+  body.append(",\"value\":");
+  AppendJsonString(body, value);
+  body.push_back('}');
+  return {.status = 200, .body = std::move(body)};
+}
+
+Session::Reply Session::AdminApprovals(const http::request<http::string_body>& req,
+                                       std::string_view rest) {
+  control::ControlStore& store = *server_.control_;
+  auto unavailable = [](const Status& st) {
+    return Reply{.status = st.code() == StatusCode::kNotFound ? 404u
+                          : st.code() == StatusCode::kFailedPrecondition ? 409u
+                                                                          : 503u,
+                 .body = ErrorJson(st.message(),
+                                   st.code() == StatusCode::kUnavailable ? "server_error"
+                                                                         : "invalid_request_error",
+                                   st.code() == StatusCode::kNotFound ? "unknown_approval"
+                                   : st.code() == StatusCode::kFailedPrecondition
+                                       ? "already_decided"
+                                       : "control_unavailable")};
+  };
+  const http::verb method = req.method();
+  if (rest.empty() || rest == "/") {
+    if (method != http::verb::get) {
+      return {.status = 405, .body = ErrorJson("method not allowed; use GET",
+                                               "invalid_request_error", "method_not_allowed")};
+    }
+    std::optional<control::ApprovalState> state;
+    const std::string_view target(req.target().data(), req.target().size());
+    if (size_t q = target.find("state="); q != std::string_view::npos) {
+      std::string_view v = target.substr(q + 6);
+      v = v.substr(0, v.find('&'));
+      state = control::ParseApprovalState(v);
+      if (!state) {
+        return {.status = 400,
+                .body = ErrorJson("state: expected pending, approved, denied or expired",
+                                  "invalid_request_error", "invalid_request")};
+      }
+    }
+    auto list = store.ListApprovals(state, 500);
+    if (!list.ok()) return unavailable(list.status());
+    std::string body = "{\"approvals\":[";
+    for (size_t i = 0; i < list->size(); ++i) {
+      if (i) body.push_back(',');
+      body.append(control::ApprovalToJson((*list)[i], false));
+    }
+    body.append("]}");
+    return {.status = 200, .body = std::move(body)};
+  }
+  // "/apr_x" or "/apr_x/approve" or "/apr_x/deny"
+  std::string_view id = rest.substr(1);
+  std::string_view verb;
+  if (size_t slash = id.find('/'); slash != std::string_view::npos) {
+    verb = id.substr(slash + 1);
+    id = id.substr(0, slash);
+  }
+  if (verb.empty()) {
+    if (method != http::verb::get) {
+      return {.status = 405, .body = ErrorJson("method not allowed; use GET",
+                                               "invalid_request_error", "method_not_allowed")};
+    }
+    auto a = store.GetApproval(id);
+    if (!a.ok()) return unavailable(a.status());
+    return {.status = 200, .body = control::ApprovalToJson(*a, true)};
+  }
+  if (verb != "approve" && verb != "deny") {
+    return {.status = 404, .body = ErrorJson("unknown approval action (use approve or deny)",
+                                             "invalid_request_error", "unknown_url")};
+  }
+  if (method != http::verb::post) {
+    return {.status = 405, .body = ErrorJson("method not allowed; use POST",
+                                             "invalid_request_error", "method_not_allowed")};
+  }
+  std::string_view note;
+  if (!req.body().empty()) {
+    simdjson::dom::element doc;
+    if (ThreadParser().parse(req.body()).get(doc) || !doc.is_object()) {
+      return {.status = 400, .body = ErrorJson("expected a JSON object like {\"note\":\"...\"}",
+                                               "invalid_request_error", "invalid_request")};
+    }
+    if (auto e = doc["note"]; e.error() != simdjson::NO_SUCH_FIELD && e.get_string().get(note)) {
+      return {.status = 400, .body = ErrorJson("note: expected a string",
+                                               "invalid_request_error", "invalid_request")};
+    }
+  }
+  const bool approve = verb == "approve";
+  auto decided = store.Decide(
+      id, approve ? control::ApprovalState::kApproved : control::ApprovalState::kDenied, note);
+  if (!decided.ok()) return unavailable(decided.status());
+  Record(GatewayVerdict(approve ? Action::kAllow : Action::kBlock,
+                        approve ? "admin-approve" : "admin-deny",
+                        std::string(id) + (note.empty() ? "" : ": " + std::string(note))),
+         Direction::kToolCall, decided->tool);
+  return {.status = 200, .body = control::ApprovalToJson(*decided, false)};
 }
 
 Session::Reply Session::UpstreamFailure(const Status& s) {
@@ -475,6 +834,181 @@ Task<bool> Session::RefuseAsStream(const http::request<http::string_body>& req,
   co_return co_await SendReply(req);
 }
 
+std::vector<control::LimitSubject> Session::Subjects() const {
+  std::vector<control::LimitSubject> who;
+  if (api_key_) {
+    who.push_back({"key", api_key_->name,
+                   api_key_->rate_limits ? &*api_key_->rate_limits : &config_.rate_limits.key});
+  }
+  if (!tenant_.empty()) {
+    who.push_back({"tenant", tenant_, &config_.rate_limits.ForTenant(std::string(tenant_))});
+  }
+  return who;
+}
+
+std::optional<Session::Reply> Session::RefuseByControl(ChatScreen& in) {
+  const bool fail_closed = config_.control.fail_closed;
+  auto store_down = [&](const std::string& why) -> std::optional<Reply> {
+    if (!fail_closed) return std::nullopt;
+    in.action = Action::kBlock;
+    in.verdict = GatewayVerdict(Action::kBlock, "control-unavailable", why);
+    return Reply{.status = 503,
+                 .body = ErrorJson("agent control is unavailable, so requests are refused "
+                                   "(control.on_store_error: fail_closed): " + why,
+                                   "server_error", "control_unavailable"),
+                 .action = Action::kBlock};
+  };
+  if (!server_.control_ok_.load()) {
+    std::lock_guard<std::mutex> lock(server_.control_mu_);
+    if (auto r = store_down(server_.control_error_)) return r;
+  }
+  if (auto kills = server_.kills_.load()) {
+    if (const control::KillEntry* k = kills->MatchTraffic(key_name_, tenant_)) {
+      in.action = Action::kKill;
+      in.where.clear();
+      in.verdict = GatewayVerdict(Action::kKill, "kill-switch", KillMessage(*k));
+      return std::nullopt;  // refused like a blocked request, below
+    }
+  }
+  const std::vector<control::LimitSubject> who = Subjects();
+  auto hit = server_.limiter_->AdmitRequest(who, control::NowMicros());
+  if (!hit.ok()) return store_down(hit.status().message());
+  if (!*hit) return std::nullopt;
+  const control::LimitHit& h = **hit;
+  in.action = Action::kBlock;
+  in.verdict = GatewayVerdict(Action::kBlock, "rate-limit:" + h.limit, h.message);
+  return Reply{.status = 429,
+               .body = ErrorJson(h.message, "requests", "rate_limit_exceeded"),
+               .action = Action::kBlock,
+               .retry_after_s = h.retry_after_s};
+}
+
+Task<control::ApprovalState> Session::WaitForDecision(const std::string& id) {
+  control::ControlStore& store = *server_.control_;
+  net::steady_timer timer(stream_.get_executor());
+  for (;;) {
+    StatusOr<control::Approval> a = store.GetApproval(id);
+    if (!a.ok()) co_return control::ApprovalState::kDenied;  // fail closed
+    if (a->state != control::ApprovalState::kPending) co_return a->state;
+    if (control::NowMicros() >= a->expires_us || server_.stopping_.load()) {
+      if (server_.stopping_.load()) co_return control::ApprovalState::kPending;
+      auto expired = store.Decide(id, control::ApprovalState::kExpired,
+                                  "no decision within " +
+                                      std::to_string(config_.control.approval_timeout_ms) + " ms");
+      if (expired.ok()) co_return control::ApprovalState::kExpired;
+      continue;  // decided at the last moment: read the decision
+    }
+    timer.expires_after(std::chrono::milliseconds(100));
+    error_code ec;
+    co_await timer.async_wait(NoThrow(ec));
+  }
+}
+
+bool ApprovedOrAllowedOnTimeout(control::ApprovalState s, bool approve_on_timeout) {
+  return s == control::ApprovalState::kApproved ||
+         (s == control::ApprovalState::kExpired && approve_on_timeout);
+}
+
+Task<bool> Session::GovernToolCalls(ChatScreen& out, std::string& body, const std::string& model,
+                                    const std::string& request_hash, bool& calls_removed) {
+  std::vector<const ToolCallScreen*> removed;
+  std::vector<const ToolCallScreen*> held;
+  std::string explanation;
+  auto explain = [&](const ToolCallScreen& tc, const std::string& why) {
+    if (!explanation.empty()) explanation += "\n";
+    explanation += "Warden stopped the tool call " + tc.name + ": " + why;
+  };
+  const auto kills = server_.kills_.load();
+  const std::vector<control::LimitSubject> who = Subjects();
+  for (ToolCallScreen& tc : out.tool_calls) {
+    if (kills) {
+      if (const control::KillEntry* k = kills->MatchTool(tc.name)) {
+        tc.verdict = GatewayVerdict(Action::kKill, "kill-switch", KillMessage(*k));
+      }
+    }
+    if (server_.limiter_ && tc.verdict.action < Action::kBlock) {
+      auto hit = server_.limiter_->AdmitToolCall(who, tc.name, Sha256Hex(tc.arguments),
+                                                 control::NowMicros());
+      if (hit.ok() && *hit) {
+        const control::LimitHit& h = **hit;
+        Record(GatewayVerdict(Action::kBlock, "rate-limit:" + h.limit, h.message),
+               Direction::kToolCall, tc.name);
+        reply_ = Reply{.status = 429,
+                       .body = ErrorJson(h.message, "requests", "rate_limit_exceeded"),
+                       .action = Action::kBlock,
+                       .retry_after_s = h.retry_after_s};
+        co_return false;
+      }
+    }
+    Record(tc.verdict, Direction::kToolCall, tc.name);
+    const Action a = tc.verdict.action;
+    const std::string why = !tc.verdict.message.empty() ? tc.verdict.message
+                            : !tc.verdict.rule.empty()  ? "refused by rule " + tc.verdict.rule
+                                                        : "refused by policy";
+    if (a == Action::kRequireApproval && server_.control_) {
+      held.push_back(&tc);
+    } else if (a == Action::kRequireApproval || Refuses(a)) {
+      removed.push_back(&tc);
+      explain(tc, a == Action::kRequireApproval
+                      ? why + " (it needs approval, and agent control is off)"
+                      : why);
+    }
+  }
+  if (!held.empty()) {
+    // The response the calls would release, should the humans approve them.
+    std::string approved_body = body;
+    if (!removed.empty()) {
+      auto r = RemoveToolCalls(body, removed, explanation, WardenField(out, "response"));
+      if (r.ok()) approved_body = std::move(*r);
+    }
+    const int64_t now = control::NowMicros();
+    std::vector<std::string> ids;
+    for (const ToolCallScreen* tc : held) {
+      control::Approval a{
+          .id = control::NewApprovalId(),
+          .created_us = now,
+          .expires_us = now + int64_t{config_.control.approval_timeout_ms} * 1000,
+          .key = std::string(key_name_),
+          .tenant = std::string(tenant_),
+          .tool = tc->name,
+          .arguments = tc->arguments.substr(0, 64 * 1024),
+          .rule = tc->verdict.rule,
+          .reason = tc->verdict.message,
+          .request_hash = request_hash,
+          .response = approved_body};
+      if (Status st = server_.control_->CreateApproval(a); !st.ok()) {
+        removed.push_back(tc);
+        explain(*tc, "it needs approval, and the approval could not be stored (" + st.message() +
+                         ")");
+        continue;
+      }
+      ids.push_back(a.id);
+      reply_.approval_id += (reply_.approval_id.empty() ? "" : ",") + a.id;
+    }
+    for (size_t i = 0; i < ids.size(); ++i) {
+      const control::ApprovalState state = co_await WaitForDecision(ids[i]);
+      if (!ApprovedOrAllowedOnTimeout(state, config_.control.approve_on_timeout)) {
+        removed.push_back(held[i]);
+        explain(*held[i], state == control::ApprovalState::kDenied
+                              ? "a reviewer denied it (approval " + ids[i] + ")"
+                              : "nobody approved it in time (approval " + ids[i] + ")");
+      }
+    }
+  }
+  if (!removed.empty()) {
+    auto r = RemoveToolCalls(body, removed, explanation, WardenField(out, "response"));
+    if (!r.ok()) {
+      reply_ = Reply{.status = 200,
+                     .body = RefusalCompletion(model, explanation, WardenField(out, "response")),
+                     .action = out.action};
+      co_return false;
+    }
+    body = std::move(*r);
+    calls_removed = true;
+  }
+  co_return true;
+}
+
 Task<bool> Session::ChatCompletions(http::request<http::string_body>& req, const Guard& guard,
                                     std::string_view tenant) {
   Conversation conversation;
@@ -484,24 +1018,61 @@ Task<bool> Session::ChatCompletions(http::request<http::string_body>& req, const
   server_.metrics_.screening.Observe(Seconds(screen_start));
   if (!screened.ok()) {
     reply_ = Reply{.status = 400,
-                                  .body = ErrorJson(screened.status().message(),
-                                                    "invalid_request_error", "invalid_request")};
+                   .body = ErrorJson(screened.status().message(), "invalid_request_error",
+                                     "invalid_request")};
     co_return co_await SendReply(req);
   }
   ChatScreen& in = *screened;
+  if (server_.control_ && !Refuses(in.action)) {
+    std::optional<Reply> refused = RefuseByControl(in);
+    if (refused) {
+      Record(in.verdict, Direction::kInput);
+      reply_ = std::move(*refused);
+      co_return co_await SendReply(req);
+    }
+  }
+  Record(in.verdict, Direction::kInput);
   if (Refuses(in.action)) {
     if (in.stream) co_return co_await RefuseAsStream(req, in);
     reply_ = Reply{.status = 200,
-              .body = RefusalCompletion(in.model, RefusalText(in), WardenField(in, "request")),
-              .action = in.action,
-              .verdict_header = std::string(ActionName(in.action))};
+                   .body = RefusalCompletion(in.model, RefusalText(in), WardenField(in, "request")),
+                   .action = in.action,
+                   .verdict_header = std::string(ActionName(in.action))};
     co_return co_await SendReply(req);
+  }
+  // A request whose tool calls were held for approval, sent again (after a timeout or a gateway
+  // restart), gets the humans' decision instead of a second trip upstream.
+  std::string request_hash;
+  if (server_.control_) {
+    request_hash = Sha256Hex(std::string(key_name_) + "\n" + req.body());
+    auto found = server_.control_->FindApprovalForRequest(request_hash);
+    if (found.ok() && found->has_value()) {
+      std::string id = (*found)->id;
+      control::ApprovalState state = (*found)->state;
+      if (state == control::ApprovalState::kPending) state = co_await WaitForDecision(id);
+      if (ApprovedOrAllowedOnTimeout(state, config_.control.approve_on_timeout)) {
+        auto a = server_.control_->GetApproval(id);
+        if (a.ok()) {
+          reply_ = Reply{.status = 200, .body = a->response, .action = Action::kAllow,
+                         .verdict_header = "allow", .approval_id = id};
+          co_return co_await SendReply(req);
+        }
+      }
+      const std::string why = "Warden stopped the tool call " + (*found)->tool + ": " +
+                              (state == control::ApprovalState::kDenied
+                                   ? "a reviewer denied it"
+                                   : "nobody approved it in time") +
+                              " (approval " + id + ")";
+      reply_ = Reply{.status = 200, .body = RefusalCompletion(in.model, why, ""),
+                     .action = Action::kBlock, .verdict_header = "block", .approval_id = id};
+      co_return co_await SendReply(req);
+    }
   }
   if (config_.upstream.url.empty()) {
     reply_ = Reply{.status = 503,
-              .body = ErrorJson("no upstream is configured (start with --upstream URL)",
-                                "upstream_error", "no_upstream"),
-              .action = in.action};
+                   .body = ErrorJson("no upstream is configured (start with --upstream URL)",
+                                     "upstream_error", "no_upstream"),
+                   .action = in.action};
     co_return co_await SendReply(req);
   }
   http::request<http::string_body> up =
@@ -542,10 +1113,10 @@ Task<bool> Session::ChatCompletions(http::request<http::string_body>& req, const
     // The upstream's own error (401, 429, 400…) already has OpenAI's shape: pass it on.
     auto uct = ex.headers().find(http::field::content_type);
     reply_ = Reply{.status = ex.status(),
-              .body = std::move(body),
-              .content_type = uct == ex.headers().end() ? "application/json"
-                                                        : std::string(uct->value()),
-              .action = in.action};
+                   .body = std::move(body),
+                   .content_type = uct == ex.headers().end() ? "application/json"
+                                                             : std::string(uct->value()),
+                   .action = in.action};
     co_return co_await SendReply(req);
   }
   screen_start = Clock::now();
@@ -554,23 +1125,50 @@ Task<bool> Session::ChatCompletions(http::request<http::string_body>& req, const
   if (!out.ok()) {
     server_.metrics_.UpstreamError("bad_response");
     reply_ = Reply{.status = 502,
-              .body = ErrorJson("upstream sent an invalid chat completion: " +
-                                    out.status().message(),
-                                "upstream_error", "bad_upstream_response"),
-              .action = in.action};
+                   .body = ErrorJson("upstream sent an invalid chat completion: " +
+                                         out.status().message(),
+                                     "upstream_error", "bad_upstream_response"),
+                   .action = in.action};
     co_return co_await SendReply(req);
   }
-  const Action action = std::max(in.action, out->action);
-  Reply reply{.status = 200, .action = action, .verdict_header = std::string(ActionName(action))};
-  if (Refuses(out->action)) {
-    reply.body = RefusalCompletion(out->model.empty() ? in.model : out->model, RefusalText(*out),
-                                   WardenField(*out, "response"));
+  if (server_.limiter_) {
+    const int64_t tokens = out->total_tokens >= 0
+                               ? out->total_tokens
+                               : control::EstimateTokens(req.body().size() + body.size());
+    (void)server_.limiter_->AddTokens(Subjects(), tokens, control::NowMicros());
+  }
+  Record(out->verdict, Direction::kOutput);
+  const std::string model = out->model.empty() ? in.model : out->model;
+  if (Refuses(out->content_action) || (Refuses(out->action) && out->tool_calls.empty())) {
+    const Action action = std::max(in.action, out->action);
+    reply_ = Reply{.status = 200,
+                   .body = RefusalCompletion(model, RefusalText(*out), WardenField(*out, "response")),
+                   .action = action,
+                   .verdict_header = std::string(ActionName(action))};
+    co_return co_await SendReply(req);
+  }
+  // Content is fine; tool calls are judged one by one. The redacted body, when there is one,
+  // is what the calls are taken out of.
+  std::string response = out->modified ? std::move(out->body) : std::move(body);
+  bool calls_removed = false;
+  const bool keep_going =
+      co_await GovernToolCalls(*out, response, model, request_hash, calls_removed);
+  if (!keep_going) co_return co_await SendReply(req);
+  Action action = in.action;
+  for (const ToolCallScreen& tc : out->tool_calls) {
+    if (tc.verdict.action != Action::kRequireApproval) action = std::max(action, tc.verdict.action);
+  }
+  action = std::max(action, out->content_action);
+  Reply reply{.status = 200, .action = action, .verdict_header = std::string(ActionName(action)),
+              .approval_id = std::move(reply_.approval_id)};
+  if (calls_removed) {
+    reply.body = std::move(response);  // tool calls taken out; the warden field is in place
   } else if (out->modified) {
-    reply.body = WithWardenField(out->body, WardenField(*out, "response"));
+    reply.body = WithWardenField(response, WardenField(*out, "response"));
   } else if (in.modified) {
-    reply.body = WithWardenField(body, WardenField(in, "request"));
+    reply.body = WithWardenField(response, WardenField(in, "request"));
   } else {
-    reply.body = std::move(body);
+    reply.body = std::move(response);
   }
   reply_ = std::move(reply);
   co_return co_await SendReply(req);
@@ -588,12 +1186,26 @@ Task<bool> Session::Stream(http::request<http::string_body>& req, UpstreamExchan
   res.keep_alive(req.keep_alive());
   http::response_serializer<http::empty_body> sr{res};
   error_code ec;
+  // The request's record is durable before the first byte of the answer.
+  if (Status st = co_await CommitAudit(); !st.ok()) {
+    reply_ = Reply{.status = 503,
+                   .body = ErrorJson("the audit log cannot record this decision: " + st.message(),
+                                     "server_error", "audit_unavailable")};
+    co_return co_await SendReply(req);
+  }
   stream_.expires_after(std::chrono::milliseconds(config_.limits.read_timeout_ms));
   co_await http::async_write_header(stream_, sr, NoThrow(ec));
   if (ec) co_return false;
 
   StreamScreener screener(guard, config_.streaming,
                           {.tenant = tenant, .conversation = &conversation});
+  // While streaming, a kill switch can end this stream from the worker's thread (Interrupt).
+  worker_.streams.insert(this);
+  live_exchange_ = &ex;
+  killed_ = false;
+  if (auto kills = server_.kills_.load(); kills && kills->MatchTraffic(key_name_, tenant_)) {
+    killed_ = true;
+  }
   SseParser parser;
   StreamScreener::Outcome outcome = StreamScreener::kContinue;
   std::string in;
@@ -602,8 +1214,21 @@ Task<bool> Session::Stream(http::request<http::string_body>& req, UpstreamExchan
   bool client_ok = true;
   while (outcome == StreamScreener::kContinue) {
     in.clear();
-    Status s = co_await ex.ReadSome(in);
-    parser.Feed(in, [&](const SseEvent& e) {
+    Status s;
+    if (!killed_) s = co_await ex.ReadSome(in);
+    if (killed_) {
+      // Kill switch: nothing held back is released; the stream ends as content_filter.
+      const control::KillEntry* k = nullptr;
+      const auto kills = server_.kills_.load();
+      if (kills) k = kills->MatchTraffic(key_name_, tenant_);
+      outcome = screener.OnKilled(
+          GatewayVerdict(Action::kKill, "kill-switch",
+                         k ? KillMessage(*k) : std::string("Stopped by Warden's kill switch.")),
+          out);
+      ex.Cancel();
+      in.clear();
+    }
+    if (!killed_) parser.Feed(in, [&](const SseEvent& e) {
       outcome = screener.OnEvent(e.data, out);
       return outcome == StreamScreener::kContinue;
     });
@@ -632,7 +1257,16 @@ Task<bool> Session::Stream(http::request<http::string_body>& req, UpstreamExchan
       }
     }
   }
-  if (outcome == StreamScreener::kBlocked) final_action = screener.block().action;
+  worker_.streams.erase(this);
+  live_exchange_ = nullptr;
+  if (outcome == StreamScreener::kBlocked) {
+    final_action = screener.block().action;
+    Record(screener.block().verdict, Direction::kOutput);
+  } else {
+    Record(Verdict{}, Direction::kOutput);
+  }
+  // The stream's record is durable before its last chunk.
+  (void)co_await CommitAudit();
   if (outcome == StreamScreener::kDone) {
     // Drain what little follows [DONE] so the upstream connection can be reused.
     std::string rest;
@@ -691,7 +1325,95 @@ StatusOr<std::unique_ptr<Server>> Server::Create(GatewayConfig config) {
     w->pool = std::make_unique<UpstreamPool>(w->ioc, server->config_.upstream, *tls);
     server->workers_.push_back(std::move(w));
   }
+  const GatewayConfig& c = server->config_;
+  if (!c.control.store.empty()) {
+    auto store = control::OpenControlStore(c.control.store);
+    if (!store.ok()) {
+      return Status(store.status().code(),
+                    "control.store: " + store.status().message());
+    }
+    server->control_ = std::move(store).value();
+    server->limiter_ = std::make_unique<control::Limiter>(*server->control_);
+    if (Status st = server->RefreshControl(); !st.ok()) return st;
+  }
+  if (!c.audit.store.empty()) {
+    auto store = audit::OpenStore(c.audit.store, audit::OpenMode::kCreate);
+    if (!store.ok()) {
+      return Status(store.status().code(), "audit.store: " + store.status().message());
+    }
+    audit::WriterOptions options;
+    options.queue_capacity = c.audit.queue_capacity;
+    options.on_full =
+        c.audit.fail_closed_when_full ? audit::FullPolicy::kFailClosed : audit::FullPolicy::kBlock;
+    options.checkpoint_every_records = c.audit.checkpoint_every;
+    options.checkpoint_interval = std::chrono::milliseconds(c.audit.checkpoint_interval_ms);
+    if (!c.audit.signing_key.empty()) {
+      auto signer = audit::Signer::LoadPem(c.audit.signing_key);
+      if (!signer.ok()) {
+        return Status(signer.status().code(),
+                      "audit.signing_key: " + signer.status().message() +
+                          " (create one with `warden audit keygen`)");
+      }
+      options.signer = *signer;
+    }
+    auto writer = audit::Writer::Start(std::move(store).value(), std::move(options));
+    if (!writer.ok()) {
+      return Status(writer.status().code(), "audit.store: " + writer.status().message());
+    }
+    server->audit_ = std::move(writer).value();
+  }
   return server;
+}
+
+Status Server::RefreshControl() {
+  if (!control_) return OkStatus();
+  std::lock_guard<std::mutex> lock(control_mu_);
+  auto fail = [&](const Status& st) {
+    if (control_ok_.exchange(false)) {
+      std::cerr << "warden serve: agent control store unavailable ("
+                << (config_.control.fail_closed ? "refusing chat requests" : "failing open")
+                << "): " << st.message() << "\n";
+    }
+    control_error_ = st.message();
+    return st;
+  };
+  StatusOr<uint64_t> version = control_->Version();
+  if (!version.ok()) return fail(version.status());
+  if (*version != control_version_) {
+    auto kills = control_->Kills();
+    if (!kills.ok()) return fail(kills.status());
+    auto set = std::make_shared<const control::KillSet>(std::move(kills).value());
+    kills_.store(set);
+    control_version_ = *version;
+    if (!set->empty()) InterruptKilledStreams(set);
+  }
+  if (!control_ok_.exchange(true)) {
+    std::cerr << "warden serve: agent control store is back: " << control_->Describe() << "\n";
+  }
+  control_error_.clear();
+  return OkStatus();
+}
+
+void Server::InterruptKilledStreams(const std::shared_ptr<const control::KillSet>& kills) {
+  for (auto& w : workers_) {
+    Worker* worker = w.get();
+    net::post(worker->ioc, [worker, kills] {
+      for (Session* s : worker->streams) {
+        if (kills->MatchTraffic(s->key_name(), s->tenant())) s->Interrupt();
+      }
+    });
+  }
+}
+
+void Server::PollControl() {
+  std::unique_lock<std::mutex> lock(control_mu_);
+  while (!stopping_.load()) {
+    poller_cv_.wait_for(lock, std::chrono::milliseconds(config_.control.poll_interval_ms));
+    if (stopping_.load()) break;
+    lock.unlock();
+    (void)RefreshControl();
+    lock.lock();
+  }
 }
 
 Status Server::ReloadPolicies() {
@@ -757,6 +1479,7 @@ Status Server::Start() {
       },
       net::detached);
 
+  if (control_) poller_ = std::thread([this] { PollControl(); });
   for (auto& w : workers_) {
     Worker* worker = w.get();
     threads_.emplace_back([worker] {
@@ -780,6 +1503,10 @@ void Server::Stop(std::chrono::milliseconds grace) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   for (auto& w : workers_) w->ioc.stop();
+  {
+    std::lock_guard<std::mutex> lock(control_mu_);
+    poller_cv_.notify_all();
+  }
 }
 
 void Server::Wait() {
@@ -787,6 +1514,9 @@ void Server::Wait() {
     if (t.joinable()) t.join();
   }
   threads_.clear();
+  if (poller_.joinable()) poller_.join();
+  // Every decision made is on disk before the server is gone.
+  if (audit_) (void)audit_->Flush();
 }
 
 }  // namespace warden::gateway

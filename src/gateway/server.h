@@ -18,16 +18,24 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <unordered_map>
 #include <vector>
 
+#include "control/control.h"
+#include "control/limiter.h"
 #include "gateway/config.h"
 #include "gateway/metrics.h"
 #include "warden/guard.h"
 #include "warden/status.h"
+
+namespace warden::audit {
+class Writer;
+}
 
 namespace warden::gateway {
 
@@ -62,6 +70,12 @@ class Server {
   Metrics& metrics() { return metrics_; }
   const GatewayConfig& config() const { return config_; }
 
+  // Agent control (null when `control.store` is not configured).
+  control::ControlStore* control_store() { return control_.get(); }
+  // Re-reads the kill switches from the store now and ends the streams they stop. The poller
+  // calls it every `control.poll_interval_ms`; the admin API right after a change.
+  Status RefreshControl();
+
   struct Worker;  // defined in server.cc
 
  private:
@@ -69,6 +83,9 @@ class Server {
   static StatusOr<std::shared_ptr<const PolicySet>> LoadPolicies(const GatewayConfig& config);
 
   friend class Session;
+  void PollControl();
+  void InterruptKilledStreams(const std::shared_ptr<const control::KillSet>& kills);
+
   GatewayConfig config_;
   Metrics metrics_;
   std::atomic<std::shared_ptr<const PolicySet>> policies_;
@@ -81,6 +98,21 @@ class Server {
   uint16_t port_ = 0;
   struct Acceptor;
   std::unique_ptr<Acceptor> acceptor_;
+
+  // Agent control: the store, limits over it, and a snapshot of the kill switches that the
+  // request path reads without touching the store.
+  std::unique_ptr<control::ControlStore> control_;
+  std::unique_ptr<control::Limiter> limiter_;
+  std::atomic<std::shared_ptr<const control::KillSet>> kills_;
+  std::atomic<bool> control_ok_{true};
+  std::mutex control_mu_;  // serializes refreshes; guards control_version_ and control_error_
+  uint64_t control_version_ = ~uint64_t{0};
+  std::string control_error_;
+  std::thread poller_;
+  std::condition_variable poller_cv_;
+
+  // Declared after the workers: it is closed (and its callbacks posted) while they still exist.
+  std::unique_ptr<audit::Writer> audit_;
 };
 
 }  // namespace warden::gateway

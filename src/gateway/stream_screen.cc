@@ -313,6 +313,14 @@ StreamScreener::Outcome StreamScreener::OnEvent(std::string_view data, std::stri
   return kContinue;
 }
 
+StreamScreener::Outcome StreamScreener::OnKilled(Verdict verdict, std::string& out) {
+  block_ = ChatScreen{};
+  block_.action = verdict.action;
+  block_.verdict = std::move(verdict);
+  AppendBlockEnd(out, 0);
+  return kBlocked;
+}
+
 StreamScreener::Outcome StreamScreener::OnTruncated(std::string& out) {
   if (!ReleaseAll(out)) return kBlocked;
   AppendError(out, "upstream closed the stream before it finished");

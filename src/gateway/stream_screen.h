@@ -42,6 +42,10 @@ class StreamScreener {
   // client's stream with an error event, since the completion is cut off.
   Outcome OnTruncated(std::string& out);
 
+  // A kill switch stopped the stream: nothing held back is released; `out` ends the client's
+  // stream with finish_reason content_filter and the kill verdict. Returns kBlocked.
+  Outcome OnKilled(Verdict verdict, std::string& out);
+
   // The verdict that blocked, when OnEvent returned kBlocked.
   const ChatScreen& block() const { return block_; }
   size_t texts_screened() const { return texts_screened_; }

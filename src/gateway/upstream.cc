@@ -229,6 +229,11 @@ Task<Status> UpstreamExchange::ReadSome(std::string& out) {
   co_return OkStatus();
 }
 
+void UpstreamExchange::Cancel() {
+  failed_ = true;
+  if (conn_) conn_->lowest().cancel();
+}
+
 void UpstreamExchange::Finish() {
   if (conn_ && !failed_ && parser_ && parser_->is_done() && parser_->keep_alive()) {
     pool_.Put(std::move(conn_));

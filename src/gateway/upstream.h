@@ -64,6 +64,10 @@ class UpstreamExchange {
   // Appends the next piece of the body to `out` (at most 64 KiB per call).
   Task<Status> ReadSome(std::string& out);
 
+  // Aborts a pending read (it completes with an error) and drops the connection; for the kill
+  // switch, which must end a stream even while the upstream is silent.
+  void Cancel();
+
   // Returns the connection to the pool when the whole response was read and both sides allow
   // keep-alive; otherwise closes it.
   void Finish();
