@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "policy/policy.h"
 
@@ -24,5 +25,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   facts.message = &message;
   warden::policy::Decision decision = warden::policy::EvaluateRules(*policy, facts);
   if (decision.rule == nullptr && decision.action != policy->default_action) std::abort();
+  // And its tool section must decide a call whose arguments are the same bytes (mostly invalid
+  // JSON, sometimes an object the fuzzer's policy constrains).
+  const std::vector<std::string> seen = {"fuzz"};
+  warden::policy::ToolDecision tool = warden::policy::EvaluateToolCall(
+      policy->tools, {.tool_name = "fuzz", .arguments = yaml, .results_seen = &seen});
+  if (tool.rule.empty() != (tool.action == warden::Action::kAllow && tool.message.empty())) {
+    std::abort();
+  }
   return 0;
 }

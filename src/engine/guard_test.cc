@@ -124,7 +124,7 @@ rules:
 }
 
 TEST(Guard, ShippedPoliciesOpen) {
-  for (const char* name : {"default.yaml", "patterns.yaml"}) {
+  for (const char* name : {"default.yaml", "patterns.yaml", "agent.yaml"}) {
     auto guard = Guard::Open(std::string(WARDEN_SOURCE_DIR "/policies/") + name);
     EXPECT_TRUE(guard.ok()) << name << ": " << guard.status().ToString();
   }

@@ -195,7 +195,7 @@ TEST_P(ShippedPolicyTest, Loads) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Policies, ShippedPolicyTest,
-                         ::testing::Values("default.yaml", "patterns.yaml"));
+                         ::testing::Values("default.yaml", "patterns.yaml", "agent.yaml"));
 
 // ---------------------------------------------------------------------------------------------
 // File and syntax errors

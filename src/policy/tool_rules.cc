@@ -4,6 +4,8 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include "core/utf8.h"
@@ -650,15 +652,16 @@ ToolDecision EvaluateToolCall(const ToolPolicy& tools, const ToolFacts& facts) {
   ToolDecision best;
   if (!tools.present) return best;
   const std::string_view name = facts.tool_name;
-  const std::string call = "The call to tool " + QuoteName(name);
+  // Messages are only written for what fires: a passing call allocates nothing for them.
+  auto call = [&] { return "The call to tool " + QuoteName(name); };
 
   if (MatchesAny(tools.deny, name)) {
     Consider(best, Action::kBlock, kToolDeniedRule, "",
-             call + " was refused: this tool is not permitted.");
+             call() + " was refused: this tool is not permitted.");
   }
   if (tools.has_allow_list && !MatchesAny(tools.allow, name)) {
     Consider(best, tools.unlisted_action, kToolNotAllowedRule, "",
-             call + " " + std::string(Outcome(tools.unlisted_action)) +
+             call() + " " + std::string(Outcome(tools.unlisted_action)) +
                  ": this tool is not on the list of allowed tools.");
   }
 
@@ -670,7 +673,7 @@ ToolDecision EvaluateToolCall(const ToolPolicy& tools, const ToolFacts& facts) {
   dom::element root;
   if (args.size() > tools.max_argument_bytes) {
     Consider(best, Action::kBlock, kToolArgumentsTooLargeRule, "",
-             call + " was refused: its arguments are " + std::to_string(args.size()) +
+             call() + " was refused: its arguments are " + std::to_string(args.size()) +
                  " bytes, more than the " + std::to_string(tools.max_argument_bytes) +
                  " bytes the policy allows.");
   } else {
@@ -681,11 +684,11 @@ ToolDecision EvaluateToolCall(const ToolPolicy& tools, const ToolFacts& facts) {
         json.parser.parse(json.buffer.data(), args.size(), false).get(root);
     if (err) {
       Consider(best, Action::kBlock, kToolArgumentsInvalidRule, "",
-               call + " was refused: its arguments are not valid JSON (" +
+               call() + " was refused: its arguments are not valid JSON (" +
                    simdjson::error_message(err) + ").");
     } else if (root.type() != dom::element_type::OBJECT) {
       Consider(best, Action::kBlock, kToolArgumentsInvalidRule, "",
-               call + " was refused: its arguments must be a JSON object.");
+               call() + " was refused: its arguments must be a JSON object.");
     } else {
       parsed = true;
     }
@@ -695,7 +698,7 @@ ToolDecision EvaluateToolCall(const ToolPolicy& tools, const ToolFacts& facts) {
     if (!rule.tools.empty() && !MatchesAny(rule.tools, name)) continue;
     if (rule.args.empty()) {
       Consider(best, rule.action, rule.name, rule.message,
-               call + " " + std::string(Outcome(rule.action)) + " (policy rule \"" + rule.name +
+               call() + " " + std::string(Outcome(rule.action)) + " (policy rule \"" + rule.name +
                    "\").");
       continue;
     }
@@ -706,14 +709,14 @@ ToolDecision EvaluateToolCall(const ToolPolicy& tools, const ToolFacts& facts) {
     std::string why = RuleViolation(rule, root);
     if (why.empty()) continue;
     Consider(best, rule.action, rule.name, rule.message,
-             call + " " + std::string(Outcome(rule.action)) + ": " + why + " (policy rule \"" +
+             call() + " " + std::string(Outcome(rule.action)) + ": " + why + " (policy rule \"" +
                  rule.name + "\").");
   }
 
   for (const TaintRule& rule : tools.taint) {
     if (!MatchesAny(rule.sensitive_sinks, name) || !SeenUntrusted(rule, facts)) continue;
     Consider(best, rule.action, rule.name, rule.message,
-             call + " " + std::string(Outcome(rule.action)) +
+             call() + " " + std::string(Outcome(rule.action)) +
                  ": the conversation holds content from an untrusted source, which may not "
                  "drive this tool.");
   }

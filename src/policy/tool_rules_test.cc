@@ -294,6 +294,18 @@ TEST(ToolPolicyParseTest, ValidSectionParsesEveryField) {
   EXPECT_EQ(t.taint[0].message, "Not after reading untrusted content.");
 }
 
+TEST(ToolPolicyParseTest, BracketPathsNeedNoQuotesInABlockMap) {
+  PolicyConfig p = MustParse(Tools(R"(  rules:
+    - name: r
+      args:
+        $.items[0].id: {required: true}
+        $['a b'][*]: {max_length: 3}
+)"));
+  ASSERT_EQ(p.tools.rules[0].args.size(), 2u);
+  EXPECT_EQ(p.tools.rules[0].args[0].path.steps.size(), 3u);
+  EXPECT_EQ(p.tools.rules[0].args[1].path.steps[0].key, "a b");
+}
+
 TEST(ToolPolicyParseTest, AbsentSectionMeansNoToolChecks) {
   PolicyConfig p = MustParse("version: 1\n");
   EXPECT_FALSE(p.tools.present);
