@@ -44,9 +44,10 @@ StatusOr<JsonPath> ParseJsonPath(std::string_view text) {
       const size_t start = ++i;
       while (i < text.size() && IsKeyChar(text[i])) ++i;
       if (i == start) {
-        return PathError("expected a member name (letters, digits, '_', '-'; write ['name'] "
-                         "for others)",
-                         start);
+        return PathError(
+            "expected a member name (letters, digits, '_', '-'; write ['name'] "
+            "for others)",
+            start);
       }
       step.kind = JsonPathStep::Kind::kKey;
       step.key = std::string(text.substr(start, i - start));
@@ -69,9 +70,8 @@ StatusOr<JsonPath> ParseJsonPath(std::string_view text) {
           }
           if (c == '\\') {
             if (i + 1 >= text.size() || (text[i + 1] != quote && text[i + 1] != '\\')) {
-              return PathError("only \\\\ and \\" + std::string(1, quote) +
-                                   " may follow a backslash",
-                               i);
+              return PathError(
+                  "only \\\\ and \\" + std::string(1, quote) + " may follow a backslash", i);
             }
             c = text[i + 1];
             i += 2;
@@ -148,8 +148,7 @@ std::shared_ptr<const RegexSet> RegexSet::Compile(const std::vector<std::string>
       return nullptr;
     }
     free(info);  // hs_expression_info allocates with the default (malloc) allocator
-    expressions.push_back(mode == Mode::kFullMatch ? "\\A(?:" + patterns[i] + ")\\z"
-                                                   : patterns[i]);
+    expressions.push_back(mode == Mode::kFullMatch ? "\\A(?:" + patterns[i] + ")\\z" : patterns[i]);
     flags.push_back(f);
     ids.push_back(static_cast<unsigned int>(i));
   }
@@ -233,10 +232,9 @@ std::optional<std::string> UrlHost(std::string_view url) {
     if (u <= 0x20 || u == 0x7f) return std::nullopt;
   }
   size_t i = 0;
-  while (i < url.size() &&
-         ((url[i] >= 'a' && url[i] <= 'z') || (url[i] >= 'A' && url[i] <= 'Z') ||
-          (i > 0 && ((url[i] >= '0' && url[i] <= '9') || url[i] == '+' || url[i] == '-' ||
-                     url[i] == '.')))) {
+  while (i < url.size() && ((url[i] >= 'a' && url[i] <= 'z') || (url[i] >= 'A' && url[i] <= 'Z') ||
+                            (i > 0 && ((url[i] >= '0' && url[i] <= '9') || url[i] == '+' ||
+                                       url[i] == '-' || url[i] == '.')))) {
     ++i;
   }
   if (i == 0 || url.substr(i, 3) != "://") return std::nullopt;
@@ -622,8 +620,8 @@ std::string RuleViolation(const ToolRule& rule, dom::element root) {
 }
 
 // Keeps the most severe decision; the earlier one among equals.
-void Consider(ToolDecision& best, Action action, std::string_view rule,
-              const std::string& message, const std::string& fallback) {
+void Consider(ToolDecision& best, Action action, std::string_view rule, const std::string& message,
+              const std::string& fallback) {
   if (!best.rule.empty() && action <= best.action) return;
   best.action = action;
   best.rule = std::string(rule);

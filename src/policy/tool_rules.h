@@ -39,8 +39,8 @@ inline constexpr std::string_view kDefaultTaintRule = "tool-taint";
 // JSON paths: a small subset of JSONPath.
 //   $            the whole arguments value
 //   .key         member "key" of an object (letters, digits, '_' and '-')
-//   ['key']      member of any name ("key" with '\'' and '\\' escaped by a backslash; "…" works too)
-//   [3]          element 3 (0-based) of an array
+//   ['key']      member of any name ("key" with '\'' and '\\' escaped by a backslash; "…" works
+//   too) [3]          element 3 (0-based) of an array
 //   [*]          every element of an array, or every member value of an object
 struct JsonPathStep {
   enum class Kind : uint8_t { kKey, kIndex, kAny };
@@ -97,9 +97,9 @@ class RegexSet {
 
 // A value listed under `one_of`.
 struct OneOfValue {
-  std::string text;                // the scalar as written
-  std::optional<double> number;    // set when written as a plain (unquoted) number
-  std::optional<bool> boolean;     // set when written as plain true / false
+  std::string text;              // the scalar as written
+  std::optional<double> number;  // set when written as a plain (unquoted) number
+  std::optional<bool> boolean;   // set when written as plain true / false
 };
 
 // Constraints on the values one JSON path selects in the arguments. Every constraint set must
@@ -108,14 +108,14 @@ struct OneOfValue {
 struct ArgConstraint {
   JsonPath path;
   bool required = false;
-  std::vector<std::string> host_in;          // lowercase hosts; "*.example.org" = any subdomain
-  std::optional<double> min, max;            // range: a JSON number within [min, max]
-  std::vector<std::string> under;            // absolute, normalised roots
-  std::shared_ptr<const RegexSet> deny;      // violated when any pattern matches anywhere
-  std::shared_ptr<const RegexSet> regex;     // violated unless the pattern matches all of it
-  std::vector<OneOfValue> one_of;            // violated unless the value equals one of these
-  std::optional<uint64_t> max_length;        // string characters, array elements, object members
-  std::string location;                      // "file:line:col: tools.rules[0].args.$.url"
+  std::vector<std::string> host_in;       // lowercase hosts; "*.example.org" = any subdomain
+  std::optional<double> min, max;         // range: a JSON number within [min, max]
+  std::vector<std::string> under;         // absolute, normalised roots
+  std::shared_ptr<const RegexSet> deny;   // violated when any pattern matches anywhere
+  std::shared_ptr<const RegexSet> regex;  // violated unless the pattern matches all of it
+  std::vector<OneOfValue> one_of;         // violated unless the value equals one of these
+  std::optional<uint64_t> max_length;     // string characters, array elements, object members
+  std::string location;                   // "file:line:col: tools.rules[0].args.$.url"
 };
 
 // One entry of `tools.rules`. It fires on a call to one of its tools when any of its argument
@@ -143,10 +143,10 @@ struct TaintRule {
 };
 
 struct ToolPolicy {
-  bool present = false;              // the policy has a `tools:` section
-  bool has_allow_list = false;       // `allow` was given
-  std::vector<std::string> allow;    // names or globs
-  std::vector<std::string> deny;     // names or globs; wins over `allow`
+  bool present = false;                     // the policy has a `tools:` section
+  bool has_allow_list = false;              // `allow` was given
+  std::vector<std::string> allow;           // names or globs
+  std::vector<std::string> deny;            // names or globs; wins over `allow`
   Action unlisted_action = Action::kBlock;  // for a tool that `allow` does not list
   uint32_t max_argument_bytes = 256u << 10;
   std::vector<ToolRule> rules;
