@@ -1,8 +1,10 @@
 // The audit log: an append-only, hash-chained record of every decision Warden makes, with
 // checkpoints signed by Ed25519, so that nobody can quietly change, delete, insert or reorder a
-// record. The on-disk format is specified in docs/audit.md.
+// record. The formats (record body, checkpoint, SQLite and PostgreSQL schemas, JSONL export) are
+// specified in docs/audit-format.md; how to run it is in docs/audit.md.
 //
-//   auto store = warden::audit::SqliteStore::Open("audit.db", warden::audit::OpenMode::kCreate);
+//   auto store = warden::audit::OpenStore("sqlite:/var/lib/warden/audit.db",  // or postgresql://…
+//                                         warden::audit::OpenMode::kCreate);
 //   auto writer = warden::audit::Writer::Start(std::move(*store), options);
 //   Status s = (*writer)->Append(warden::audit::MakeRecord(verdict, message, {.request_id = id}));
 //   // s not ok: the caller refuses the request (the decision could not be recorded).
@@ -156,7 +158,7 @@ struct StoredRecord {
   std::string hash;  // 32 bytes when intact
 };
 
-// What `warden audit query` filters on. Empty / unset fields match everything.
+// What `warden audit query|export|tail` filter on. Empty / unset fields match everything.
 struct QueryFilter {
   std::optional<int64_t> since_us;  // time_us >= since_us
   std::optional<int64_t> until_us;  // time_us < until_us
@@ -165,15 +167,61 @@ struct QueryFilter {
   std::string action;  // "block", …
   std::string rule;
   uint64_t limit = 0;  // 0: no limit
+  // Only records with seq > after_seq (`tail -f` resumes here). Default: 0, every record.
+  uint64_t after_seq = 0;
+  // Only records with a score for this label >= min_score, or a finding of this type
+  // ("jailbreak", "privacy", "email", "aws_access_key"). Decided on the hashed body, so a damaged
+  // body never matches. Empty: any.
+  std::string category;
+  float min_score = 0.5f;
 };
 
+// True when `body` (a parsed record) has `category` as a score label >= min_score or as a
+// finding type. Used by stores to apply QueryFilter::category.
+bool MatchesCategory(const Record& body, std::string_view category, float min_score);
+
+// One record as a JSON object on one line, without a trailing newline: the schema of
+// `warden audit export` and `query --json` (docs/audit-format.md, "JSONL export"). A body that
+// does not parse gives the columns and an "error" member instead of scores and findings.
+std::string RecordToJson(const StoredRecord& row);
+// "2024-05-01T12:00:00.000123Z" for microseconds since the Unix epoch.
+std::string FormatTimeMicros(int64_t time_us);
+
+// The end of the chain as a store sees it inside an append transaction.
+struct ChainHead {
+  uint64_t seq = 0;                  // last record's seq; 0 when the log is empty
+  Hash hash{};                       // its stored hash; all zero when empty
+  uint64_t last_checkpoint_seq = 0;  // 0 when there is no checkpoint
+};
+
+// Called by Store::AppendChained inside its transaction, with the chain's head read under the
+// store's lock. Must set seq, prev_hash and hash of every record (in order, continuing from
+// `head`) and may return a checkpoint to store in the same transaction (nullopt: none). An error
+// aborts the transaction. It may be called more than once for one AppendChained call if the store
+// retries, each time with the then current head; it must not keep state across calls.
+using ChainFn =
+    std::function<StatusOr<std::optional<Checkpoint>>(const ChainHead& head, std::span<Record>)>;
+
 // Where records and checkpoints live. Implementations are thread-safe.
+//
+// Errors: Unavailable means "try again later" (the database is locked, restarting or
+// unreachable; a network store reconnects on the next call). Any other code is permanent for the
+// writer (DataLoss: the log is damaged; Internal: a bug or a full disk).
 class Store {
  public:
   virtual ~Store() = default;
   // Appends `records` (consecutive, seq and hash set) and, when not null, `checkpoint`, in one
-  // atomic, durable transaction.
+  // atomic, durable transaction. The caller owns the chain: nothing checks that the records
+  // continue the stored tail (tests use this to write tampered logs).
   virtual Status Append(std::span<const Record> records, const Checkpoint* checkpoint) = 0;
+  // Appends `records` at the end of the chain in one atomic, durable transaction: takes the
+  // store's append lock (so several writers, in several processes, keep one gap-free chain),
+  // reads the head, calls `chain(head, records)` to assign seq, prev_hash and hash (and maybe a
+  // checkpoint), inserts, and commits. On success `records` hold the values stored. `records` may
+  // be empty (a checkpoint alone). This is what Writer uses.
+  // Default: LoadTail + chain + Append, correct only when this object is the log's only writer
+  // (for test fakes); SqliteStore and PostgresStore lock inside the transaction.
+  virtual Status AppendChained(std::span<Record> records, const ChainFn& chain);
   // The last stored record (nullopt when empty) and the last checkpoint's seq (0 if none), for a
   // writer that resumes the chain.
   struct Tail {
@@ -195,15 +243,36 @@ enum class OpenMode {
   kExisting,  // the file must exist and hold an audit log (verify, query)
 };
 
-// SQLite in WAL mode, one file. PostgreSQL, for several gateways sharing one log, comes later.
+// Opens the store that `url` names:
+//   sqlite:/var/lib/warden/audit.db   sqlite:audit.db   sqlite:///var/lib/warden/audit.db
+//   /var/lib/warden/audit.db          audit.db            (a bare path is SQLite)
+//   postgresql://user:password@host:5432/dbname?sslmode=require   (postgres:// too; any libpq URI)
+// Errors are those of SqliteStore::Open and PostgresStore::Open; InvalidArgument for an unknown
+// scheme. Messages never contain a password.
+StatusOr<std::unique_ptr<Store>> OpenStore(std::string_view url, OpenMode mode);
+// `url` with any password replaced by "***", for logs and error messages.
+std::string RedactStoreUrl(std::string_view url);
+
+struct SqliteOptions {
+  // How long a statement waits for another process's lock before Unavailable. Default: 5 s.
+  std::chrono::milliseconds busy_timeout{5000};
+};
+
+// SQLite in WAL mode, one file (docs/audit-format.md, "SQLite schema"). Several processes may
+// append to one file: AppendChained chains under SQLite's write lock.
 class SqliteStore : public Store {
  public:
-  // Opens `path`. Errors (never a silent fresh log): NotFound when kExisting and the file is
-  // missing, DataLoss when the file is not SQLite or not an audit log, Unavailable when locked.
+  // Opens `path`. Errors (never a silent fresh log), each naming the file and what to do:
+  // NotFound when kExisting and the file is missing; DataLoss when the file is not SQLite, not an
+  // audit log, or damaged; Unavailable when another process holds its write lock longer than the
+  // busy timeout (kCreate checks that it can write).
   static StatusOr<std::unique_ptr<SqliteStore>> Open(const std::string& path, OpenMode mode);
+  static StatusOr<std::unique_ptr<SqliteStore>> Open(const std::string& path, OpenMode mode,
+                                                     const SqliteOptions& options);
   ~SqliteStore() override;
 
   Status Append(std::span<const Record> records, const Checkpoint* checkpoint) override;
+  Status AppendChained(std::span<Record> records, const ChainFn& chain) override;
   StatusOr<Tail> LoadTail() override;
   Status ScanRecords(const std::function<bool(const StoredRecord&)>& fn) override;
   StatusOr<std::vector<Checkpoint>> LoadCheckpoints() override;
@@ -213,6 +282,33 @@ class SqliteStore : public Store {
  private:
   struct Impl;
   explicit SqliteStore(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// PostgreSQL through libpq, for several gateways sharing one log (docs/audit-format.md,
+// "PostgreSQL schema"). One connection per object, used under a mutex. Appends lock the row
+// warden_audit_meta('format') FOR UPDATE, so writers in any number of processes form one chain.
+// When the connection is lost, the failing call returns Unavailable and the next call reconnects.
+class PostgresStore : public Store {
+ public:
+  // Connects to `url` (a libpq URI or "key=value" conninfo). kCreate creates the tables when
+  // missing (safe when several gateways start at once); kExisting requires them. Errors:
+  // Unavailable when the server cannot be reached, NotFound when kExisting and there is no log,
+  // DataLoss when the tables exist but are not a Warden audit log.
+  static StatusOr<std::unique_ptr<PostgresStore>> Open(const std::string& url, OpenMode mode);
+  ~PostgresStore() override;
+
+  Status Append(std::span<const Record> records, const Checkpoint* checkpoint) override;
+  Status AppendChained(std::span<Record> records, const ChainFn& chain) override;
+  StatusOr<Tail> LoadTail() override;
+  Status ScanRecords(const std::function<bool(const StoredRecord&)>& fn) override;
+  StatusOr<std::vector<Checkpoint>> LoadCheckpoints() override;
+  Status Query(const QueryFilter& filter,
+               const std::function<bool(const StoredRecord&)>& fn) override;
+
+ private:
+  struct Impl;
+  explicit PostgresStore(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
 
@@ -232,14 +328,38 @@ struct WriterOptions {
   uint64_t checkpoint_every_records = 1000;
   // …or after this long with unsigned records. Default: 10 s. Zero: never by time.
   std::chrono::milliseconds checkpoint_interval{10000};
-  // Signs checkpoints; null: no checkpoints are written (the chain alone, unsigned).
+  // Signs checkpoints; null: no checkpoints are written (the chain alone, unsigned). Writers
+  // sharing one log must share one key, or verify with one public key fails.
   std::shared_ptr<const Signer> signer;
   // Default: SystemClockMicros.
   Clock clock;
+  // When the store answers Unavailable (PostgreSQL restarting, SQLite locked), the writer keeps
+  // the batch and retries after retry_initial, doubling up to retry_max, until it succeeds.
+  // Meanwhile kBlock appenders queue (and wait when the queue is full) and kFailClosed appenders
+  // get Unavailable at once. Any other store error is permanent. Defaults: 50 ms, 2 s.
+  std::chrono::milliseconds retry_initial{50};
+  std::chrono::milliseconds retry_max{2000};
+  // How long Close() keeps retrying an unavailable store before it gives up, fails what is left
+  // with Unavailable and returns. Default: 10 s.
+  std::chrono::milliseconds close_timeout{10000};
+};
+
+// A snapshot of a Writer's counters, for metrics and /readyz.
+struct WriterStats {
+  uint64_t queued = 0;          // records waiting in the queue now
+  uint64_t accepted = 0;        // records ever accepted by Append/AppendNotify
+  uint64_t written = 0;         // records ever committed
+  uint64_t refused = 0;         // Append/AppendNotify calls that returned an error
+  uint64_t store_failures = 0;  // failed store transactions (each retry counts)
+  uint64_t batches = 0;         // committed transactions
+  uint64_t last_seq = 0;        // seq of the last record this writer committed
+  bool store_available = true;  // false while a failed transaction is being retried
+  Status error;                 // the permanent error that stopped the writer; OK otherwise
 };
 
 // Appends records off the request path: Append queues, one thread hashes, chains and writes
-// batches. Thread-safe.
+// batches. Thread-safe: every method may be called from any thread, except that Close() and the
+// destructor must not be called from an AppendNotify callback.
 class Writer {
  public:
   // Resumes the chain from the store's tail. Fails if the store cannot be read.
@@ -253,6 +373,15 @@ class Writer {
   // Unavailable after a store error or Close(). Never drops a record silently: a record is
   // either queued (and written) or the caller gets an error.
   Status Append(Record record);
+  // Like Append, and calls `on_durable` exactly once: with OK after the transaction holding the
+  // record has committed, or with the error if it never will be (permanent store error, or Close
+  // gave up on an unavailable store). When AppendNotify itself returns an error, `on_durable` is
+  // never called. The callback runs on the writer thread, without Writer locks held, after the
+  // batch commits: it must be quick and must not block (post to an executor to resume a
+  // coroutine), and must not call Flush, Close, or Append under kBlock (they wait for this
+  // thread). Gateways use this to send a response only once
+  // its record is durable without blocking a thread per request.
+  Status AppendNotify(Record record, std::function<void(Status)> on_durable);
   // Waits until every record queued before the call is durable. Returns the store's error if a
   // write failed.
   Status Flush();
@@ -260,13 +389,23 @@ class Writer {
   // the thread. Later Appends fail with Unavailable.
   Status Close();
 
-  // Records written so far (the last seq).
+  // The seq of the last record this writer committed (with several writers on one log, the
+  // log's last seq may be higher).
   uint64_t last_seq() const;
+  // Counters; cheap (one lock).
+  WriterStats stats() const;
 
  private:
+  struct Pending {
+    Record record;
+    std::function<void(Status)> on_durable;  // may be empty
+  };
   Writer(std::unique_ptr<Store> store, WriterOptions options);
+  Status Enqueue(Record record, std::function<void(Status)> on_durable);
   void Run();
-  Status WriteBatch(std::vector<Record>& batch, bool force_checkpoint);
+  Status WriteBatch(std::vector<Pending>& batch, bool force_checkpoint);
+  // Fails the callbacks of `batch` and of everything queued with `error`.
+  void FailAll(std::vector<Pending>& batch, const Status& error, std::unique_lock<std::mutex>& lock);
 
   std::unique_ptr<Store> store_;
   WriterOptions options_;
@@ -275,9 +414,13 @@ class Writer {
   std::condition_variable not_empty_;  // writer waits for records
   std::condition_variable not_full_;   // kBlock appenders wait for room
   std::condition_variable written_;    // Flush waits for progress
-  std::deque<Record> queue_;
+  std::deque<Pending> queue_;
   uint64_t queued_total_ = 0;   // records ever accepted
-  uint64_t written_total_ = 0;  // records ever committed
+  uint64_t written_total_ = 0;  // records ever committed (or failed, once error_ is set)
+  uint64_t refused_ = 0;
+  uint64_t store_failures_ = 0;
+  uint64_t batches_ = 0;
+  bool store_available_ = true;
   bool closing_ = false;
   Status error_;
 
@@ -294,6 +437,8 @@ struct VerifyOptions {
   // must have at least one checkpoint. When null, checkpoints are checked against the chain but
   // their signatures are not.
   std::shared_ptr<const PublicKey> public_key;
+  // Called with the number of records checked so far, every 65536 records (a progress bar).
+  std::function<void(uint64_t records)> progress;
 };
 
 struct VerifyReport {

@@ -7,12 +7,14 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <set>
 
 namespace warden::audit {
 namespace {
 
 namespace fs = std::filesystem;
+using namespace std::chrono_literals;
 
 constexpr int64_t kT0 = 1700000000000000;
 
@@ -436,7 +438,7 @@ class FailingStore : public GatedStore {
  public:
   using GatedStore::GatedStore;
   Status Append(std::span<const Record>, const Checkpoint*) override {
-    return UnavailableError("disk on fire");
+    return InternalError("disk on fire");
   }
 };
 
@@ -450,6 +452,10 @@ TEST_F(AuditTest, StoreErrorFailsLaterAppends) {
   EXPECT_FALSE(flushed.ok());
   EXPECT_NE(flushed.message().find("disk on fire"), std::string::npos);
   EXPECT_EQ((*writer)->Append(MakeTestRecord(2)).code(), StatusCode::kUnavailable);
+  WriterStats stats = (*writer)->stats();
+  EXPECT_EQ(stats.written, 0u);
+  EXPECT_EQ(stats.refused, 1u);
+  EXPECT_FALSE(stats.error.ok());
 }
 
 TEST_F(AuditTest, ConcurrentAppenders) {
@@ -514,5 +520,337 @@ TEST_F(AuditTest, QueryFilters) {
   EXPECT_EQ(count({.limit = 3}), (std::vector<uint64_t>{1, 2, 3}));
 }
 
+// Answers Unavailable (a restarting server) until `heal()`, or for the first `failures` calls.
+class FlakyStore : public GatedStore {
+ public:
+  FlakyStore(std::unique_ptr<Store> inner, int failures) : GatedStore(std::move(inner)),
+                                                           failures_(failures) {}
+  Status Append(std::span<const Record> records, const Checkpoint* checkpoint) override {
+    if (failures_.fetch_sub(1) > 0) return UnavailableError("server restarting");
+    return GatedStore::Append(records, checkpoint);
+  }
+  void Heal() { failures_ = 0; }
+
+ private:
+  std::atomic<int> failures_;
+};
+
+TEST_F(AuditTest, UnavailableStoreIsRetriedAndNothingIsLost) {
+  auto sqlite = SqliteStore::Open(db_, OpenMode::kCreate);
+  ASSERT_TRUE(sqlite.ok());
+  auto flaky = std::make_unique<FlakyStore>(std::move(*sqlite), 3);
+  flaky->Open();
+  WriterOptions o = Options();
+  o.retry_initial = std::chrono::milliseconds(1);
+  auto writer = Writer::Start(std::move(flaky), o);
+  ASSERT_TRUE(writer.ok());
+  for (int i = 1; i <= 12; ++i) ASSERT_TRUE((*writer)->Append(MakeTestRecord(i)).ok());
+  ASSERT_TRUE((*writer)->Flush().ok());
+  WriterStats stats = (*writer)->stats();
+  EXPECT_EQ(stats.store_failures, 3u);
+  EXPECT_EQ(stats.written, 12u);
+  EXPECT_TRUE(stats.store_available);
+  ASSERT_TRUE((*writer)->Close().ok());
+  VerifyReport report = RunVerify();
+  EXPECT_TRUE(report.ok) << report.problem;
+  EXPECT_EQ(report.records, 12u);
+}
+
+TEST_F(AuditTest, UnavailableStoreFailsClosedUntilItReturns) {
+  auto sqlite = SqliteStore::Open(db_, OpenMode::kCreate);
+  ASSERT_TRUE(sqlite.ok());
+  auto flaky = std::make_unique<FlakyStore>(std::move(*sqlite), 1 << 30);
+  FlakyStore* store = flaky.get();
+  flaky->Open();
+  WriterOptions o = Options();
+  o.on_full = FullPolicy::kFailClosed;
+  o.retry_initial = o.retry_max = std::chrono::milliseconds(5);
+  auto writer = Writer::Start(std::move(flaky), o);
+  ASSERT_TRUE(writer.ok());
+  std::promise<Status> durable;
+  ASSERT_TRUE((*writer)
+                  ->AppendNotify(MakeTestRecord(1), [&](Status s) { durable.set_value(s); })
+                  .ok());
+  while ((*writer)->stats().store_available) std::this_thread::sleep_for(1ms);
+  // The store is down: fail closed refuses new records at once, and says why.
+  Status refused = (*writer)->Append(MakeTestRecord(2));
+  EXPECT_EQ(refused.code(), StatusCode::kUnavailable) << refused.ToString();
+  store->Heal();
+  EXPECT_TRUE(durable.get_future().get().ok());  // the queued record was kept and written
+  ASSERT_TRUE((*writer)->Append(MakeTestRecord(3)).ok());
+  ASSERT_TRUE((*writer)->Close().ok());
+  EXPECT_EQ(RunVerify().records, 2u);
+}
+
+TEST_F(AuditTest, CloseGivesUpOnAStoreThatNeverReturns) {
+  auto sqlite = SqliteStore::Open(db_, OpenMode::kCreate);
+  ASSERT_TRUE(sqlite.ok());
+  auto flaky = std::make_unique<FlakyStore>(std::move(*sqlite), 1 << 30);
+  flaky->Open();
+  WriterOptions o = Options();
+  o.retry_initial = std::chrono::milliseconds(5);
+  o.close_timeout = std::chrono::milliseconds(100);
+  auto writer = Writer::Start(std::move(flaky), o);
+  ASSERT_TRUE(writer.ok());
+  std::promise<Status> durable;
+  ASSERT_TRUE((*writer)
+                  ->AppendNotify(MakeTestRecord(1), [&](Status s) { durable.set_value(s); })
+                  .ok());
+  EXPECT_EQ((*writer)->Close().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(durable.get_future().get().code(), StatusCode::kUnavailable);
+}
+
+TEST_F(AuditTest, AppendNotifyCallsBackOnceTheRecordIsDurable) {
+  auto store = SqliteStore::Open(db_, OpenMode::kCreate);
+  ASSERT_TRUE(store.ok());
+  WriterOptions o = Options();
+  o.max_batch = 64;
+  auto writer = Writer::Start(std::move(*store), o);
+  ASSERT_TRUE(writer.ok());
+  constexpr int kN = 200;
+  std::mutex mu;
+  std::vector<std::string> durable_ids;
+  std::atomic<int> seen_in_db{0};
+  for (int i = 1; i <= kN; ++i) {
+    Record r = MakeTestRecord(i);
+    const std::string id = r.request_id;
+    ASSERT_TRUE((*writer)
+                    ->AppendNotify(std::move(r),
+                                   [&, id](Status s) {
+                                     ASSERT_TRUE(s.ok()) << s.ToString();
+                                     std::lock_guard lock(mu);
+                                     durable_ids.push_back(id);
+                                   })
+                    .ok());
+  }
+  ASSERT_TRUE((*writer)->Flush().ok());
+  {
+    std::lock_guard lock(mu);
+    ASSERT_EQ(durable_ids.size(), static_cast<size_t>(kN));  // Flush waits for the callbacks' batch
+    // Every record reported durable is readable by another connection.
+    auto reader = SqliteStore::Open(db_, OpenMode::kExisting);
+    std::set<std::string> stored;
+    ASSERT_TRUE((*reader)
+                    ->ScanRecords([&](const StoredRecord& r) {
+                      stored.insert(r.request_id);
+                      return true;
+                    })
+                    .ok());
+    for (const auto& id : durable_ids) seen_in_db += stored.count(id);
+  }
+  EXPECT_EQ(seen_in_db.load(), kN);
+  WriterStats stats = (*writer)->stats();
+  EXPECT_EQ(stats.accepted, static_cast<uint64_t>(kN));
+  EXPECT_EQ(stats.written, static_cast<uint64_t>(kN));
+  EXPECT_EQ(stats.queued, 0u);
+  EXPECT_GE(stats.batches, 4u);  // 200 records in batches of at most 64
+  EXPECT_EQ(stats.last_seq, static_cast<uint64_t>(kN));
+}
+
+TEST_F(AuditTest, TwoWritersOnOneSqliteFileKeepOneChain) {
+  // Two gateways (here two Writers, each with its own connection) appending to one file.
+  constexpr int kEach = 400;
+  std::vector<std::thread> threads;
+  for (int w = 0; w < 2; ++w) {
+    auto store = SqliteStore::Open(db_, OpenMode::kCreate);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    WriterOptions o = Options();
+    o.max_batch = 7;
+    o.checkpoint_every_records = 50;
+    auto writer = Writer::Start(std::move(*store), o);
+    ASSERT_TRUE(writer.ok());
+    threads.emplace_back([w, writer = std::shared_ptr<Writer>(std::move(*writer))] {
+      for (int i = 0; i < kEach; ++i) {
+        Record r = MakeTestRecord(i);
+        r.request_id = "w" + std::to_string(w) + "-" + std::to_string(i);
+        EXPECT_TRUE(writer->Append(std::move(r)).ok());
+        if (i % 50 == 0) std::this_thread::yield();
+      }
+      EXPECT_TRUE(writer->Close().ok());
+    });
+  }
+  for (auto& t : threads) t.join();
+  VerifyReport report = RunVerify();
+  EXPECT_TRUE(report.ok) << report.problem;
+  EXPECT_EQ(report.records, 2u * kEach);
+  EXPECT_EQ(report.signed_through, 2u * kEach);
+}
+
+// Finds `needle` in the file and XORs the byte `offset` past its start with `mask`; returns the
+// number of occurrences (the flip is at the first).
+int FlipInFile(const std::string& path, const std::string& needle, size_t offset, uint8_t mask) {
+  std::string bytes;
+  {
+    std::ifstream in(path, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  int count = 0;
+  size_t first = std::string::npos;
+  for (size_t pos = bytes.find(needle); pos != std::string::npos;
+       pos = bytes.find(needle, pos + 1)) {
+    if (first == std::string::npos) first = pos;
+    ++count;
+  }
+  if (first == std::string::npos) return 0;
+  bytes[first + offset] = static_cast<char>(bytes[first + offset] ^ mask);
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+  return count;
+}
+
+std::string BodyPrefix(uint64_t seq) {
+  std::string s = "WDAR";
+  s.push_back(1);
+  for (int shift = 56; shift >= 0; shift -= 8) s.push_back(static_cast<char>(seq >> shift));
+  return s;
+}
+
+TEST_F(AuditTest, DetectsAByteFlippedInTheDatabaseFile) {
+  struct Case {
+    std::string name, needle;
+    size_t offset;
+    uint64_t bad_seq;
+  };
+  const std::vector<Case> cases = {
+      {"time inside the body of 9", BodyPrefix(9), 13 + 7, 9},
+      {"seq inside the body of 11", BodyPrefix(11), 12, 11},
+      {"request_id of 13 (column or body)", "req-13", 5, 13},
+      {"score bits inside the body of 17", BodyPrefix(17), 76, 17},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    fs::remove_all(db_);
+    fs::remove(db_ + "-wal");
+    fs::remove(db_ + "-shm");
+    WriteLog(20);
+    ASSERT_FALSE(fs::exists(db_ + "-wal"));  // everything is in the main file
+    ASSERT_GE(FlipInFile(db_, c.needle, c.offset, 0x01), 1);
+    VerifyReport report = RunVerify();
+    EXPECT_FALSE(report.ok);
+    EXPECT_EQ(report.first_bad_seq, c.bad_seq) << report.problem;
+  }
+}
+
+TEST_F(AuditTest, CorruptDatabaseAtStartUpIsAClearErrorNotAFreshLog) {
+  WriteLog(300);
+  // Keep the first page (so it is still SQLite) and garble the rest.
+  {
+    std::fstream f(db_, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(4096);
+    const std::string junk(8192, '\xA5');
+    f.write(junk.data(), junk.size());
+  }
+  const auto size_before = fs::file_size(db_);
+  Status error;
+  auto store = SqliteStore::Open(db_, OpenMode::kCreate);
+  if (!store.ok()) {
+    error = store.status();
+  } else {
+    auto writer = Writer::Start(std::move(*store), Options());
+    ASSERT_FALSE(writer.ok()) << "a damaged log must stop start-up";
+    error = writer.status();
+  }
+  EXPECT_EQ(error.code(), StatusCode::kDataLoss) << error.ToString();
+  EXPECT_NE(error.message().find(db_), std::string::npos) << error.message();
+  EXPECT_NE(error.message().find("warden audit verify"), std::string::npos) << error.message();
+  EXPECT_EQ(fs::file_size(db_), size_before);  // nothing was rewritten
+}
+
+TEST_F(AuditTest, NotSqliteAtStartUpNamesTheFileAndWhatToDo) {
+  std::ofstream(db_) << std::string(5000, 'x');
+  auto store = SqliteStore::Open(db_, OpenMode::kCreate);
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), StatusCode::kDataLoss);
+  EXPECT_NE(store.status().message().find(db_), std::string::npos);
+  EXPECT_NE(store.status().message().find("will not start a fresh log"), std::string::npos)
+      << store.status().message();
+}
+
+TEST_F(AuditTest, LockedDatabaseAtStartUpIsAClearError) {
+  WriteLog(3);
+  sqlite3* other = nullptr;
+  ASSERT_EQ(sqlite3_open(db_.c_str(), &other), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+  auto store = SqliteStore::Open(db_, OpenMode::kCreate, {.busy_timeout = 100ms});
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), StatusCode::kUnavailable);
+  EXPECT_NE(store.status().message().find(db_), std::string::npos) << store.status().message();
+  EXPECT_NE(store.status().message().find("write lock"), std::string::npos)
+      << store.status().message();
+  // Readers are not blocked by a writer (WAL): verify still works.
+  EXPECT_TRUE(RunVerify().ok);
+  sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr);
+  sqlite3_close(other);
+  EXPECT_TRUE(SqliteStore::Open(db_, OpenMode::kCreate).ok());
+}
+
+TEST_F(AuditTest, QueryByCategoryAndAfterSeq) {
+  WriteLog(20);
+  auto store = SqliteStore::Open(db_, OpenMode::kExisting);
+  ASSERT_TRUE(store.ok());
+  auto seqs = [&](const QueryFilter& f) {
+    std::vector<uint64_t> out;
+    EXPECT_TRUE((*store)
+                    ->Query(f,
+                            [&](const StoredRecord& r) {
+                              out.push_back(r.seq);
+                              return true;
+                            })
+                    .ok());
+    return out;
+  };
+  // Score label above the threshold: secrets is 1.0 on every 4th record, 0 elsewhere.
+  EXPECT_EQ(seqs({.category = "secrets"}), (std::vector<uint64_t>{4, 8, 12, 16, 20}));
+  EXPECT_EQ(seqs({.category = "jailbreak"}).size(), 0u);  // 0.25 < 0.5
+  EXPECT_EQ(seqs({.category = "jailbreak", .min_score = 0.2f}).size(), 20u);
+  // Finding type.
+  EXPECT_EQ(seqs({.limit = 2, .category = "aws_access_key"}), (std::vector<uint64_t>{4, 8}));
+  EXPECT_EQ(seqs({.after_seq = 17}), (std::vector<uint64_t>{18, 19, 20}));
+}
+
+TEST_F(AuditTest, OpenStoreUnderstandsUrlsAndBarePaths) {
+  WriteLog(2);
+  for (const std::string& url : {db_, "sqlite:" + db_, "sqlite://" + db_}) {
+    auto store = OpenStore(url, OpenMode::kExisting);
+    ASSERT_TRUE(store.ok()) << url << ": " << store.status().ToString();
+    auto tail = (*store)->LoadTail();
+    ASSERT_TRUE(tail.ok());
+    EXPECT_EQ(tail->last->seq, 2u);
+  }
+  EXPECT_EQ(OpenStore("mysql://x/y", OpenMode::kExisting).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(OpenStore("", OpenMode::kExisting).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(OpenStore("sqlite:" + dir_ + "/missing.db", OpenMode::kExisting).status().code(),
+            StatusCode::kNotFound);
+  // Nothing listens on port 1: Unavailable, and the password is not in the message.
+  auto pg = OpenStore("postgresql://warden:s3cret@127.0.0.1:1/audit?connect_timeout=2",
+                      OpenMode::kExisting);
+  EXPECT_EQ(pg.status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(pg.status().message().find("s3cret"), std::string::npos) << pg.status().message();
+  EXPECT_EQ(RedactStoreUrl("postgres://u:pw@h/db"), "postgres://u:***@h/db");
+  EXPECT_EQ(RedactStoreUrl("postgresql://h/db?password=pw&sslmode=require"),
+            "postgresql://h/db?password=***&sslmode=require");
+  EXPECT_EQ(RedactStoreUrl("sqlite:/a/b.db"), "sqlite:/a/b.db");
+}
+
+TEST_F(AuditTest, RecordToJsonIsTheExportSchema) {
+  WriteLog(4);
+  auto store = SqliteStore::Open(db_, OpenMode::kExisting);
+  std::vector<std::string> lines;
+  ASSERT_TRUE((*store)
+                  ->ScanRecords([&](const StoredRecord& r) {
+                    lines.push_back(RecordToJson(r));
+                    return true;
+                  })
+                  .ok());
+  ASSERT_EQ(lines.size(), 4u);
+  EXPECT_EQ(lines[3].find("{\"seq\":4,\"time\":\"2023-11-14T22:13:24.000000Z\""), 0u) << lines[3];
+  EXPECT_NE(lines[3].find("\"action\":\"block\",\"rule\":\"block-secrets\""), std::string::npos);
+  EXPECT_NE(lines[3].find("\"findings\":[{\"scanner\":\"secrets\",\"type\":\"aws_access_key\","
+                          "\"start\":3,\"end\":23,\"score\":1,\"excerpt\":\"[AWS_ACCESS_KEY_1]\"}]"),
+            std::string::npos)
+      << lines[3];
+  EXPECT_NE(lines[0].find("\"rule\":null"), std::string::npos);
+  EXPECT_EQ(lines[0].find('\n'), std::string::npos);
+}
 }  // namespace
 }  // namespace warden::audit

@@ -1,4 +1,4 @@
-// The embedded store: one SQLite file in WAL mode (docs/audit.md, "SQLite schema").
+// The embedded store: one SQLite file in WAL mode (docs/audit-format.md, "SQLite schema").
 #include <sqlite3.h>
 #include <sys/stat.h>
 
@@ -86,17 +86,30 @@ constexpr const char* kSelectRecord =
 
 struct SqliteStore::Impl {
   std::string path;
+  SqliteOptions options;
   sqlite3* db = nullptr;
   std::mutex mu;  // one connection, serialized: the writer thread is the only hot user
 
   ~Impl() { sqlite3_close_v2(db); }
 
+  // Errors name the file, what failed, SQLite's reason, and for the two a person must act on
+  // (damaged, locked) what to do: a gateway that cannot open its log must say why, never start
+  // a fresh one.
   Status Error(std::string_view what) const {
-    const int code = sqlite3_errcode(db);
+    const int code = sqlite3_errcode(db) & 0xff;
     std::string msg = path + ": " + std::string(what) + ": " + sqlite3_errmsg(db);
-    if (code == SQLITE_BUSY || code == SQLITE_LOCKED) return UnavailableError(msg);
-    if (code == SQLITE_CORRUPT || code == SQLITE_NOTADB) return DataLossError(msg);
+    if (code == SQLITE_BUSY || code == SQLITE_LOCKED) {
+      return UnavailableError(msg + " (another process has held its write lock for more than " +
+                              std::to_string(options.busy_timeout.count()) +
+                              " ms: stop it, or give this process its own audit log)");
+    }
+    if (code == SQLITE_CORRUPT || code == SQLITE_NOTADB) return DataLossError(Damaged(msg));
     return InternalError(msg);
+  }
+  std::string Damaged(const std::string& msg) const {
+    return msg + ". Warden will not start a fresh log over it: keep the file for investigation, " +
+           "run `warden audit verify --db " + path +
+           "`, and restore a backup or point --db / the audit config at a new file";
   }
   Status Exec(const char* sql, std::string_view what) {
     if (sqlite3_exec(db, sql, nullptr, nullptr, nullptr) != SQLITE_OK) return Error(what);
@@ -108,19 +121,25 @@ SqliteStore::SqliteStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 SqliteStore::~SqliteStore() = default;
 
 StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path, OpenMode mode) {
+  return Open(path, mode, SqliteOptions{});
+}
+
+StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path, OpenMode mode,
+                                                         const SqliteOptions& options) {
   struct stat st;
   const bool exists = ::stat(path.c_str(), &st) == 0;
   if (mode == OpenMode::kExisting && !exists) {
-    return NotFoundError(path + ": no such audit database");
+    return NotFoundError(path + ": no such audit database (check the path given to --db)");
   }
   auto impl = std::make_unique<Impl>();
   impl->path = path;
+  impl->options = options;
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
   if (mode == OpenMode::kCreate) flags |= SQLITE_OPEN_CREATE;
   if (sqlite3_open_v2(path.c_str(), &impl->db, flags, nullptr) != SQLITE_OK) {
     return impl->Error("open");
   }
-  sqlite3_busy_timeout(impl->db, 5000);
+  sqlite3_busy_timeout(impl->db, static_cast<int>(options.busy_timeout.count()));
   // WAL: readers (verify, query) never block the writer. synchronous=NORMAL in WAL keeps every
   // committed transaction across a process crash; only an OS crash or power loss can lose the
   // last ones (docs/audit.md, "Durability").
@@ -137,32 +156,37 @@ StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path
       return Status(e.code() == StatusCode::kInternal ? StatusCode::kDataLoss : e.code(),
                     e.message());
     }
-    if (sqlite3_step(q.get()) != SQLITE_ROW || Text(q.get(), 0) != "warden-audit-1") {
-      return DataLossError(path + ": not a Warden audit log (format warden-audit-1)");
+    const int rc = sqlite3_step(q.get());
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return impl->Error("read format");
+    if (rc != SQLITE_ROW || Text(q.get(), 0) != "warden-audit-1") {
+      return DataLossError(
+          impl->Damaged(path + ": not a Warden audit log (no format warden-audit-1)"));
     }
   } else if (mode == OpenMode::kCreate) {
     if (Status s = impl->Exec(kSchema, "create schema"); !s.ok()) return s;
   }
+  if (mode == OpenMode::kCreate) {
+    // A writer finds out now, with a clear message, that another process holds the write lock,
+    // rather than on its first request.
+    if (Status s = impl->Exec("BEGIN IMMEDIATE", "take the write lock"); !s.ok()) return s;
+    sqlite3_exec(impl->db, "ROLLBACK", nullptr, nullptr, nullptr);
+  }
   return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(impl)));
 }
 
-Status SqliteStore::Append(std::span<const Record> records, const Checkpoint* checkpoint) {
-  std::lock_guard lock(impl_->mu);
-  sqlite3* db = impl_->db;
-  if (Status s = impl_->Exec("BEGIN IMMEDIATE", "begin"); !s.ok()) return s;
-  auto fail = [&](std::string_view what) {
-    Status s = impl_->Error(what);
-    sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
-    return s;
-  };
-  {
+namespace {
+
+// Inserts `records` and `checkpoint` inside the caller's transaction; returns the failing step.
+const char* InsertRows(sqlite3* db, std::span<const Record> records, const Checkpoint* checkpoint) {
+  if (!records.empty()) {
     Stmt ins(db,
              "INSERT INTO records(seq, time_us, request_id, key, tenant, direction, action, rule, "
              "body, hash) VALUES (?,?,?,?,?,?,?,?,?,?)");
-    if (!ins.ok()) return fail("prepare insert");
+    if (!ins.ok()) return "prepare insert";
+    std::string body;
     for (const Record& r : records) {
       sqlite3_stmt* s = ins.get();
-      const std::string body = SerializeRecord(r);
+      body = SerializeRecord(r);
       sqlite3_bind_int64(s, 1, static_cast<sqlite3_int64>(r.seq));
       sqlite3_bind_int64(s, 2, r.time_us);
       BindText(s, 3, r.request_id);
@@ -173,7 +197,7 @@ Status SqliteStore::Append(std::span<const Record> records, const Checkpoint* ch
       BindText(s, 8, r.rule);
       BindBlob(s, 9, body.data(), body.size());
       BindBlob(s, 10, r.hash.data(), r.hash.size());
-      if (sqlite3_step(s) != SQLITE_DONE) return fail("insert record");
+      if (sqlite3_step(s) != SQLITE_DONE) return "insert record";
       sqlite3_reset(s);
     }
   }
@@ -181,15 +205,72 @@ Status SqliteStore::Append(std::span<const Record> records, const Checkpoint* ch
     Stmt ins(db,
              "INSERT INTO checkpoints(seq, time_us, prev_checkpoint_seq, head_hash, signature) "
              "VALUES (?,?,?,?,?)");
-    if (!ins.ok()) return fail("prepare checkpoint");
+    if (!ins.ok()) return "prepare checkpoint";
     sqlite3_bind_int64(ins.get(), 1, static_cast<sqlite3_int64>(checkpoint->seq));
     sqlite3_bind_int64(ins.get(), 2, checkpoint->time_us);
     sqlite3_bind_int64(ins.get(), 3, static_cast<sqlite3_int64>(checkpoint->prev_checkpoint_seq));
     BindBlob(ins.get(), 4, checkpoint->head_hash.data(), checkpoint->head_hash.size());
     BindBlob(ins.get(), 5, checkpoint->signature.data(), checkpoint->signature.size());
-    if (sqlite3_step(ins.get()) != SQLITE_DONE) return fail("insert checkpoint");
+    if (sqlite3_step(ins.get()) != SQLITE_DONE) return "insert checkpoint";
   }
-  if (sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) return fail("commit");
+  return nullptr;
+}
+
+}  // namespace
+
+Status SqliteStore::Append(std::span<const Record> records, const Checkpoint* checkpoint) {
+  std::lock_guard lock(impl_->mu);
+  sqlite3* db = impl_->db;
+  if (Status s = impl_->Exec("BEGIN IMMEDIATE", "begin"); !s.ok()) return s;
+  if (const char* failed = InsertRows(db, records, checkpoint)) {
+    Status s = impl_->Error(failed);
+    sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+    return s;
+  }
+  if (sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
+    Status s = impl_->Error("commit");
+    sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+    return s;
+  }
+  return OkStatus();
+}
+
+Status SqliteStore::AppendChained(std::span<Record> records, const ChainFn& chain) {
+  std::lock_guard lock(impl_->mu);
+  sqlite3* db = impl_->db;
+  // BEGIN IMMEDIATE takes SQLite's write lock, so the head read here stays the head until
+  // COMMIT even when other processes append to the same file.
+  if (Status s = impl_->Exec("BEGIN IMMEDIATE", "begin"); !s.ok()) return s;
+  auto fail = [&](Status s) {
+    sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+    return s;
+  };
+  ChainHead head;
+  {
+    Stmt q(db, "SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1");
+    if (!q.ok()) return fail(impl_->Error("read head"));
+    const int rc = sqlite3_step(q.get());
+    if (rc == SQLITE_ROW) {
+      head.seq = static_cast<uint64_t>(sqlite3_column_int64(q.get(), 0));
+      const std::string h = Blob(q.get(), 1);
+      if (h.size() == head.hash.size()) std::copy(h.begin(), h.end(), head.hash.begin());
+    } else if (rc != SQLITE_DONE) {
+      return fail(impl_->Error("read head"));
+    }
+  }
+  {
+    Stmt q(db, "SELECT COALESCE(MAX(seq), 0) FROM checkpoints");
+    if (!q.ok() || sqlite3_step(q.get()) != SQLITE_ROW) return fail(impl_->Error("read head"));
+    head.last_checkpoint_seq = static_cast<uint64_t>(sqlite3_column_int64(q.get(), 0));
+  }
+  auto checkpoint = chain(head, records);
+  if (!checkpoint.ok()) return fail(checkpoint.status());
+  if (const char* failed = InsertRows(db, records, *checkpoint ? &**checkpoint : nullptr)) {
+    return fail(impl_->Error(failed));
+  }
+  if (sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
+    return fail(impl_->Error("commit"));
+  }
   return OkStatus();
 }
 
@@ -249,8 +330,10 @@ Status SqliteStore::Query(const QueryFilter& filter,
   if (!filter.tenant.empty()) sql += " AND tenant = ?4";
   if (!filter.action.empty()) sql += " AND action = ?5";
   if (!filter.rule.empty()) sql += " AND rule = ?6";
+  if (filter.after_seq) sql += " AND seq > ?7";
   sql += " ORDER BY seq";
-  if (filter.limit) sql += " LIMIT " + std::to_string(filter.limit);
+  // A category is decided on the parsed body, so the limit is counted here, not in SQL.
+  if (filter.limit && filter.category.empty()) sql += " LIMIT " + std::to_string(filter.limit);
   Stmt q(impl_->db, sql.c_str());
   if (!q.ok()) return impl_->Error("query");
   if (filter.since_us) sqlite3_bind_int64(q.get(), 1, *filter.since_us);
@@ -259,9 +342,17 @@ Status SqliteStore::Query(const QueryFilter& filter,
   if (!filter.tenant.empty()) BindText(q.get(), 4, filter.tenant);
   if (!filter.action.empty()) BindText(q.get(), 5, filter.action);
   if (!filter.rule.empty()) BindText(q.get(), 6, filter.rule);
+  if (filter.after_seq) sqlite3_bind_int64(q.get(), 7, static_cast<sqlite3_int64>(filter.after_seq));
+  uint64_t matched = 0;
   int rc;
   while ((rc = sqlite3_step(q.get())) == SQLITE_ROW) {
-    if (!fn(ReadRow(q.get()))) return OkStatus();
+    StoredRecord row = ReadRow(q.get());
+    if (!filter.category.empty()) {
+      auto body = ParseRecord(row.body);
+      if (!body.ok() || !MatchesCategory(*body, filter.category, filter.min_score)) continue;
+    }
+    if (!fn(row)) return OkStatus();
+    if (filter.limit && ++matched >= filter.limit) return OkStatus();
   }
   if (rc != SQLITE_DONE) return impl_->Error("query");
   return OkStatus();

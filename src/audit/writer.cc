@@ -27,11 +27,29 @@ Status CheckLimits(const Record& r) {
 
 }  // namespace
 
+Status Store::AppendChained(std::span<Record> records, const ChainFn& chain) {
+  auto tail = LoadTail();
+  if (!tail.ok()) return tail.status();
+  ChainHead head;
+  head.last_checkpoint_seq = tail->last_checkpoint_seq;
+  if (tail->last) {
+    head.seq = tail->last->seq;
+    if (tail->last->hash.size() == head.hash.size()) {
+      std::copy(tail->last->hash.begin(), tail->last->hash.end(), head.hash.begin());
+    }
+  }
+  auto checkpoint = chain(head, records);
+  if (!checkpoint.ok()) return checkpoint.status();
+  return Append(records, *checkpoint ? &**checkpoint : nullptr);
+}
+
 Writer::Writer(std::unique_ptr<Store> store, WriterOptions options)
     : store_(std::move(store)), options_(std::move(options)) {
   if (!options_.clock) options_.clock = SystemClockMicros;
   options_.queue_capacity = std::max<size_t>(options_.queue_capacity, 1);
   options_.max_batch = std::max<size_t>(options_.max_batch, 1);
+  options_.retry_initial = std::max(options_.retry_initial, std::chrono::milliseconds(1));
+  options_.retry_max = std::max(options_.retry_max, options_.retry_initial);
 }
 
 StatusOr<std::unique_ptr<Writer>> Writer::Start(std::unique_ptr<Store> store,
@@ -45,7 +63,8 @@ StatusOr<std::unique_ptr<Writer>> Writer::Start(std::unique_ptr<Store> store,
     auto last = ParseRecord(tail->last->body);
     if (!last.ok()) {
       return DataLossError("audit log: last record " + std::to_string(tail->last->seq) +
-                           " is unreadable: " + last.status().message());
+                           " is unreadable: " + last.status().message() +
+                           "; run `warden audit verify` and keep the log for investigation");
     }
     if (last->seq != tail->last->seq ||
         std::string_view(reinterpret_cast<const char*>(last->hash.data()), 32) !=
@@ -70,23 +89,53 @@ uint64_t Writer::last_seq() const {
   return last_seq_;
 }
 
-Status Writer::Append(Record record) {
-  if (Status s = CheckLimits(record); !s.ok()) return s;
+WriterStats Writer::stats() const {
+  std::lock_guard lock(mu_);
+  WriterStats s;
+  s.queued = queue_.size();
+  s.accepted = queued_total_;
+  s.written = written_total_;
+  s.refused = refused_;
+  s.store_failures = store_failures_;
+  s.batches = batches_;
+  s.last_seq = last_seq_;
+  s.store_available = store_available_;
+  s.error = error_;
+  return s;
+}
+
+Status Writer::Append(Record record) { return Enqueue(std::move(record), nullptr); }
+
+Status Writer::AppendNotify(Record record, std::function<void(Status)> on_durable) {
+  return Enqueue(std::move(record), std::move(on_durable));
+}
+
+Status Writer::Enqueue(Record record, std::function<void(Status)> on_durable) {
+  Status limits = CheckLimits(record);
   if (record.time_us == 0) record.time_us = options_.clock();
   std::unique_lock lock(mu_);
-  if (!error_.ok()) return UnavailableError("audit log unavailable: " + error_.message());
-  if (closing_) return UnavailableError("audit log closed");
+  auto refuse = [&](Status s) {
+    ++refused_;
+    return s;
+  };
+  if (!limits.ok()) return refuse(std::move(limits));
+  if (!error_.ok()) return refuse(UnavailableError("audit log unavailable: " + error_.message()));
+  if (closing_) return refuse(UnavailableError("audit log closed"));
+  if (!store_available_ && options_.on_full == FullPolicy::kFailClosed) {
+    // Fail closed means no request proceeds whose record cannot be made durable soon.
+    return refuse(UnavailableError("audit store unavailable (retrying); failing closed"));
+  }
   if (queue_.size() >= options_.queue_capacity) {
     if (options_.on_full == FullPolicy::kFailClosed) {
-      return ResourceExhaustedError("audit queue full (" + std::to_string(options_.queue_capacity) +
-                                    " records)");
+      return refuse(ResourceExhaustedError(
+          "audit queue full (" + std::to_string(options_.queue_capacity) + " records)"));
     }
     not_full_.wait(
         lock, [&] { return queue_.size() < options_.queue_capacity || closing_ || !error_.ok(); });
-    if (!error_.ok()) return UnavailableError("audit log unavailable: " + error_.message());
-    if (closing_) return UnavailableError("audit log closed");
+    if (!error_.ok()) return refuse(UnavailableError("audit log unavailable: " + error_.message()));
+    if (closing_) return refuse(UnavailableError("audit log closed"));
   }
-  queue_.push_back(std::move(record));
+  queue_.push_back(Pending{std::move(record), std::move(on_durable)});
   ++queued_total_;
   not_empty_.notify_one();
   return OkStatus();
@@ -114,8 +163,26 @@ Status Writer::Close() {
   return error_;
 }
 
+void Writer::FailAll(std::vector<Pending>& batch, const Status& error,
+                     std::unique_lock<std::mutex>& lock) {
+  std::vector<std::function<void(Status)>> callbacks;
+  for (Pending& p : batch) {
+    if (p.on_durable) callbacks.push_back(std::move(p.on_durable));
+  }
+  for (Pending& p : queue_) {
+    if (p.on_durable) callbacks.push_back(std::move(p.on_durable));
+  }
+  queue_.clear();
+  not_full_.notify_all();
+  written_.notify_all();
+  lock.unlock();
+  for (auto& cb : callbacks) cb(error);
+  lock.lock();
+}
+
 void Writer::Run() {
-  std::vector<Record> batch;
+  std::vector<Pending> batch;
+  std::vector<std::function<void(Status)>> callbacks;
   std::unique_lock lock(mu_);
   for (;;) {
     const bool timed = options_.signer && options_.checkpoint_interval.count() > 0;
@@ -128,8 +195,10 @@ void Writer::Run() {
     size_t n = std::min(queue_.size(), options_.max_batch);
     if (options_.signer && options_.checkpoint_every_records) {
       // End the batch at the checkpoint boundary so that checkpoints fall every N records
-      // exactly, not at whatever seq a large batch happens to end on.
-      const uint64_t since = last_seq_ - last_checkpoint_seq_;
+      // exactly, not at whatever seq a large batch happens to end on. (With several writers on
+      // one log the boundary is a guess; the checkpoint then comes with the first batch past it.)
+      const uint64_t since =
+          last_seq_ >= last_checkpoint_seq_ ? last_seq_ - last_checkpoint_seq_ : 0;
       const uint64_t room =
           options_.checkpoint_every_records > since ? options_.checkpoint_every_records - since : 1;
       n = std::min<uint64_t>(n, room);
@@ -140,66 +209,111 @@ void Writer::Run() {
       batch.push_back(std::move(queue_.front()));
       queue_.pop_front();
     }
-    const bool finishing = closing_ && queue_.empty();
+    bool finishing = closing_ && queue_.empty();
     not_full_.notify_all();
-    // Hashing and the SQLite transaction run without the lock so appenders keep queueing.
+    // Hashing and the transaction run without the lock so appenders keep queueing.
     lock.unlock();
     Status s = WriteBatch(batch, finishing);
-    lock.lock();
+    auto retry_delay = options_.retry_initial;
+    std::optional<std::chrono::steady_clock::time_point> close_deadline;
+    while (s.code() == StatusCode::kUnavailable) {
+      // A transient failure (server restarting, file locked): keep the batch, say so in the
+      // counters, and try again. Records are never dropped; appenders see the policy.
+      lock.lock();
+      ++store_failures_;
+      store_available_ = false;
+      if (closing_) {
+        const auto now = std::chrono::steady_clock::now();
+        if (!close_deadline) close_deadline = now + options_.close_timeout;
+        if (now >= *close_deadline) break;  // give up, lock held
+      }
+      // Wake early when Close() begins, so that its deadline starts counting.
+      not_empty_.wait_for(lock, retry_delay, [&] { return closing_ && !close_deadline; });
+      lock.unlock();
+      retry_delay = std::min(retry_delay * 2, options_.retry_max);
+      s = WriteBatch(batch, finishing);
+    }
+    if (!lock.owns_lock()) lock.lock();
     if (!s.ok()) {
+      if (s.code() != StatusCode::kUnavailable) ++store_failures_;
       error_ = s;
       // Fail every waiter: the queued records can no longer be written, and saying so is the
       // only alternative to dropping them silently.
-      not_full_.notify_all();
-      written_.notify_all();
+      FailAll(batch, s, lock);
       return;
     }
+    store_available_ = true;
+    ++batches_;
     written_total_ += batch.size();
+    callbacks.clear();
+    for (Pending& p : batch) {
+      if (p.on_durable) callbacks.push_back(std::move(p.on_durable));
+    }
     written_.notify_all();
+    finishing = finishing && closing_ && queue_.empty();
+    if (!callbacks.empty()) {
+      lock.unlock();
+      for (auto& cb : callbacks) cb(OkStatus());
+      lock.lock();
+    }
     if (finishing) return;
   }
 }
 
-Status Writer::WriteBatch(std::vector<Record>& batch, bool force_checkpoint) {
-  uint64_t seq = last_seq_;
-  Hash prev = last_hash_;
-  for (Record& r : batch) {
-    r.seq = ++seq;
-    r.prev_hash = prev;
-    r.hash = ComputeRecordHash(r);
-    prev = r.hash;
-  }
-  std::optional<Checkpoint> checkpoint;
-  if (options_.signer && seq > last_checkpoint_seq_) {
+Status Writer::WriteBatch(std::vector<Pending>& batch, bool force_checkpoint) {
+  std::vector<Record> records;
+  records.reserve(batch.size());
+  for (Pending& p : batch) records.push_back(std::move(p.record));
+  // What the chain callback decided in the transaction that committed.
+  uint64_t seq = 0;
+  Hash prev{};
+  std::optional<Checkpoint> written_checkpoint;
+  const int64_t last_cp_time = last_checkpoint_time_us_;
+  ChainFn chain = [&](const ChainHead& head,
+                      std::span<Record> rs) -> StatusOr<std::optional<Checkpoint>> {
+    seq = head.seq;
+    prev = head.hash;
+    for (Record& r : rs) {
+      r.seq = ++seq;
+      r.prev_hash = prev;
+      r.hash = ComputeRecordHash(r);
+      prev = r.hash;
+    }
+    written_checkpoint.reset();
+    if (!options_.signer || seq <= head.last_checkpoint_seq) return written_checkpoint;
     const int64_t now = options_.clock();
     const bool by_count = options_.checkpoint_every_records &&
-                          seq - last_checkpoint_seq_ >= options_.checkpoint_every_records;
+                          seq - head.last_checkpoint_seq >= options_.checkpoint_every_records;
     const bool by_time =
         options_.checkpoint_interval.count() > 0 &&
-        now - last_checkpoint_time_us_ >=
+        now - last_cp_time >=
             std::chrono::duration_cast<std::chrono::microseconds>(options_.checkpoint_interval)
                 .count();
-    if (by_count || by_time || force_checkpoint) {
-      checkpoint.emplace();
-      checkpoint->seq = seq;
-      checkpoint->time_us = now;
-      checkpoint->prev_checkpoint_seq = last_checkpoint_seq_;
-      checkpoint->head_hash = prev;
-      auto sig = options_.signer->Sign(CheckpointSigningBytes(*checkpoint));
-      if (!sig.ok()) return sig.status();
-      checkpoint->signature = std::move(sig).value();
-    }
-  }
-  if (batch.empty() && !checkpoint) return OkStatus();
-  if (Status s = store_->Append(batch, checkpoint ? &*checkpoint : nullptr); !s.ok()) return s;
-  {
+    if (!(by_count || by_time || force_checkpoint)) return written_checkpoint;
+    Checkpoint c;
+    c.seq = seq;
+    c.time_us = now;
+    c.prev_checkpoint_seq = head.last_checkpoint_seq;
+    c.head_hash = prev;
+    auto sig = options_.signer->Sign(CheckpointSigningBytes(c));
+    if (!sig.ok()) return sig.status();
+    c.signature = std::move(sig).value();
+    written_checkpoint = std::move(c);
+    return written_checkpoint;
+  };
+  Status s = OkStatus();
+  if (!records.empty() || options_.signer) s = store_->AppendChained(records, chain);
+  // Give the records back to the batch (a retry re-chains them on the then current head).
+  for (size_t i = 0; i < batch.size(); ++i) batch[i].record = std::move(records[i]);
+  if (!s.ok()) return s;
+  if (!records.empty()) {
     std::lock_guard lock(mu_);
     last_seq_ = seq;
+    last_hash_ = prev;
   }
-  last_hash_ = prev;
-  if (checkpoint) {
-    last_checkpoint_seq_ = checkpoint->seq;
-    last_checkpoint_time_us_ = checkpoint->time_us;
+  if (written_checkpoint) {
+    last_checkpoint_seq_ = written_checkpoint->seq;
+    last_checkpoint_time_us_ = written_checkpoint->time_us;
   }
   return OkStatus();
 }
