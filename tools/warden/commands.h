@@ -20,5 +20,7 @@ void AddTrainCommand(CLI::App& app, int* exit_code);
 void AddEvalCommand(CLI::App& app, int* exit_code);
 void AddServeCommand(CLI::App& app, int* exit_code);
 void AddAuditCommand(CLI::App& app, int* exit_code);
+// `kill`, `revive` and `approvals`.
+void AddControlCommands(CLI::App& app, int* exit_code);
 
 }  // namespace warden::cli

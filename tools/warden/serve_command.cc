@@ -21,6 +21,8 @@ struct ServeFlags {
   unsigned threads = 0;
   bool threads_set = false;
   std::string admin_token;
+  std::string audit;
+  std::string control;
 };
 
 int RunServe(const ServeFlags& flags) {
@@ -47,6 +49,14 @@ int RunServe(const ServeFlags& flags) {
     config.upstream.url = flags.upstream;
     config.upstream.parsed = *parsed;
   }
+  // The audit log and agent control are on by default, in files beside the gateway; "off"
+  // turns either off.
+  if (!flags.audit.empty()) config.audit.store = flags.audit;
+  if (!flags.control.empty()) config.control.store = flags.control;
+  if (config.audit.store.empty()) config.audit.store = "sqlite:warden-audit.db";
+  if (config.control.store.empty()) config.control.store = "sqlite:warden-control.db";
+  if (config.audit.store == "off") config.audit.store.clear();
+  if (config.control.store == "off") config.control.store.clear();
   if (auto listen = gateway::ParseListen(config.listen); !listen.ok()) {
     std::cerr << "warden serve: --listen: " << listen.status().message() << "\n";
     return kExitError;
@@ -72,7 +82,9 @@ int RunServe(const ServeFlags& flags) {
             << config.policy << ", upstream "
             << (config.upstream.url.empty() ? "none" : config.upstream.url) << ", "
             << (config.threads ? config.threads : std::thread::hardware_concurrency())
-            << " threads)\n"
+            << " threads; audit " << (config.audit.store.empty() ? "off" : config.audit.store)
+            << ", control " << (config.control.store.empty() ? "off" : config.control.store)
+            << ")\n"
             << std::flush;
   int sig = 0;
   sigwait(&signals, &sig);
@@ -104,6 +116,12 @@ void AddServeCommand(CLI::App& app, int* exit_code) {
       ->each([flags](const std::string&) { flags->threads_set = true; });
   cmd->add_option("--admin-token", flags->admin_token,
                   "token for the admin endpoints (POST /admin/reload)");
+  cmd->add_option("--audit", flags->audit,
+                  "audit log store: sqlite:PATH or postgresql://... (default "
+                  "sqlite:warden-audit.db; off disables)");
+  cmd->add_option("--control", flags->control,
+                  "kill switch, approvals and limits store: sqlite:PATH or redis://HOST:PORT "
+                  "(default sqlite:warden-control.db; off disables)");
   cmd->callback([flags, exit_code] { *exit_code = RunServe(*flags); });
 }
 
