@@ -121,8 +121,15 @@ StatusOr<VerifyReport> Verify(Store& store, const VerifyOptions& options) {
     prev = body->hash;
     ++report.records;
     ++expected;
+    if (options.progress && report.records % 65536 == 0) options.progress(report.records);
     return true;
   });
+  if (!scan.ok() && scan.code() == StatusCode::kDataLoss && report.ok) {
+    // The file itself is damaged past the last record read: that record is the first bad one.
+    fail(expected, false,
+         "record " + std::to_string(expected) + ": cannot be read (" + scan.message() + ")");
+    return report;
+  }
   if (!scan.ok()) return scan;
   if (!report.ok) return report;
 
