@@ -1208,6 +1208,27 @@ Task<bool> Session::Stream(http::request<http::string_body>& req, UpstreamExchan
 
   StreamScreener screener(guard, config_.streaming,
                           {.tenant = tenant, .conversation = &conversation});
+  // Streamed tool calls meet the same kill switch and limits as the others. A call that needs
+  // approval cannot be held mid-stream, so the policy's require_approval refuses it here
+  // (docs/agent-control.md).
+  if (server_.control_) {
+    screener.set_tool_gate([this](std::string_view name, std::string_view arguments,
+                                  Verdict& v) {
+      if (auto kills = server_.kills_.load()) {
+        if (const control::KillEntry* k = kills->MatchTool(name)) {
+          v = GatewayVerdict(Action::kKill, "kill-switch", KillMessage(*k));
+          return false;
+        }
+      }
+      auto hit = server_.limiter_->AdmitToolCall(Subjects(), name, Sha256Hex(arguments),
+                                                 control::NowMicros());
+      if (hit.ok() && *hit) {
+        v = GatewayVerdict(Action::kBlock, "rate-limit:" + (*hit)->limit, (*hit)->message);
+        return false;
+      }
+      return true;
+    });
+  }
   // While streaming, a kill switch can end this stream from the worker's thread (Interrupt).
   worker_.streams.insert(this);
   live_exchange_ = &ex;

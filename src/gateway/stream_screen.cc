@@ -136,6 +136,14 @@ bool StreamScreener::ReleaseToolCalls(size_t index, std::string& out) {
       AppendBlockEnd(out, index);
       return false;
     }
+    if (tool_gate_ && !tool_gate_(call.name, call.arguments, v)) {
+      block_.action = v.action;
+      block_.verdict = v;
+      block_.where = "choices[" + std::to_string(index) + "].delta.tool_calls[" +
+                     std::to_string(k) + "]";
+      AppendBlockEnd(out, index);
+      return false;
+    }
   }
   for (const std::string& event : c.held_events) {
     out.append("data: ");

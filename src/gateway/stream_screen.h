@@ -13,6 +13,7 @@
 // Thread-safety: one screener per stream.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -41,6 +42,13 @@ class StreamScreener {
   // The upstream closed without [DONE]. Releases what is held (if it passes) and ends the
   // client's stream with an error event, since the completion is cut off.
   Outcome OnTruncated(std::string& out);
+
+  // Called for each streamed tool call the policy lets through, before its events are
+  // released; returning false refuses the call with the verdict it filled in (the gateway's
+  // kill switch per tool, and tool-call rate limits).
+  using ToolGate = std::function<bool(std::string_view name, std::string_view arguments,
+                                      Verdict& verdict)>;
+  void set_tool_gate(ToolGate gate) { tool_gate_ = std::move(gate); }
 
   // A kill switch stopped the stream: nothing held back is released; `out` ends the client's
   // stream with finish_reason content_filter and the kill verdict. Returns kBlocked.
@@ -81,6 +89,7 @@ class StreamScreener {
   bool have_header_ = false;
   ChatScreen block_;
   size_t texts_screened_ = 0;
+  ToolGate tool_gate_;
 };
 
 }  // namespace warden::gateway

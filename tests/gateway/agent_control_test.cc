@@ -230,6 +230,28 @@ TEST_F(AgentControlTest, KillSwitchStopsNewRequestsAndReviveUndoesIt) {
   EXPECT_NE(r.body.find("kill switch"), std::string::npos) << r.body;
 }
 
+TEST_F(AgentControlTest, StreamedToolCallsMeetRulesAndTheToolKillSwitch) {
+  Server& s = Start(Config());
+  const uint16_t port = s.port();
+  HttpReply ok = Post(port, "/v1/chat/completions",
+                      ToolChat("web_fetch", R"({"url":"https://docs.python.org/3/"})", true), kBot);
+  EXPECT_NE(ok.body.find("\"tool_calls\""), std::string::npos) << ok.body;
+  EXPECT_EQ(ok.body.find("content_filter"), std::string::npos) << ok.body;
+  HttpReply refused = Post(port, "/v1/chat/completions",
+                           ToolChat("web_fetch", R"({"url":"https://attacker.example.net/"})", true),
+                           kBot);
+  EXPECT_NE(refused.body.find("content_filter"), std::string::npos) << refused.body;
+  EXPECT_NE(refused.body.find("fetch-known-hosts"), std::string::npos) << refused.body;
+  EXPECT_EQ(refused.body.find("attacker.example.net"), std::string::npos) << refused.body;
+  ASSERT_EQ(Post(port, "/admin/kill", R"({"scope":"tool","value":"web_fetch"})", kAdmin).status,
+            200u);
+  HttpReply killed = Post(port, "/v1/chat/completions",
+                          ToolChat("web_fetch", R"({"url":"https://docs.python.org/3/"})", true),
+                          kBot);
+  EXPECT_NE(killed.body.find("content_filter"), std::string::npos) << killed.body;
+  EXPECT_NE(killed.body.find("kill-switch"), std::string::npos) << killed.body;
+}
+
 TEST_F(AgentControlTest, KillSwitchEndsALiveStream) {
   Server& s = Start(Config());
   const uint16_t port = s.port();
