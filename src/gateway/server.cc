@@ -1356,7 +1356,8 @@ StatusOr<std::unique_ptr<Server>> Server::Create(GatewayConfig config) {
     server->workers_.push_back(std::move(w));
   }
   const GatewayConfig& c = server->config_;
-  if (!c.control.store.empty()) {
+  // "off" is how a config file says "none" where `warden serve` would pick a default.
+  if (!c.control.store.empty() && c.control.store != "off") {
     auto store = control::OpenControlStore(c.control.store);
     if (!store.ok()) {
       return Status(store.status().code(),
@@ -1366,7 +1367,7 @@ StatusOr<std::unique_ptr<Server>> Server::Create(GatewayConfig config) {
     server->limiter_ = std::make_unique<control::Limiter>(*server->control_);
     if (Status st = server->RefreshControl(); !st.ok()) return st;
   }
-  if (!c.audit.store.empty()) {
+  if (!c.audit.store.empty() && c.audit.store != "off") {
     auto store = audit::OpenStore(c.audit.store, audit::OpenMode::kCreate);
     if (!store.ok()) {
       return Status(store.status().code(), "audit.store: " + store.status().message());

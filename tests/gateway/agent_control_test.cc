@@ -3,10 +3,17 @@
 // Redis shared by two gateways) and the audit log.
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <mutex>
+#include <set>
 #include <thread>
 
 #include "../support/redis_server.h"
@@ -417,6 +424,100 @@ TEST_F(AgentControlTest, TwoGatewaysShareKillSwitchAndLimitsThroughRedis) {
   EXPECT_EQ(Request(b.port(), http::verb::get, "/readyz", "").status, 200u);
   // The restarted Redis is empty (no persistence in the test), so globex is no longer killed.
   EXPECT_EQ(Post(b.port(), "/v1/chat/completions", Chat("echo", "z"), kOther).verdict, "allow");
+}
+
+}  // namespace
+}  // namespace warden::gateway
+
+namespace warden::gateway {
+namespace {
+
+// A free loopback port for a gateway started as its own process.
+uint16_t FreePort() {
+  net::io_context ioc;
+  tcp::acceptor a(ioc, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0));
+  return a.local_endpoint().port();
+}
+
+// kill -9 under load: every answer a client received has its record in the log, and the chain
+// verifies after the crash.
+TEST(AuditCrashTest, KillNineUnderLoadLosesNoAnsweredDecision) {
+  const std::string warden = std::string(WARDEN_BINARY_DIR) + "/tools/warden/warden";
+  if (access(warden.c_str(), X_OK) != 0) GTEST_SKIP() << "build the warden binary first";
+  const fs::path dir = fs::temp_directory_path() / ("warden-crash-" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  ASSERT_TRUE(audit::GenerateKeyPair((dir / "k.pem").string(), (dir / "k.pub").string()).ok());
+  ScriptedUpstream upstream;
+  const uint16_t port = FreePort();
+  {
+    std::ofstream cfg(dir / "gateway.yaml");
+    cfg << "listen: 127.0.0.1:" << port << "\n"
+        << "threads: 2\n"
+        << "policy: " << WARDEN_SOURCE_DIR << "/policies/patterns.yaml\n"
+        << "upstream: {url: " << upstream.url() << "}\n"
+        << "control: {store: off}\n"
+        << "audit: {store: \"sqlite:" << (dir / "audit.db").string() << "\", signing_key: "
+        << (dir / "k.pem").string() << ", checkpoint_every: 100}\n";
+  }
+  const std::string config = (dir / "gateway.yaml").string();
+  const pid_t pid = fork();
+  if (pid == 0) {
+    const int null_fd = open("/dev/null", O_WRONLY);
+    dup2(null_fd, 2);
+    execl(warden.c_str(), "warden", "serve", "--config", config.c_str(),
+          static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  bool up = false;
+  for (int i = 0; i < 300 && !up; ++i) {
+    up = Request(port, http::verb::get, "/healthz", "").status == 200;
+    if (!up) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_TRUE(up) << "warden serve did not start";
+
+  std::mutex mu;
+  std::vector<std::string> answered;
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> clients;
+  for (int t = 0; t < 4; ++t) {
+    clients.emplace_back([&, t] {
+      for (int i = 0; !stop.load(); ++i) {
+        HttpReply r = Post(port, "/v1/chat/completions",
+                           Chat("echo", "mail bob@example.com turn " + std::to_string(i)));
+        if (r.status == 200) {
+          std::lock_guard<std::mutex> lock(mu);
+          answered.push_back(r.headers["x-request-id"]);
+        }
+      }
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  kill(pid, SIGKILL);
+  waitpid(pid, nullptr, 0);
+  stop = true;
+  for (std::thread& c : clients) c.join();
+  ASSERT_GT(answered.size(), 50u);
+
+  auto store = audit::OpenStore("sqlite:" + (dir / "audit.db").string(),
+                                audit::OpenMode::kExisting);
+  ASSERT_TRUE(store.ok()) << store.status().message();
+  auto key = audit::PublicKey::LoadPem((dir / "k.pub").string());
+  ASSERT_TRUE(key.ok());
+  auto report = audit::Verify(**store, {.public_key = *key});
+  ASSERT_TRUE(report.ok()) << report.status().message();
+  EXPECT_TRUE(report->ok) << "seq " << report->first_bad_seq << ": " << report->problem;
+  std::set<std::string> logged;
+  ASSERT_TRUE((*store)->ScanRecords([&](const audit::StoredRecord& r) {
+    logged.insert(r.request_id);
+    return true;
+  }).ok());
+  size_t missing = 0;
+  for (const std::string& id : answered) missing += logged.count(id) == 0;
+  std::cout << answered.size() << " answers before kill -9, " << report->records
+            << " records, signed through " << report->signed_through << "\n";
+  EXPECT_EQ(missing, 0u);
+  fs::remove_all(dir);
 }
 
 }  // namespace
