@@ -426,3 +426,73 @@ TEST_F(GatewayTest, NoUpstreamModerationStillWorks) {
 
 }  // namespace
 }  // namespace warden::gateway
+
+namespace warden::gateway {
+namespace {
+
+// HTTPS upstream: certificate verification against a CA file, SNI and host name checks, and a
+// clear 502 when the certificate is not trusted.
+class HttpsUpstreamTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("warden-tls-" + std::to_string(getpid()));
+    std::filesystem::create_directories(dir_);
+    files_ = {(dir_ / "cert.pem").string(), (dir_ / "key.pem").string()};
+    const std::string cmd =
+        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 "
+        "-subj /CN=localhost -addext subjectAltName=DNS:localhost -keyout " + files_.key_pem +
+        " -out " + files_.cert_pem + " >/dev/null 2>&1";
+    if (std::system(cmd.c_str()) != 0) GTEST_SKIP() << "the openssl command is not installed";
+    upstream_ = std::make_unique<ScriptedUpstream>(&files_);
+  }
+  void TearDown() override {
+    server_.reset();
+    upstream_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  HttpReply ChatVia(std::string_view ca_file, bool verify) {
+    GatewayConfig c;
+    c.listen = "127.0.0.1:0";
+    c.threads = 1;
+    c.policy = PolicyPath();
+    c.upstream.url = upstream_->url_by_name();
+    c.upstream.parsed = *ParseUpstreamUrl(c.upstream.url);
+    c.upstream.ca_file = std::string(ca_file);
+    c.upstream.verify_tls = verify;
+    server_.reset();
+    auto s = Server::Create(std::move(c));
+    EXPECT_TRUE(s.ok()) << s.status().message();
+    if (!s.ok()) return {};
+    server_ = std::move(s).value();
+    EXPECT_TRUE(server_->Start().ok());
+    return Post(server_->port(), "/v1/chat/completions", Chat("echo", "hello over TLS"));
+  }
+
+  std::filesystem::path dir_;
+  testing::TlsFiles files_;
+  std::unique_ptr<ScriptedUpstream> upstream_;
+  std::unique_ptr<Server> server_;
+};
+
+TEST_F(HttpsUpstreamTest, TrustedCertificateWorks) {
+  HttpReply r = ChatVia(files_.cert_pem, true);
+  ASSERT_EQ(r.status, 200u) << r.body;
+  EXPECT_NE(r.body.find("You said: hello over TLS"), std::string::npos) << r.body;
+}
+
+TEST_F(HttpsUpstreamTest, UntrustedCertificateIs502) {
+  HttpReply r = ChatVia("", true);
+  EXPECT_EQ(r.status, 502u) << r.body;
+  EXPECT_NE(r.body.find("TLS"), std::string::npos) << r.body;
+  EXPECT_EQ(upstream_->requests(), 0);  // nothing was sent over the unverified connection
+}
+
+TEST_F(HttpsUpstreamTest, VerificationCanBeTurnedOffForTests) {
+  HttpReply r = ChatVia("", false);
+  EXPECT_EQ(r.status, 200u) << r.body;
+}
+
+}  // namespace
+}  // namespace warden::gateway

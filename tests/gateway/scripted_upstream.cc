@@ -67,11 +67,25 @@ std::string CannedText(std::string_view model, std::string_view last_user) {
 struct ScriptedUpstream::Impl {
   explicit Impl(ScriptedUpstream& owner) : owner(owner), acceptor(ioc) {}
 
+  std::unique_ptr<net::ssl::context> tls;  // set: the upstream speaks HTTPS
+
   void Serve(tcp::socket socket) {
-    beast::flat_buffer buffer;
     error_code ec;
     // Small SSE chunks must not wait for Nagle's algorithm, or every stream starts 40 ms late.
     socket.set_option(tcp::no_delay(true), ec);
+    if (!tls) {
+      ServeOn(socket);
+      return;
+    }
+    net::ssl::stream<tcp::socket> stream(std::move(socket), *tls);
+    stream.handshake(net::ssl::stream_base::server, ec);
+    if (!ec) ServeOn(stream);
+  }
+
+  template <typename Stream>
+  void ServeOn(Stream& socket) {
+    beast::flat_buffer buffer;
+    error_code ec;
     for (;;) {
       http::request<http::string_body> req;
       http::read(socket, buffer, req, ec);
@@ -107,7 +121,8 @@ struct ScriptedUpstream::Impl {
     }
   }
 
-  void Respond(tcp::socket& socket, const http::request<http::string_body>& req, unsigned status,
+  template <typename Stream>
+  void Respond(Stream& socket, const http::request<http::string_body>& req, unsigned status,
                std::string body, std::string_view type = "application/json") {
     http::response<http::string_body> res{static_cast<http::status>(status), 11};
     res.set(http::field::content_type, std::string(type));
@@ -119,7 +134,8 @@ struct ScriptedUpstream::Impl {
   }
 
   // Returns false when the connection must be dropped.
-  bool Script(tcp::socket& socket, const http::request<http::string_body>& req,
+  template <typename Stream>
+  bool Script(Stream& socket, const http::request<http::string_body>& req,
               const std::string& model, const std::string& last_user, bool stream) {
     error_code ec;
     if (model == "stall") {
@@ -127,13 +143,13 @@ struct ScriptedUpstream::Impl {
       return false;
     }
     if (model == "reset") {
-      socket.set_option(net::socket_base::linger(true, 0), ec);
-      socket.close(ec);
+      beast::get_lowest_layer(socket).set_option(net::socket_base::linger(true, 0), ec);
+      beast::get_lowest_layer(socket).close(ec);
       return false;
     }
     if (model == "garbage") {
       net::write(socket, net::buffer(std::string_view("HELLO I AM NOT HTTP\r\n\r\n")), ec);
-      socket.close(ec);
+      beast::get_lowest_layer(socket).close(ec);
       return false;
     }
     if (model == "nonjson") {
@@ -235,7 +251,13 @@ struct ScriptedUpstream::Impl {
   std::atomic<bool> stop{false};
 };
 
-ScriptedUpstream::ScriptedUpstream() : impl_(new Impl(*this)) {
+ScriptedUpstream::ScriptedUpstream(const TlsFiles* tls) : impl_(new Impl(*this)) {
+  if (tls) {
+    impl_->tls = std::make_unique<net::ssl::context>(net::ssl::context::tls_server);
+    impl_->tls->use_certificate_chain_file(tls->cert_pem);
+    impl_->tls->use_private_key_file(tls->key_pem, net::ssl::context::pem);
+    scheme_ = "https";
+  }
   tcp::endpoint ep(net::ip::make_address("127.0.0.1"), 0);
   impl_->acceptor.open(ep.protocol());
   impl_->acceptor.set_option(net::socket_base::reuse_address(true));

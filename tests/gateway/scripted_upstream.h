@@ -17,12 +17,23 @@
 
 namespace warden::gateway::testing {
 
+// A certificate and key (PEM files) for an upstream that speaks HTTPS.
+struct TlsFiles {
+  std::string cert_pem;
+  std::string key_pem;
+};
+
 class ScriptedUpstream {
  public:
-  ScriptedUpstream();
+  // Plain HTTP, or HTTPS with `tls` (the files are read here).
+  explicit ScriptedUpstream(const TlsFiles* tls = nullptr);
   ~ScriptedUpstream();
 
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/v1"; }
+  std::string url() const { return scheme_ + "://127.0.0.1:" + std::to_string(port_) + "/v1"; }
+  // The same with "localhost", the name in the test certificate.
+  std::string url_by_name() const {
+    return scheme_ + "://localhost:" + std::to_string(port_) + "/v1";
+  }
   uint16_t port() const { return port_; }
   int requests() const { return requests_.load(); }
   std::string last_body() const;
@@ -32,6 +43,7 @@ class ScriptedUpstream {
   struct Impl;
   Impl* impl_;
   uint16_t port_ = 0;
+  std::string scheme_ = "http";
   std::atomic<int> requests_{0};
   mutable std::mutex mu_;
   std::string last_body_;
