@@ -138,6 +138,70 @@ TEST(GatewayConfig, RejectsKeys) {
             std::string::npos);
 }
 
+TEST(GatewayConfig, AgentControlAuditAndLimits) {
+  auto c = ParseGatewayConfig(R"(
+keys:
+  - key: sk-1
+    name: ci-bot
+    tenant: acme
+    rate_limits: {requests_per_minute: 60, max_repeated_tool_calls: 4}
+  - key: sk-2
+rate_limits:
+  key: {requests_per_minute: 600, tool_calls_per_minute: 100}
+  tenant: {tokens_per_day: 5000000}
+  tenants:
+    acme: {tokens_per_minute: 200000}
+control:
+  store: redis://127.0.0.1:6379/2
+  on_store_error: fail_open
+  poll_interval_ms: 20
+  approval_timeout_ms: 30000
+  on_approval_timeout: allow
+audit:
+  store: sqlite:/var/lib/warden/audit.db
+  signing_key: /etc/warden/audit.pem
+  checkpoint_every: 500
+  when_full: fail_closed
+)", "gw.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->keys[0].name, "ci-bot");
+  ASSERT_TRUE(c->keys[0].rate_limits.has_value());
+  EXPECT_EQ(c->keys[0].rate_limits->requests_per_minute, 60u);
+  EXPECT_EQ(c->keys[0].rate_limits->max_repeated_tool_calls, 4u);
+  EXPECT_EQ(c->keys[1].name, "key-" + Sha256Hex("sk-2").substr(0, 8));
+  EXPECT_FALSE(c->keys[1].rate_limits.has_value());
+  EXPECT_EQ(c->rate_limits.key.tool_calls_per_minute, 100u);
+  EXPECT_EQ(c->rate_limits.ForTenant("acme").tokens_per_minute, 200000u);
+  EXPECT_EQ(c->rate_limits.ForTenant("globex").tokens_per_day, 5000000u);
+  EXPECT_EQ(c->control.store, "redis://127.0.0.1:6379/2");
+  EXPECT_FALSE(c->control.fail_closed);
+  EXPECT_EQ(c->control.poll_interval_ms, 20u);
+  EXPECT_TRUE(c->control.approve_on_timeout);
+  EXPECT_EQ(c->audit.checkpoint_every, 500u);
+  EXPECT_TRUE(c->audit.fail_closed_when_full);
+}
+
+TEST(GatewayConfig, RejectsBadLimitsControlAndAudit) {
+  EXPECT_EQ(Error("rate_limits:\n  key: {requests_per_minut: 5}\n"),
+            "gw.yaml:2:9: rate_limits.key.requests_per_minut: unknown key (did you mean "
+            "\"requests_per_minute\"?)");
+  EXPECT_EQ(Error("rate_limits:\n  tenants:\n    acme: {tokens_per_day: -1}\n"),
+            "gw.yaml:3:28: rate_limits.tenants.acme.tokens_per_day: expected an integer, got "
+            "\"-1\"");
+  EXPECT_NE(Error("rate_limits: {tenants: [a]}\n").find("expected a mapping of tenant names"),
+            std::string::npos);
+  EXPECT_EQ(Error("control:\n  on_store_error: fail_closd\n"),
+            "gw.yaml:2:19: control.on_store_error: expected fail_closed or fail_open, got "
+            "\"fail_closd\" (did you mean \"fail_closed\"?)");
+  EXPECT_NE(Error("control:\n  poll_interval_ms: 0\n").find("must be between 5 and 60000"),
+            std::string::npos);
+  EXPECT_NE(Error("audit:\n  when_full: drop\n").find("audit.when_full: expected fail_closed or "
+                                                      "block"),
+            std::string::npos);
+  EXPECT_NE(Error("keys:\n  - {key: a, name: x}\n  - {key: b, name: x}\n").find("duplicate name"),
+            std::string::npos);
+}
+
 TEST(GatewayConfig, YamlSyntaxErrorHasPosition) {
   EXPECT_EQ(Error("listen: [\n").rfind("gw.yaml:", 0), 0u);
 }
