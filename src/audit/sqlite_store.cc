@@ -107,7 +107,8 @@ struct SqliteStore::Impl {
     return InternalError(msg);
   }
   std::string Damaged(const std::string& msg) const {
-    return msg + ". Warden will not start a fresh log over it: keep the file for investigation, " +
+    return msg + " (not a Warden audit log or damaged). Warden will not start a fresh log over " +
+           "it: keep the file for investigation, " +
            "run `warden audit verify --db " + path +
            "`, and restore a backup or point --db / the audit config at a new file";
   }

@@ -1,9 +1,15 @@
-// `warden audit verify|query|keygen`: check, read and sign the tamper-evident audit log
-// (docs/audit.md).
+// `warden audit verify|query|export|tail|keygen`: check, read, follow and sign the
+// tamper-evident audit log (docs/audit.md; formats in docs/audit-format.md).
 #include <time.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <chrono>
 #include <cstdio>
+#include <cstring>
+#include <fstream>
 #include <iostream>
+#include <thread>
 
 #include "commands.h"
 #include "core/json_writer.h"
@@ -16,11 +22,52 @@ namespace {
 struct AuditFlags {
   std::string db;
   std::string public_key;
-  std::string since, until, key, tenant, action, rule;
+  std::string since, until, key, tenant, action, rule, category;
+  float min_score = 0.5f;
   uint64_t limit = 0;
   bool json = false;
   std::string out;
+  bool follow = false;
+  uint64_t lines = 10;
+  int interval_ms = 500;
+  bool progress = true;
 };
+
+// A one-line progress bar on stderr, only when stderr is a terminal and the log is large
+// enough to wait for.
+class Progress {
+ public:
+  Progress(const char* what, uint64_t total, bool enabled)
+      : what_(what), total_(total), on_(enabled && total >= 100000 && isatty(2)) {}
+  ~Progress() {
+    if (on_ && shown_) std::fprintf(stderr, "\r\033[K");
+  }
+  void Update(uint64_t done) {
+    if (!on_) return;
+    const int pct = static_cast<int>(100 * std::min(done, total_) / total_);
+    if (pct == last_pct_) return;
+    last_pct_ = pct;
+    shown_ = true;
+    const int width = 30, filled = pct * width / 100;
+    std::fprintf(stderr, "\r%s [%.*s%*s] %3d%% %llu/%llu records", what_,
+                 filled, "##############################", width - filled, "", pct,
+                 static_cast<unsigned long long>(done), static_cast<unsigned long long>(total_));
+    std::fflush(stderr);
+  }
+
+ private:
+  const char* what_;
+  uint64_t total_;
+  bool on_;
+  bool shown_ = false;
+  int last_pct_ = -1;
+};
+
+// The last seq in the log (0 when empty or unreadable): the denominator of a progress bar.
+uint64_t LastSeq(audit::Store& store) {
+  auto tail = store.LoadTail();
+  return tail.ok() && tail->last ? tail->last->seq : 0;
+}
 
 // Accepts Unix seconds ("1714564800"), a date ("2024-05-01", UTC midnight) or an RFC 3339 UTC
 // time ("2024-05-01T12:00:00Z"); returns microseconds since the epoch.
@@ -47,15 +94,7 @@ StatusOr<int64_t> ParseTime(const std::string& s) {
   return static_cast<int64_t>(timegm(&tm)) * 1000000;
 }
 
-std::string FormatTime(int64_t us) {
-  const time_t secs = static_cast<time_t>(us / 1000000);
-  struct tm tm;
-  gmtime_r(&secs, &tm);
-  char buf[40];
-  snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-           tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(us % 1000000));
-  return buf;
-}
+std::string FormatTime(int64_t us) { return audit::FormatTimeMicros(us); }
 
 int RunVerify(const AuditFlags& flags) {
   audit::VerifyOptions options;
@@ -67,24 +106,26 @@ int RunVerify(const AuditFlags& flags) {
     }
     options.public_key = *key;
   }
-  auto store = audit::SqliteStore::Open(flags.db, audit::OpenMode::kExisting);
+  auto store = audit::OpenStore(flags.db, audit::OpenMode::kExisting);
   if (!store.ok()) {
     std::cerr << "warden audit verify: " << store.status().message() << "\n";
     return kExitError;
   }
+  Progress progress("verify", LastSeq(**store), flags.progress);
+  options.progress = [&](uint64_t n) { progress.Update(n); };
   auto report = audit::Verify(**store, options);
   if (!report.ok()) {
     std::cerr << "warden audit verify: " << report.status().message() << "\n";
     return kExitError;
   }
   if (!report->ok) {
-    std::cout << "FAIL " << flags.db << ": " << report->problem << "\n"
+    std::cout << "FAIL " << audit::RedactStoreUrl(flags.db) << ": " << report->problem << "\n"
               << "  first bad " << (report->in_checkpoint ? "checkpoint" : "record") << ": "
               << report->first_bad_seq << " (" << report->records
               << " records before it are intact)\n";
     return kExitFlagged;
   }
-  std::cout << "OK " << flags.db << ": " << report->records << " records, " << report->checkpoints
+  std::cout << "OK " << audit::RedactStoreUrl(flags.db) << ": " << report->records << " records, " << report->checkpoints
             << " checkpoints"
             << (options.public_key ? ", signatures verified"
                                    : ", signatures NOT checked (no --public-key)");
@@ -96,119 +137,89 @@ int RunVerify(const AuditFlags& flags) {
   return kExitAllow;
 }
 
-void AppendRecordJson(std::string& out, const audit::StoredRecord& row) {
-  out.append("{\"seq\":");
-  AppendJsonUint(out, row.seq);
-  out.append(",\"time\":");
-  AppendJsonString(out, FormatTime(row.time_us));
-  out.append(",\"time_us\":");
-  out.append(std::to_string(row.time_us));
-  out.append(",\"request_id\":");
-  AppendJsonString(out, row.request_id);
-  out.append(",\"key\":");
-  AppendJsonString(out, row.key);
-  out.append(",\"tenant\":");
-  AppendJsonString(out, row.tenant);
-  out.append(",\"direction\":");
-  AppendJsonString(out, row.direction);
-  out.append(",\"action\":");
-  AppendJsonString(out, row.action);
-  out.append(",\"rule\":");
-  AppendJsonStringOrNull(out, row.rule);
-  auto body = audit::ParseRecord(row.body);
-  if (!body.ok()) {
-    // Query is for reading, verify is for judging: show the row and say the body is damaged.
-    out.append(",\"error\":");
-    AppendJsonString(out, body.status().message());
-    out.append("}");
-    return;
-  }
-  out.append(",\"scores\":");
-  AppendJsonScores(out, body->scores);
-  out.append(",\"findings\":[");
-  for (size_t i = 0; i < body->findings.size(); ++i) {
-    const audit::AuditFinding& f = body->findings[i];
-    if (i) out.push_back(',');
-    out.append("{\"scanner\":");
-    AppendJsonString(out, f.scanner);
-    out.append(",\"type\":");
-    AppendJsonString(out, f.type);
-    out.append(",\"start\":");
-    AppendJsonUint(out, f.start);
-    out.append(",\"end\":");
-    AppendJsonUint(out, f.end);
-    out.append(",\"score\":");
-    AppendJsonNumber(out, f.score);
-    if (!f.excerpt.empty()) {
-      out.append(",\"excerpt\":");
-      AppendJsonString(out, f.excerpt);
-    }
-    out.push_back('}');
-  }
-  out.append("],\"hash\":");
-  AppendJsonString(out, audit::HashToHex(body->hash));
-  out.append(",\"prev_hash\":");
-  AppendJsonString(out, audit::HashToHex(body->prev_hash));
-  out.push_back('}');
-}
-
-int RunQuery(const AuditFlags& flags) {
-  audit::QueryFilter filter;
+// Fills `filter` from the flags; prints the problem and returns false on a bad value.
+bool BuildFilter(const char* command, const AuditFlags& flags, audit::QueryFilter& filter) {
   for (auto [text, field] :
        {std::pair{&flags.since, &filter.since_us}, std::pair{&flags.until, &filter.until_us}}) {
     if (text->empty()) continue;
     auto t = ParseTime(*text);
     if (!t.ok()) {
-      std::cerr << "warden audit query: " << (field == &filter.since_us ? "--since" : "--until")
-                << ": " << t.status().message() << "\n";
-      return kExitError;
+      std::cerr << "warden audit " << command << ": "
+                << (field == &filter.since_us ? "--since" : "--until") << ": "
+                << t.status().message() << "\n";
+      return false;
     }
     *field = *t;
   }
   if (!flags.action.empty() && !ParseAction(flags.action)) {
-    std::cerr << "warden audit query: --action: unknown action \"" << flags.action
+    std::cerr << "warden audit " << command << ": --action: unknown action \"" << flags.action
               << "\" (allow, redact, escalate, defer, require_approval, block, kill)\n";
-    return kExitError;
+    return false;
+  }
+  if (flags.min_score < 0 || flags.min_score > 1) {
+    std::cerr << "warden audit " << command << ": --min-score: must be in [0, 1]\n";
+    return false;
   }
   filter.key = flags.key;
   filter.tenant = flags.tenant;
   filter.action = flags.action;
   filter.rule = flags.rule;
+  filter.category = flags.category;
+  filter.min_score = flags.min_score;
   filter.limit = flags.limit;
-  auto store = audit::SqliteStore::Open(flags.db, audit::OpenMode::kExisting);
+  return true;
+}
+
+void PrintHeader() {
+  std::printf("%-8s %-27s %-16s %-12s %-10s %-11s %-16s %-20s %s\n", "SEQ", "TIME", "REQUEST",
+              "KEY", "TENANT", "DIRECTION", "ACTION", "RULE", "FINDINGS / SCORES");
+}
+
+// One record as a table row (or a JSON line), into `line`.
+void FormatRow(const audit::StoredRecord& row, bool json, std::string& line) {
+  line.clear();
+  if (json) {
+    line = audit::RecordToJson(row);
+    line.push_back('\n');
+    return;
+  }
+  std::string details;
+  if (auto body = audit::ParseRecord(row.body); body.ok()) {
+    for (const auto& f : body->findings) {
+      if (!details.empty()) details += ",";
+      details += f.type + "@" + std::to_string(f.start) + "-" + std::to_string(f.end);
+    }
+    for (const auto& [label, score] : body->scores) {
+      if (score < 0.5f) continue;  // the table shows what fired; --json has every score
+      char buf[64];
+      snprintf(buf, sizeof buf, "%s%s=%.2f", details.empty() ? "" : ",", label.c_str(), score);
+      details += buf;
+    }
+  } else {
+    details = "(damaged body: run warden audit verify)";
+  }
+  char buf[512];
+  snprintf(buf, sizeof buf, "%-8llu %-27s %-16.16s %-12.12s %-10.10s %-11s %-16s %-20.20s ",
+           static_cast<unsigned long long>(row.seq), FormatTime(row.time_us).c_str(),
+           row.request_id.c_str(), row.key.c_str(), row.tenant.c_str(), row.direction.c_str(),
+           row.action.c_str(), row.rule.empty() ? "-" : row.rule.c_str());
+  line = buf + (details.empty() ? "-" : details) + "\n";
+}
+
+int RunQuery(const AuditFlags& flags) {
+  audit::QueryFilter filter;
+  if (!BuildFilter("query", flags, filter)) return kExitError;
+  auto store = audit::OpenStore(flags.db, audit::OpenMode::kExisting);
   if (!store.ok()) {
     std::cerr << "warden audit query: " << store.status().message() << "\n";
     return kExitError;
   }
-  if (!flags.json) {
-    std::printf("%-8s %-27s %-16s %-12s %-10s %-11s %-16s %-20s %s\n", "SEQ", "TIME", "REQUEST",
-                "KEY", "TENANT", "DIRECTION", "ACTION", "RULE", "FINDINGS");
-  }
+  if (!flags.json) PrintHeader();
   std::string line;
   uint64_t rows = 0;
   Status s = (*store)->Query(filter, [&](const audit::StoredRecord& row) {
     ++rows;
-    line.clear();
-    if (flags.json) {
-      AppendRecordJson(line, row);
-      line.push_back('\n');
-    } else {
-      std::string findings;
-      if (auto body = audit::ParseRecord(row.body); body.ok()) {
-        for (const auto& f : body->findings) {
-          if (!findings.empty()) findings += ",";
-          findings += f.type + "@" + std::to_string(f.start) + "-" + std::to_string(f.end);
-        }
-      } else {
-        findings = "(damaged body)";
-      }
-      char buf[512];
-      snprintf(buf, sizeof buf, "%-8llu %-27s %-16.16s %-12.12s %-10.10s %-11s %-16s %-20.20s ",
-               static_cast<unsigned long long>(row.seq), FormatTime(row.time_us).c_str(),
-               row.request_id.c_str(), row.key.c_str(), row.tenant.c_str(), row.direction.c_str(),
-               row.action.c_str(), row.rule.empty() ? "-" : row.rule.c_str());
-      line = buf + (findings.empty() ? "-" : findings) + "\n";
-    }
+    FormatRow(row, flags.json, line);
     std::fwrite(line.data(), 1, line.size(), stdout);
     return true;
   });
@@ -218,6 +229,89 @@ int RunQuery(const AuditFlags& flags) {
   }
   if (!flags.json) std::fprintf(stderr, "%llu records\n", static_cast<unsigned long long>(rows));
   return kExitAllow;
+}
+
+int RunExport(const AuditFlags& flags) {
+  audit::QueryFilter filter;
+  if (!BuildFilter("export", flags, filter)) return kExitError;
+  auto store = audit::OpenStore(flags.db, audit::OpenMode::kExisting);
+  if (!store.ok()) {
+    std::cerr << "warden audit export: " << store.status().message() << "\n";
+    return kExitError;
+  }
+  std::ofstream file;
+  std::FILE* out = stdout;
+  const std::string tmp = flags.out + ".partial";
+  if (!flags.out.empty() && flags.out != "-") {
+    // Written beside and renamed at the end, so a reader never sees half an export.
+    out = std::fopen(tmp.c_str(), "wb");
+    if (!out) {
+      std::cerr << "warden audit export: " << tmp << ": " << std::strerror(errno) << "\n";
+      return kExitError;
+    }
+  }
+  const uint64_t last = LastSeq(**store);
+  Progress progress("export", last, flags.progress && out != stdout);
+  std::string line;
+  uint64_t rows = 0;
+  Status s = (*store)->Query(filter, [&](const audit::StoredRecord& row) {
+    ++rows;
+    line = audit::RecordToJson(row);
+    line.push_back('\n');
+    std::fwrite(line.data(), 1, line.size(), out);
+    if ((row.seq & 0xffff) == 0) progress.Update(row.seq);
+    return true;
+  });
+  const bool write_failed = std::ferror(out) != 0;
+  if (out != stdout) std::fclose(out);
+  if (!s.ok() || write_failed) {
+    std::cerr << "warden audit export: "
+              << (s.ok() ? flags.out + ": write failed" : s.message()) << "\n";
+    if (out != stdout) std::remove(tmp.c_str());
+    return kExitError;
+  }
+  if (out != stdout) {
+    if (std::rename(tmp.c_str(), flags.out.c_str()) != 0) {
+      std::cerr << "warden audit export: " << flags.out << ": " << std::strerror(errno) << "\n";
+      return kExitError;
+    }
+    std::fprintf(stderr, "wrote %llu records to %s\n", static_cast<unsigned long long>(rows),
+                 flags.out.c_str());
+  }
+  return kExitAllow;
+}
+
+int RunTail(const AuditFlags& flags) {
+  audit::QueryFilter filter;
+  if (!BuildFilter("tail", flags, filter)) return kExitError;
+  filter.limit = 0;
+  auto store = audit::OpenStore(flags.db, audit::OpenMode::kExisting);
+  if (!store.ok()) {
+    std::cerr << "warden audit tail: " << store.status().message() << "\n";
+    return kExitError;
+  }
+  // Start `lines` records before the end (without filters that is exact; with filters it shows
+  // the matches among the last `lines` records).
+  const uint64_t last = LastSeq(**store);
+  filter.after_seq = last > flags.lines ? last - flags.lines : 0;
+  if (!flags.json) PrintHeader();
+  std::string line;
+  for (;;) {
+    Status s = (*store)->Query(filter, [&](const audit::StoredRecord& row) {
+      filter.after_seq = row.seq;
+      FormatRow(row, flags.json, line);
+      std::fwrite(line.data(), 1, line.size(), stdout);
+      return true;
+    });
+    std::fflush(stdout);
+    if (!s.ok()) {
+      // Following survives a restarting server: say so and keep polling.
+      std::cerr << "warden audit tail: " << s.message() << "\n";
+      if (!flags.follow || s.code() != StatusCode::kUnavailable) return kExitError;
+    }
+    if (!flags.follow) return kExitAllow;
+    std::this_thread::sleep_for(std::chrono::milliseconds(flags.interval_ms));
+  }
 }
 
 int RunKeygen(const AuditFlags& flags) {
@@ -238,34 +332,83 @@ void AddAuditCommand(CLI::App& app, int* exit_code) {
   auto flags = std::make_shared<AuditFlags>();
   CLI::App* audit = app.add_subcommand(
       "audit",
-      "Verify, query and sign the tamper-evident audit log.\n\n"
+      "Verify, query, export, follow and sign the tamper-evident audit log.\n\n"
+      "Every decision the gateway makes is a record; each holds the SHA-256 of the one before,\n"
+      "and checkpoints sign the chain with Ed25519. --db names the log: a SQLite file\n"
+      "(audit.db, sqlite:/var/lib/warden/audit.db) or a PostgreSQL URL\n"
+      "(postgresql://user:password@host:5432/db). WARDEN_AUDIT_DB is used when --db is absent.\n\n"
       "Examples:\n"
       "  warden audit keygen --out audit-key.pem\n"
       "  warden audit verify --db audit.db --public-key audit-key.pem.pub\n"
-      "  warden audit query --db audit.db --since 2024-05-01 --action block --json\n");
+      "  warden audit query --db audit.db --since 2024-05-01 --action block\n"
+      "  warden audit query --db audit.db --category jailbreak --min-score 0.8 --json\n"
+      "  warden audit export --db postgresql://warden@db/audit --since 2024-05-01 --out may.jsonl\n"
+      "  warden audit tail --db audit.db -f --action block\n\n"
+      "Formats: docs/audit-format.md. Operations: docs/audit.md.");
   audit->require_subcommand(1);
+
+  auto add_db = [&](CLI::App* cmd) {
+    cmd->add_option("--db", flags->db,
+                    "the audit log: a SQLite path or sqlite:PATH, or postgresql://…")
+        ->envname("WARDEN_AUDIT_DB")
+        ->required();
+  };
+  auto add_filters = [&](CLI::App* cmd) {
+    cmd->add_option("--since", flags->since,
+                    "from this time (Unix seconds, YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ, UTC)");
+    cmd->add_option("--until", flags->until, "before this time (same forms)");
+    cmd->add_option("--key", flags->key, "only this API key name");
+    cmd->add_option("--tenant", flags->tenant, "only this tenant");
+    cmd->add_option("--action", flags->action,
+                    "only this action (allow, redact, escalate, defer, require_approval, block, "
+                    "kill)");
+    cmd->add_option("--rule", flags->rule, "only decisions by this policy rule");
+    cmd->add_option("--category", flags->category,
+                    "only records with this score label at or above --min-score (jailbreak, "
+                    "privacy, …) or a finding of this type (email, aws_access_key, …)");
+    cmd->add_option("--min-score", flags->min_score, "threshold for --category (default 0.5)");
+  };
 
   CLI::App* verify =
       audit->add_subcommand("verify",
                             "Check the hash chain and checkpoints; name the first bad record.\n"
                             "Exit 0: intact; 1: tampered or damaged; 2: cannot read.");
-  verify->add_option("--db", flags->db, "SQLite audit database")->required();
+  add_db(verify);
   verify->add_option("--public-key", flags->public_key,
-                     "Ed25519 public key (PEM) that must have signed every checkpoint");
+                     "Ed25519 public key (PEM) that must have signed every checkpoint; without "
+                     "it signatures are not checked");
+  verify->add_flag("!--no-progress", flags->progress, "no progress bar on stderr");
   verify->callback([flags, exit_code] { *exit_code = RunVerify(*flags); });
 
-  CLI::App* query = audit->add_subcommand("query", "List records, as a table or JSONL.");
-  query->add_option("--db", flags->db, "SQLite audit database")->required();
-  query->add_option("--since", flags->since,
-                    "from this time (Unix seconds, YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ)");
-  query->add_option("--until", flags->until, "before this time (same forms)");
-  query->add_option("--key", flags->key, "only this API key name");
-  query->add_option("--tenant", flags->tenant, "only this tenant");
-  query->add_option("--action", flags->action, "only this action (block, redact, …)");
-  query->add_option("--rule", flags->rule, "only decisions by this rule");
+  CLI::App* query = audit->add_subcommand(
+      "query", "List matching records as a table (findings and scores >= 0.5) or JSONL.");
+  add_db(query);
+  add_filters(query);
   query->add_option("--limit", flags->limit, "at most this many records");
-  query->add_flag("--json", flags->json, "one JSON object per line");
+  query->add_flag("--json", flags->json,
+                  "one JSON object per line (the export schema, docs/audit-format.md)");
   query->callback([flags, exit_code] { *exit_code = RunQuery(*flags); });
+
+  CLI::App* exp = audit->add_subcommand(
+      "export",
+      "Write matching records as JSONL, one record per line, in seq order (schema in\n"
+      "docs/audit-format.md, \"JSONL export\"). The file appears only when complete.");
+  add_db(exp);
+  add_filters(exp);
+  exp->add_option("--out,-o", flags->out, "output file (default: stdout)");
+  exp->add_flag("!--no-progress", flags->progress, "no progress bar on stderr");
+  exp->callback([flags, exit_code] { *exit_code = RunExport(*flags); });
+
+  CLI::App* tail = audit->add_subcommand(
+      "tail", "Show the last records; with -f, keep printing new ones as they are appended.");
+  add_db(tail);
+  add_filters(tail);
+  tail->add_option("-n,--lines", flags->lines, "start this many records before the end (10)");
+  tail->add_flag("-f,--follow", flags->follow, "poll for new records until interrupted");
+  tail->add_option("--interval", flags->interval_ms, "poll interval in ms with -f (500)")
+      ->check(CLI::Range(10, 600000));
+  tail->add_flag("--json", flags->json, "one JSON object per line");
+  tail->callback([flags, exit_code] { *exit_code = RunTail(*flags); });
 
   CLI::App* keygen = audit->add_subcommand(
       "keygen", "Make an Ed25519 key pair for signing checkpoints: FILE and FILE.pub.");
