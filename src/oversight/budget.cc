@@ -166,8 +166,16 @@ constexpr uint64_t kColdEvents = 100;
 BudgetController::State::State(const BudgetOptions& o)
     : tracker(TrackedLevels(o.budget), o.window) {}
 
+namespace {
+BudgetOptions WithDefaults(BudgetOptions o) {
+  if (o.window == 0) o.window = static_cast<uint64_t>(std::ceil(50.0 / o.budget));
+  if (o.horizon <= 0) o.horizon = 1.0 / o.budget;
+  return o;
+}
+}  // namespace
+
 BudgetController::BudgetController(BudgetOptions options)
-    : options_(options), shared_(std::make_unique<State>(options_)) {}
+    : options_(WithDefaults(options)), shared_(std::make_unique<State>(options_)) {}
 
 BudgetController::State& BudgetController::StateFor(std::string_view tenant) {
   if (!options_.per_tenant) return *shared_;

@@ -91,11 +91,12 @@ struct BudgetOptions {
   // false every event counts against one shared budget. Default: true.
   bool per_tenant = true;
   // Events the quantile estimate remembers; shorter follows drift faster but is noisier.
-  // Default: 5,000 (the estimate covers the last 2,500..5,000 events).
-  uint64_t window = 5000;
+  // 0: 50 / budget (5,000 at 1%; the estimate covers the last 2,500..5,000 events), so the
+  // tracked tail always holds about 25..50 escalation-worthy events. Default: 0.
+  uint64_t window = 0;
   // Events over which a debt of escalations is paid back; shorter keeps every window closer to
-  // the target, longer lets the threshold move less. Default: 100.
-  double horizon = 100;
+  // the target, longer lets the threshold move less. 0: 1 / budget (100 at 1%). Default: 0.
+  double horizon = 0;
   // Scores at or below this never escalate, whatever the budget: an idle stream of harmless
   // traffic does not fill the queue with score-0 items. Default: 0.
   double min_score = 0;
@@ -119,6 +120,7 @@ struct BudgetStats {
 
 class BudgetController {
  public:
+  // REQUIRES: 0 < options.budget < 1.
   explicit BudgetController(BudgetOptions options);
 
   // Records one event of `tenant` (ignored when !per_tenant) with suspicion `score` and decides

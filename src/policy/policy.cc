@@ -30,7 +30,7 @@ constexpr size_t kMaxCollectedErrors = 1000;
 
 constexpr std::string_view kTopLevelKeys[] = {
     "version", "name",  "description", "max_input_bytes", "views",
-    "scanners", "rules", "tools", "default_action"};
+    "scanners", "rules", "tools", "review", "default_action"};
 constexpr std::string_view kViewKeys[] = {"normalized",       "skeleton",
                                           "deobfuscated",     "decoded",
                                           "max_decode_depth", "max_decoded_bytes",
@@ -41,6 +41,9 @@ constexpr std::string_view kRuleKeys[] = {"name", "description", "when", "action
 constexpr std::string_view kWhenKeys[] = {"direction", "role",     "tool",
                                           "tenant",    "findings", "scores"};
 constexpr std::string_view kFindingKeys[] = {"scanner", "type", "min_score", "min_count"};
+constexpr std::string_view kReviewKeys[] = {"suspicion", "budget",    "per_tenant",
+                                           "window",    "min_score", "direction"};
+constexpr std::string_view kSuspicionKeys[] = {"max_of", "weighted_sum"};
 constexpr std::string_view kActionNames[] = {"allow", "redact", "escalate", "defer",
                                              "require_approval", "block", "kill"};
 constexpr std::string_view kDirectionNames[] = {"input", "output", "tool_call", "tool_result"};
@@ -412,6 +415,8 @@ class Parser {
   void CheckRuleName(const YAML::Node& value, const std::string& path, const std::string& name);
 
   void ParseTools(const YAML::Node& node, PolicyConfig& out);
+  void ParseReview(const YAML::Node& node, PolicyConfig& out);
+  void ParseSuspicion(const YAML::Node& node, const std::string& path, ReviewSection& review);
   void ParseToolRule(const YAML::Node& node, const std::string& path, ToolPolicy& tools);
   void ParseArgs(const YAML::Node& node, const std::string& path, ToolRule& rule);
   void ParseConstraint(const YAML::Node& node, const std::string& path, ArgConstraint& c);
@@ -527,6 +532,7 @@ StatusOr<PolicyConfig> Parser::Run(std::string_view yaml) {
   if (const Entry* e = top->Find("rules")) ParseRules(e->value, config);
   // After rules: tool and taint rule names share the rules' namespace.
   if (const Entry* e = top->Find("tools")) ParseTools(e->value, config);
+  if (const Entry* e = top->Find("review")) ParseReview(e->value, config);
   if (const Entry* e = top->Find("default_action")) {
     if (auto a = ActionValue(e->value, "default_action")) config.default_action = *a;
   }
@@ -855,6 +861,117 @@ void Parser::ParseScores(const YAML::Node& node, const std::string& path, Rule& 
   }
 }
 
+
+// ---------------------------------------------------------------------------------------------
+// review:
+
+void Parser::ParseReview(const YAML::Node& node, PolicyConfig& out) {
+  ReviewSection review;
+  review.location = Where(node.Mark(), "review");
+  std::optional<Entries> entries = Map(node, "review", kReviewKeys);
+  if (!entries) return;
+  if (const Entry* e = entries->Find("suspicion")) {
+    ParseSuspicion(e->value, "review.suspicion", review);
+  } else {
+    Error(node, "review.suspicion",
+          "missing required key (e.g. `suspicion: {max_of: [unsafe, jailbreak, "
+          "prompt_injection]}`)");
+  }
+  if (const Entry* e = entries->Find("budget")) {
+    if (auto v = Number(e->value, "review.budget")) {
+      if (*v <= 0 || *v > 0.5) {
+        Error(e->value, "review.budget",
+              "must be a fraction of traffic above 0 and at most 0.5 (e.g. 0.01 for 1%), got " +
+                  e->value.Scalar());
+      } else {
+        review.budget = *v;
+      }
+    }
+  }
+  if (const Entry* e = entries->Find("per_tenant")) {
+    if (auto b = Bool(e->value, "review.per_tenant")) review.per_tenant = *b;
+  }
+  if (const Entry* e = entries->Find("window")) {
+    if (auto v = Uint(e->value, "review.window", 100, 100000000)) review.window = *v;
+  }
+  if (const Entry* e = entries->Find("min_score")) {
+    if (auto v = Number(e->value, "review.min_score")) review.min_score = *v;
+  }
+  if (const Entry* e = entries->Find("direction")) {
+    if (auto items = StringOrList(e->value, "review.direction", false)) {
+      for (const Item& item : *items) {
+        if (std::optional<Direction> d = ParseDirection(item.value)) {
+          review.directions |= static_cast<uint8_t>(1u << static_cast<unsigned>(*d));
+        } else {
+          ErrorAt(item.mark, item.path,
+                  "unknown direction " + Quote(item.value) +
+                      DidYouMean(item.value, Names(kDirectionNames)));
+        }
+      }
+    }
+  }
+  out.review = std::move(review);
+}
+
+void Parser::ParseSuspicion(const YAML::Node& node, const std::string& path,
+                            ReviewSection& review) {
+  std::optional<Entries> entries = Map(node, path, kSuspicionKeys, "combination");
+  if (!entries) return;
+  if (entries->all().size() != 1) {
+    // An unknown key was already reported; saying "needs one" as well would only repeat it.
+    if (entries->all().size() > 1 || node.size() == 0) {
+      Error(node, path, "needs exactly one of max_of (a list of labels) or weighted_sum (a map "
+                        "of label: weight)");
+    }
+    return;
+  }
+  const Entry& e = entries->all().front();
+  const std::string field = path + "." + e.key;
+  const std::vector<std::string_view> labels = Names(kKnownScoreLabels);
+  auto check_label = [&](const std::string& label, const YAML::Mark& mark,
+                         const std::string& where) {
+    if (std::find(labels.begin(), labels.end(), label) != labels.end()) return true;
+    ErrorAt(mark, where, "unknown score label " + Quote(label) + DidYouMean(label, labels));
+    return false;
+  };
+  if (e.key == "max_of") {
+    review.combine = ReviewSection::Combine::kMaxOf;
+    auto items = StringOrList(e.value, field, /*list_only=*/true);
+    if (!items) return;
+    for (const Item& item : *items) {
+      if (check_label(item.value, item.mark, item.path)) review.terms.emplace_back(item.value, 1.0f);
+    }
+    return;
+  }
+  review.combine = ReviewSection::Combine::kWeightedSum;
+  if (!e.value.IsMap() || e.value.size() == 0) {
+    Error(e.value, field, "expected a map of label: weight, got " + Describe(e.value));
+    return;
+  }
+  for (auto it = e.value.begin(); it != e.value.end(); ++it) {
+    const YAML::Node key = it->first;
+    if (!key.IsScalar()) {
+      Error(key, field, "labels must be plain words, got " + Describe(key));
+      continue;
+    }
+    const std::string label = key.Scalar();
+    const std::string label_path = Join(field, label);
+    if (!check_label(label, key.Mark(), label_path)) continue;
+    if (std::any_of(review.terms.begin(), review.terms.end(),
+                    [&](const auto& t) { return t.first == label; })) {
+      Error(key, label_path, "duplicate key");
+      continue;
+    }
+    auto w = Number(it->second, label_path);
+    if (!w) continue;
+    if (*w <= 0 || *w > 100) {
+      Error(it->second, label_path, "weight must be above 0 and at most 100, got " +
+                                        it->second.Scalar());
+      continue;
+    }
+    review.terms.emplace_back(label, static_cast<float>(*w));
+  }
+}
 
 // ---------------------------------------------------------------------------------------------
 // tools:
@@ -1349,6 +1466,20 @@ StatusOr<PolicyConfig> LoadPolicyFile(const std::string& path) {
   std::string base_dir = fs::path(path).parent_path().string();
   if (base_dir.empty()) base_dir = ".";
   return ParsePolicy(text.str(), path, base_dir);
+}
+
+double SuspicionScore(const ReviewSection& review,
+                      const std::vector<std::pair<std::string, float>>& scores) {
+  double out = 0;
+  for (const auto& [label, weight] : review.terms) {
+    const double s = ScoreOf(&scores, label);
+    if (review.combine == ReviewSection::Combine::kMaxOf) {
+      out = std::max(out, s);
+    } else {
+      out += weight * s;
+    }
+  }
+  return out;
 }
 
 bool FindingMatches(const FindingMatcher& matcher, const Finding& finding) {

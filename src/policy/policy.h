@@ -53,12 +53,13 @@ struct ClassifierScannerSection {
 inline constexpr std::string_view kPatternScannerNames[] = {"pii", "secrets", "attacks"};
 
 // Score labels a rule may test under `when.scores`: the harm taxonomy and the two attack labels
-// (DESIGN.md), plus the labels the pattern scanners feed ("pii", "secrets").
+// (DESIGN.md), plus the labels the pattern scanners feed ("pii", "secrets") and the judge's
+// verdict ("judge_unsafe", docs/judge.md).
 inline constexpr std::string_view kKnownScoreLabels[] = {
     "violent_crimes", "nonviolent_crimes", "sex_crimes", "child_exploitation", "defamation",
     "specialized_advice", "privacy", "intellectual_property", "weapons_cbrne", "hate",
     "harassment", "self_harm", "sexual_content", "elections", "code_abuse", "misinformation",
-    "jailbreak", "prompt_injection", "pii", "secrets", "unsafe"};
+    "jailbreak", "prompt_injection", "pii", "secrets", "unsafe", "judge_unsafe"};
 
 // Which findings a rule looks at. All listed fields must hold for a finding to count.
 struct FindingMatcher {
@@ -92,6 +93,23 @@ struct Rule {
   std::string location;               // "file:line:col: rules[2]", prefix for later errors
 };
 
+// The `review:` section (docs/oversight.md): how a verdict's scores combine into one suspicion
+// score, and what fraction of traffic the review budget sends to human review.
+struct ReviewSection {
+  enum class Combine : uint8_t {
+    kMaxOf,        // suspicion = max over the labels' scores
+    kWeightedSum,  // suspicion = sum of weight x score
+  };
+  Combine combine = Combine::kMaxOf;
+  std::vector<std::pair<std::string, float>> terms;  // label, weight (1 for max_of)
+  double budget = 0.01;        // fraction of events sent to review, in (0, 0.5]
+  bool per_tenant = true;      // one threshold per tenant
+  uint64_t window = 0;         // events the quantile estimate remembers; 0: 50 / budget
+  double min_score = 0;        // suspicion at or below this never goes to review
+  uint8_t directions = 0;      // bit (1 << Direction) counted; 0 = every direction
+  std::string location;        // "file:line:col: review"
+};
+
 struct PolicyConfig {
   std::string name;
   std::string path;                   // file it came from ("<string>" when parsed from text)
@@ -102,6 +120,7 @@ struct PolicyConfig {
   std::optional<ClassifierScannerSection> classifier;  // set when `scanners.classifier` is given
   std::vector<Rule> rules;
   ToolPolicy tools;                   // the `tools:` section (tool_rules.h); absent: !tools.present
+  std::optional<ReviewSection> review;  // the `review:` section, when given
   Action default_action = Action::kAllow;
 };
 
@@ -128,6 +147,11 @@ struct Decision {
 // Evaluates every rule; the most severe matching action wins, the first rule in file order
 // among equals. Pure function.
 Decision EvaluateRules(const PolicyConfig& policy, const Facts& facts);
+
+// The suspicion score of `review` for `scores` (sorted by label, as in a Verdict); labels
+// without a score count as 0. Pure function.
+double SuspicionScore(const ReviewSection& review,
+                      const std::vector<std::pair<std::string, float>>& scores);
 
 // True when `finding` counts for `matcher` (scanner, type and score conditions).
 bool FindingMatches(const FindingMatcher& matcher, const Finding& finding);

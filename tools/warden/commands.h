@@ -22,5 +22,6 @@ void AddServeCommand(CLI::App& app, int* exit_code);
 void AddAuditCommand(CLI::App& app, int* exit_code);
 // `kill`, `revive` and `approvals`.
 void AddControlCommands(CLI::App& app, int* exit_code);
+void AddReviewCommand(CLI::App& app, int* exit_code);  // `review export`, `review simulate`
 
 }  // namespace warden::cli

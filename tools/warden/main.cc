@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   warden::cli::AddServeCommand(app, &exit_code);
   warden::cli::AddAuditCommand(app, &exit_code);
   warden::cli::AddControlCommands(app, &exit_code);
+  warden::cli::AddReviewCommand(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
