@@ -8,7 +8,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import fs, { existsSync } from 'node:fs';
+import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
@@ -25,6 +26,7 @@ const skip = haveClient
 let upstream;
 let gateway;
 let client;
+let stateDir;
 
 function waitForLine(stream, pattern) {
   return new Promise((resolve, reject) => {
@@ -43,13 +45,17 @@ function waitForLine(stream, pattern) {
 
 before(async () => {
   if (skip) return;
+  stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'warden-e2e-'));
   upstream = spawn(upstreamBin, [], { stdio: ['pipe', 'pipe', 'inherit'] });
   const [, upstreamPort] = await waitForLine(upstream.stdout, /(\d+)\n/);
   gateway = spawn(
     wardenBin,
     ['serve', '--listen', '127.0.0.1:0', '--threads', '2',
      '--policy', path.join(root, 'policies/default.yaml'),
-     '--upstream', `http://127.0.0.1:${upstreamPort}/v1`],
+     '--upstream', `http://127.0.0.1:${upstreamPort}/v1`,
+     // Its own audit log and control state, so parallel runs never share a file.
+     '--audit', `sqlite:${path.join(stateDir, 'audit.db')}`,
+     '--control', `sqlite:${path.join(stateDir, 'control.db')}`],
     { stdio: ['ignore', 'inherit', 'pipe'], cwd: root });
   const [, port] = await waitForLine(gateway.stderr, /listening on 127\.0\.0\.1:(\d+)/);
   const { default: OpenAI } = await import('openai');
@@ -60,6 +66,7 @@ after(() => {
   gateway?.kill('SIGTERM');
   upstream?.stdin.end();
   upstream?.kill('SIGTERM');
+  if (stateDir) fs.rmSync(stateDir, { recursive: true, force: true });
 });
 
 test('chat completion passes through', { skip }, async () => {
