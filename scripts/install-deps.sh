@@ -10,6 +10,7 @@ packages=(
   postgresql redis-server openssl
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev
+  chromium
 )
 # Node.js with npm (for the end-to-end test): the machine's own if it has one (it may come
 # from another repository than Debian's, with npm bundled), else Debian's.
@@ -33,9 +34,13 @@ else
     "${missing[@]}"
 fi
 
-# The end-to-end test drives the gateway with OpenAI's official Node client (tests/e2e).
-cd "$(dirname "$0")/../tests/e2e"
-if [ ! -d node_modules ]; then
-  echo "install-deps: npm ci in tests/e2e"
-  npm ci --no-audit --no-fund --loglevel=error
-fi
+root="$(cd "$(dirname "$0")/.." && pwd)"
+# The end-to-end test drives the gateway with OpenAI's official Node client (tests/e2e); the
+# dashboard (web/) serves uPlot from its node_modules, and its tests drive chromium through
+# playwright-core.
+for dir in tests/e2e web; do
+  if [ ! -d "$root/$dir/node_modules" ]; then
+    echo "install-deps: npm ci in $dir"
+    (cd "$root/$dir" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+done

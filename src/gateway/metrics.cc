@@ -17,6 +17,7 @@ void Histogram::Observe(double seconds) {
   buckets_[i].fetch_add(1, std::memory_order_relaxed);
   sum_ns_.fetch_add(static_cast<uint64_t>(seconds * 1e9), std::memory_order_relaxed);
   count_.fetch_add(1, std::memory_order_relaxed);
+  if (tap_) tap_(seconds);
 }
 
 void Histogram::Render(std::string& out, std::string_view name, std::string_view help) const {
@@ -47,6 +48,7 @@ void Metrics::CountRequest(Endpoint endpoint, std::optional<Action> action, unsi
   const size_t a = action ? static_cast<size_t>(*action) : kActions - 1;
   const size_t slot = (static_cast<size_t>(endpoint) * kActions + a) * kStatusSlots + s;
   requests_[slot].fetch_add(1, std::memory_order_relaxed);
+  if (request_tap_) request_tap_(endpoint, action, status);
 }
 
 void Metrics::UpstreamError(std::string_view kind) {

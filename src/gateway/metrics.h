@@ -12,6 +12,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -41,8 +42,12 @@ class Histogram {
       0.025,   0.05,   0.1,     0.25,   0.5,   1,      5,     60};
   void Observe(double seconds);
   void Render(std::string& out, std::string_view name, std::string_view help) const;
+  // Also hands every observation to `tap` (the dashboard's per-second series, whose buckets are
+  // finer). REQUIRES: set before any concurrent Observe; `tap` must be thread-safe.
+  void SetTap(std::function<void(double seconds)> tap) { tap_ = std::move(tap); }
 
  private:
+  std::function<void(double)> tap_;
   std::array<std::atomic<uint64_t>, kBounds.size() + 1> buckets_{};
   std::atomic<uint64_t> sum_ns_{0};
   std::atomic<uint64_t> count_{0};
@@ -54,6 +59,11 @@ class Metrics {
   void CountRequest(Endpoint endpoint, std::optional<Action> action, unsigned status);
   void UpstreamError(std::string_view kind);  // "connect", "timeout", "reset", "bad_response"
   std::string Render() const;
+  // Also hands every CountRequest to `tap` (the dashboard's per-second series). REQUIRES: set
+  // before any concurrent CountRequest; `tap` must be thread-safe.
+  void SetRequestTap(std::function<void(Endpoint, std::optional<Action>, unsigned)> tap) {
+    request_tap_ = std::move(tap);
+  }
 
   Histogram screening;
   Histogram upstream;
@@ -72,6 +82,7 @@ class Metrics {
   static constexpr std::array<std::string_view, 4> kUpstreamErrors = {"connect", "timeout",
                                                                       "reset", "bad_response"};
   std::array<std::atomic<uint64_t>, kUpstreamErrors.size()> upstream_errors_{};
+  std::function<void(Endpoint, std::optional<Action>, unsigned)> request_tap_;
 };
 
 }  // namespace warden::gateway

@@ -59,6 +59,7 @@ void Screen(const Guard& guard, const ScreenOptions& options, const Item& item,
   if (screen.texts_screened == 1 || v.action > screen.action) {
     screen.action = v.action;
     screen.where = item.where;
+    screen.text.assign(item.text.substr(0, 4096));
     screen.verdict = std::move(v);
   }
 }

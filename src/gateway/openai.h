@@ -45,6 +45,7 @@ struct ChatScreen {
   Action action = Action::kAllow;  // the most severe verdict's action
   Verdict verdict;                 // the most severe verdict (first among equals)
   std::string where;               // JSON path of the text that decided ("messages[2].content")
+  std::string text;                // that text as written, at most 4 KiB (for the dashboard)
   bool modified = false;           // some text was redacted: `body` holds the rewritten JSON
   std::string body;
   bool stream = false;             // requests: the client asked for server-sent events

@@ -1,7 +1,5 @@
 #include "gateway/server.h"
 
-#include <openssl/crypto.h>
-
 #include <random>
 
 #include <chrono>
@@ -10,6 +8,7 @@
 
 #include "core/json_writer.h"
 #include "gateway/asio.h"
+#include "gateway/dashboard.h"
 #include "gateway/json_rewrite.h"
 #include "warden/audit.h"
 #include "gateway/openai.h"
@@ -57,10 +56,6 @@ std::string_view BearerToken(const http::request<http::string_body>& req) {
   std::string_view v(it->value().data(), it->value().size());
   if (v.size() > 7 && (v.starts_with("Bearer ") || v.starts_with("bearer "))) return v.substr(7);
   return {};
-}
-
-bool ConstantTimeEquals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
 std::string NewRequestId() {
@@ -118,6 +113,7 @@ class Session {
     std::string verdict_header;  // X-Warden-Verdict
     int64_t retry_after_s = 0;   // Retry-After on 429
     std::string approval_id;     // X-Warden-Approval
+    std::vector<std::pair<std::string, std::string>> headers;  // more headers (the dashboard's)
   };
 
   Task<bool> Handle(http::request<http::string_body>& req);
@@ -148,8 +144,13 @@ class Session {
   Task<bool> Admin(http::request<http::string_body>& req, std::string_view path);
   Reply AdminKill(const http::request<http::string_body>& req, bool revive);
   Reply AdminApprovals(const http::request<http::string_body>& req, std::string_view rest);
+  // The dashboard (/ui, /admin/api/…, docs/dashboard.md).
+  Task<bool> Ui(http::request<http::string_body>& req, std::string_view path);
   // Audit: queue a record for this request; SendReply makes them durable before it answers.
-  void Record(const Verdict& v, Direction direction, std::string_view tool = {});
+  // Also shows the decision on the dashboard, with `text` (the text decided on, when known)
+  // redacted there.
+  void Record(const Verdict& v, Direction direction, std::string_view tool = {},
+              std::string_view text = {});
   Task<Status> CommitAudit();
   // Agent control on a chat completion: kill switch and rate limits before screening.
   // May turn `in` into a kill-switch verdict (refused like a block) or return a 429/503 reply.
@@ -183,7 +184,12 @@ class Session {
   bool killed_ = false;
 };
 
-void Session::Record(const Verdict& v, Direction direction, std::string_view tool) {
+void Session::Record(const Verdict& v, Direction direction, std::string_view tool,
+                     std::string_view text) {
+  if (server_.dashboard_) {
+    server_.dashboard_->Publish(v, direction, tool, text,
+                                {.request_id = request_id_, .key = key_name_, .tenant = tenant_});
+  }
   if (!server_.audit_) return;
   const Message m{.direction = direction, .tool_name = tool, .tenant = tenant_};
   records_.push_back(audit::MakeRecord(
@@ -245,6 +251,7 @@ Task<bool> Session::SendReply(const http::request<http::string_body>& req) {
   if (!request_id_.empty()) res.set("X-Request-Id", request_id_);
   if (reply.retry_after_s > 0) res.set(http::field::retry_after, std::to_string(reply.retry_after_s));
   if (!reply.approval_id.empty()) res.set("X-Warden-Approval", reply.approval_id);
+  for (const auto& [name, value] : reply.headers) res.insert(name, value);
   const bool keep_alive = req.keep_alive() && !server_.stopping_.load() && reply.status != 413 &&
                           reply.status != 431;
   res.keep_alive(keep_alive);
@@ -385,6 +392,11 @@ Task<bool> Session::Handle(http::request<http::string_body>& req) {
   key_name_ = {};
   tenant_ = {};
   records_.clear();
+  if (path == "/ui" || path.starts_with("/ui/") || path.starts_with("/admin/api/")) {
+    endpoint_ = Endpoint::kAdmin;
+    key_name_ = "admin";
+    co_return co_await Ui(req, path);
+  }
   if (path.starts_with("/admin/")) {
     endpoint_ = Endpoint::kAdmin;
     co_return co_await Admin(req, path);
@@ -473,7 +485,7 @@ Session::Reply Session::Moderations(const http::request<http::string_body>& req,
     const Verdict v =
         guard.Check({.text = (*inputs)[i], .direction = Direction::kInput, .tenant = tenant});
     worst = std::max(worst, v.action);
-    Record(v, Direction::kInput);
+    Record(v, Direction::kInput, {}, (*inputs)[i]);
     if (i) out.push_back(',');
     AppendModerationResult(out, v, config_.moderation_threshold);
   }
@@ -499,14 +511,13 @@ Session::Reply Session::Check(const http::request<http::string_body>& req, const
                                  .tool_arguments = c.tool_arguments,
                                  .tenant = c.tenant.empty() ? tenant : c.tenant});
   server_.metrics_.screening.Observe(Seconds(screen_start));
-  Record(v, c.direction, c.tool_name);
+  Record(v, c.direction, c.tool_name, c.text);
   return {.status = 200, .body = VerdictToJson(v), .action = v.action,
           .verdict_header = std::string(ActionName(v.action))};
 }
 
 Task<bool> Session::Admin(http::request<http::string_body>& req, std::string_view path) {
   const http::verb method = req.method();
-  const std::string_view token = BearerToken(req);
   key_name_ = "admin";
   if (config_.admin_token_sha256.empty()) {
     reply_ = Reply{.status = 404,
@@ -514,7 +525,8 @@ Task<bool> Session::Admin(http::request<http::string_body>& req, std::string_vie
                                      "invalid_request_error", "admin_disabled")};
     co_return co_await SendReply(req);
   }
-  if (token.empty() || !ConstantTimeEquals(Sha256Hex(token), config_.admin_token_sha256)) {
+  // The admin token as a Bearer header, or a dashboard session with its CSRF header.
+  if (server_.dashboard_->Authorize(req) != dashboard::AuthResult::kOk) {
     // Failed admin logins are decisions too: someone tried to change the gateway.
     Record(GatewayVerdict(Action::kBlock, "admin-auth-failed",
                           std::string(req.method_string()) + " " + std::string(path)),
@@ -580,6 +592,21 @@ Task<bool> Session::Admin(http::request<http::string_body>& req, std::string_vie
                  .body = ErrorJson("unknown admin endpoint " + std::string(path) +
                                        " (see docs/agent-control.md)",
                                    "invalid_request_error", "unknown_url")};
+  co_return co_await SendReply(req);
+}
+
+Task<bool> Session::Ui(http::request<http::string_body>& req, std::string_view path) {
+  dashboard::UiResponse r = server_.dashboard_->Handle(req, path);
+  for (const auto& [verdict, tool] : r.audit) Record(verdict, Direction::kInput, tool);
+  if (r.feed) {
+    (void)co_await CommitAudit();
+    server_.metrics_.CountRequest(endpoint_, std::nullopt, 200);
+    co_return co_await server_.dashboard_->ServeFeed(stream_, req);
+  }
+  reply_ = Reply{.status = r.status,
+                 .body = std::move(r.body),
+                 .content_type = std::move(r.content_type),
+                 .headers = std::move(r.headers)};
   co_return co_await SendReply(req);
 }
 
@@ -940,7 +967,7 @@ Task<bool> Session::GovernToolCalls(ChatScreen& out, std::string& body, const st
         co_return false;
       }
     }
-    Record(tc.verdict, Direction::kToolCall, tc.name);
+    Record(tc.verdict, Direction::kToolCall, tc.name, tc.arguments);
     const Action a = tc.verdict.action;
     if (a == Action::kKill && tc.verdict.rule != "kill-switch" && server_.control_ &&
         !key_name_.empty()) {
@@ -1035,12 +1062,12 @@ Task<bool> Session::ChatCompletions(http::request<http::string_body>& req, const
   if (server_.control_ && !Refuses(in.action)) {
     std::optional<Reply> refused = RefuseByControl(in);
     if (refused) {
-      Record(in.verdict, Direction::kInput);
+      Record(in.verdict, Direction::kInput, {}, in.text);
       reply_ = std::move(*refused);
       co_return co_await SendReply(req);
     }
   }
-  Record(in.verdict, Direction::kInput);
+  Record(in.verdict, Direction::kInput, {}, in.text);
   if (Refuses(in.action)) {
     if (in.stream) co_return co_await RefuseAsStream(req, in);
     reply_ = Reply{.status = 200,
@@ -1146,7 +1173,7 @@ Task<bool> Session::ChatCompletions(http::request<http::string_body>& req, const
                                : control::EstimateTokens(req.body().size() + body.size());
     (void)server_.limiter_->AddTokens(Subjects(), tokens, control::NowMicros());
   }
-  Record(out->verdict, Direction::kOutput);
+  Record(out->verdict, Direction::kOutput, {}, out->text);
   const std::string model = out->model.empty() ? in.model : out->model;
   if (Refuses(out->content_action) || (Refuses(out->action) && out->tool_calls.empty())) {
     const Action action = std::max(in.action, out->action);
@@ -1343,6 +1370,13 @@ StatusOr<std::unique_ptr<Server>> Server::Create(GatewayConfig config) {
     config.upstream.parsed = *parsed;
   }
   std::unique_ptr<Server> server(new Server(std::move(config)));
+  server->dashboard_ = std::make_unique<dashboard::Dashboard>(*server, dashboard::DashboardOptions{});
+  dashboard::Series* series = &server->dashboard_->series();
+  server->metrics_.SetRequestTap([series](Endpoint e, std::optional<Action> a, unsigned status) {
+    series->CountRequest(e, a, status);
+  });
+  server->metrics_.screening.SetTap([series](double s) { series->ObserveScreening(s); });
+  server->metrics_.upstream.SetTap([series](double s) { series->ObserveUpstream(s); });
   auto policies = LoadPolicies(server->config_);
   if (!policies.ok()) return policies.status();
   server->policies_.store(*policies);
@@ -1374,6 +1408,7 @@ StatusOr<std::unique_ptr<Server>> Server::Create(GatewayConfig config) {
     }
     audit::WriterOptions options;
     options.queue_capacity = c.audit.queue_capacity;
+    options.linger = std::chrono::microseconds(c.audit.group_commit_us);
     options.on_full =
         c.audit.fail_closed_when_full ? audit::FullPolicy::kFailClosed : audit::FullPolicy::kBlock;
     options.checkpoint_every_records = c.audit.checkpoint_every;

@@ -36,6 +36,9 @@
 namespace warden::audit {
 class Writer;
 }
+namespace warden::gateway::dashboard {
+class Dashboard;
+}
 
 namespace warden::gateway {
 
@@ -68,6 +71,10 @@ class Server {
   Status ReloadPolicies();
 
   Metrics& metrics() { return metrics_; }
+  // The dashboard's state (events, series, sessions); never null after Create.
+  dashboard::Dashboard* dashboard() { return dashboard_.get(); }
+  // True once Stop() was called: long-lived answers (the live feed) end.
+  bool stopping() const { return stopping_.load(); }
   const GatewayConfig& config() const { return config_; }
 
   // Agent control (null when `control.store` is not configured).
@@ -88,6 +95,8 @@ class Server {
 
   GatewayConfig config_;
   Metrics metrics_;
+  // Declared before the workers, so it outlives every session that publishes to it.
+  std::unique_ptr<dashboard::Dashboard> dashboard_;
   std::atomic<std::shared_ptr<const PolicySet>> policies_;
   std::unordered_map<std::string, const ApiKey*> keys_by_hash_;
   std::vector<std::unique_ptr<Worker>> workers_;
