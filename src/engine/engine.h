@@ -1,6 +1,7 @@
 // Engine: one compiled policy — validated rules, the view builder, and the scanners the policy
 // enables — joined into the Check() pipeline:
-//   views -> pattern scanners -> classifier -> scores -> rules -> redaction -> verdict.
+//   views -> pattern scanners -> classifier -> judge (in the cascade band) -> scores -> rules
+//   -> redaction -> verdict.
 // Nothing here knows about HTTP.
 //
 // Thread-safety: immutable after Compile(); Check() may run on any number of threads.
@@ -12,6 +13,7 @@
 
 #include "policy/policy.h"
 #include "scanners/classifier/classifier.h"
+#include "scanners/judge/judge.h"
 #include "scanners/patterns/pattern_engine.h"
 #include "text/views.h"
 #include "warden/guard.h"
@@ -35,6 +37,11 @@ class Engine {
   void AddClassifierScores(const std::vector<text::View>& views, std::string_view text,
                            Verdict& verdict) const;
 
+  // Asks the judge when the policy's cascade band holds the message (always without a cascade)
+  // and merges its scores ("judge_unsafe" and the categories it names, max per label). A judge
+  // error adds a "judge_error" finding; with fail_closed, judge_unsafe becomes 1.
+  void AddJudgeScores(const Message& message, Verdict& verdict) const;
+
   // Adds spans to redact for every finding a matched redact rule selects.
   void CollectRedactions(const policy::Decision& decision, const Verdict& verdict,
                          std::vector<struct RedactionSpan>& spans) const;
@@ -43,6 +50,7 @@ class Engine {
   text::ViewBuilder views_;
   std::shared_ptr<const scanners::PatternEngine> patterns_;  // null: no pattern scanner enabled
   std::shared_ptr<const classifier::Classifier> classifier_; // null: no classifier in the policy
+  std::shared_ptr<const judge::Judge> judge_;                // null: no judge in the policy
   PolicyInfo info_;
 };
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 
 #include "core/suggest.h"
 #include "engine/engine.h"
@@ -33,10 +34,14 @@ void AccumulateScores(const std::vector<Finding>& findings,
 // A finding type that no enabled pack reports makes a rule (or a scanner's type filter) that
 // silently never fires; it is an error at the place the author wrote it.
 Status CheckTypeReferences(const policy::PolicyConfig& policy,
-                           const scanners::PatternEngine* patterns, bool has_classifier) {
+                           const scanners::PatternEngine* patterns, bool has_classifier,
+                           bool has_judge = false) {
   std::vector<std::string> known = patterns ? patterns->Types() : std::vector<std::string>{};
   if (has_classifier) {
     known.insert(known.end(), classifier::kLabels.begin(), classifier::kLabels.end());
+  }
+  if (has_judge) {
+    known.insert(known.end(), {"judge_unsafe", "judge_error"});
   }
   std::sort(known.begin(), known.end());
   const std::vector<std::string_view> names(known.begin(), known.end());
@@ -61,6 +66,41 @@ Status CheckTypeReferences(const policy::PolicyConfig& policy,
     }
   }
   return OkStatus();
+}
+
+// Inserts or raises `label` in scores sorted by label.
+void MergeScore(std::vector<std::pair<std::string, float>>& scores, std::string_view label,
+                float score) {
+  auto it = std::lower_bound(
+      scores.begin(), scores.end(), label,
+      [](const std::pair<std::string, float>& s, std::string_view l) { return s.first < l; });
+  if (it != scores.end() && it->first == label) {
+    it->second = std::max(it->second, score);
+  } else {
+    scores.emplace(it, std::string(label), score);
+  }
+}
+
+StatusOr<std::shared_ptr<const judge::Judge>> MakeJudge(const policy::JudgeScannerSection& s) {
+  judge::JudgeOptions o;
+  o.url = s.url;
+  o.format = judge::ParseFormat(s.format).value_or(judge::Format::kLlamaGuard3);
+  o.model = s.model;
+  o.timeout_ms = s.timeout_ms;
+  o.max_concurrency = s.max_concurrency;
+  o.cache_size = s.cache_size;
+  if (!s.policies.empty()) o.shieldgemma_policies = s.policies;
+  if (!s.api_key_env.empty()) {
+    const char* key = std::getenv(s.api_key_env.c_str());
+    if (key == nullptr || *key == '\0') {
+      return FailedPreconditionError(s.location + ".api_key_env: environment variable " +
+                                     s.api_key_env + " is not set");
+    }
+    o.api_key = key;
+  }
+  auto j = judge::Judge::Create(std::move(o));
+  if (!j.ok()) return Status(j.status().code(), s.location + ": " + j.status().message());
+  return j;
 }
 
 }  // namespace
@@ -93,9 +133,18 @@ StatusOr<std::shared_ptr<const Engine>> Engine::Compile(policy::PolicyConfig pol
     engine->classifier_ = std::move(loaded).value();
     engine->info_.scanners.push_back("classifier");
   }
-  if (Status s = CheckTypeReferences(p, engine->patterns_.get(), engine->classifier_ != nullptr);
+  const bool has_judge = p.judge && p.judge->enabled;
+  if (Status s = CheckTypeReferences(p, engine->patterns_.get(), engine->classifier_ != nullptr,
+                                     has_judge);
       !s.ok()) {
     return s;
+  }
+  std::shared_ptr<const judge::Judge> judge;
+  if (has_judge) {
+    auto made = MakeJudge(*p.judge);
+    if (!made.ok()) return made.status();
+    judge = std::move(made).value();
+    engine->info_.scanners.push_back("judge");
   }
   // The first check on a thread allocates and touches its scratch (Hyperscan, views,
   // classifier); a text with findings runs every stage, so doing it here keeps that cost out of
@@ -109,6 +158,9 @@ StatusOr<std::shared_ptr<const Engine>> Engine::Compile(policy::PolicyConfig pol
                          .tool_arguments = R"({"warm": "up"})"},
                         {});
   }
+  // Only now: the warm-up above must not call the judge (a slow or absent judge would delay
+  // every policy load, and its answer would be cached for a text nobody sent).
+  engine->judge_ = std::move(judge);
   engine->info_.name = p.name;
   engine->info_.path = p.path;
   engine->info_.rule_count = p.rules.size();
@@ -165,6 +217,38 @@ void Engine::AddClassifierScores(const std::vector<text::View>& views, std::stri
   }
 }
 
+void Engine::AddJudgeScores(const Message& message, Verdict& verdict) const {
+  const policy::JudgeScannerSection& config = *policy_.judge;
+  if (config.cascade) {
+    const float s = verdict.Score(config.cascade->label);
+    if (s < config.cascade->min || s > config.cascade->max) return;
+  }
+  judge::JudgeResult r = judge_->Evaluate(message.text, message.direction);
+  const uint32_t end = static_cast<uint32_t>(message.text.size());
+  if (r.error) {
+    verdict.findings.push_back({.scanner = "judge",
+                                .type = "judge_error",
+                                .start = 0,
+                                .end = end,
+                                .view = "raw",
+                                .score = 1.0f,
+                                .label = ""});
+    if (!config.fail_closed) return;
+    r.unsafe = 1.0f;
+  }
+  MergeScore(verdict.scores, "judge_unsafe", r.unsafe);
+  for (const auto& [label, score] : r.categories) MergeScore(verdict.scores, label, score);
+  if (r.unsafe >= 0.5f && !r.error) {
+    verdict.findings.push_back({.scanner = "judge",
+                                .type = "judge_unsafe",
+                                .start = 0,
+                                .end = end,
+                                .view = "raw",
+                                .score = r.unsafe,
+                                .label = "judge_unsafe"});
+  }
+}
+
 void Engine::CollectRedactions(const policy::Decision& decision, const Verdict& verdict,
                                std::vector<RedactionSpan>& spans) const {
   for (const Finding& f : verdict.findings) {
@@ -205,6 +289,7 @@ Verdict Engine::Check(const Message& message, const CheckOptions& options) const
   if (patterns_) patterns_->Scan(views, verdict.findings);
   AccumulateScores(verdict.findings, verdict.scores);
   if (classifier_) AddClassifierScores(views, message.text, verdict);
+  if (judge_) AddJudgeScores(message, verdict);
   std::sort(verdict.findings.begin(), verdict.findings.end(),
             [](const Finding& a, const Finding& b) {
               return a.start != b.start ? a.start < b.start : a.end < b.end;

@@ -37,6 +37,14 @@ constexpr std::string_view kViewKeys[] = {"normalized",       "skeleton",
                                           "min_encoded_length"};
 constexpr std::string_view kPatternScannerKeys[] = {"enabled", "pack", "types", "min_score"};
 constexpr std::string_view kClassifierScannerKeys[] = {"enabled", "model"};
+constexpr std::string_view kJudgeScannerKeys[] = {
+    "enabled",   "url",        "format",  "model",       "timeout_ms", "max_concurrency",
+    "cache_size", "on_error",  "cascade", "api_key_env", "policies"};
+constexpr std::string_view kJudgeFormats[] = {"llama_guard_3", "llama_guard_4", "shieldgemma"};
+constexpr std::string_view kJudgeOnError[] = {"fail_open", "fail_closed"};
+constexpr std::string_view kCascadeKeys[] = {"label", "min", "max"};
+constexpr std::string_view kShieldGemmaPolicies[] = {"dangerous_content", "harassment",
+                                                     "hate_speech", "sexually_explicit"};
 constexpr std::string_view kRuleKeys[] = {"name", "description", "when", "action", "message"};
 constexpr std::string_view kWhenKeys[] = {"direction", "role",     "tool",
                                           "tenant",    "findings", "scores"};
@@ -187,12 +195,15 @@ void ParsePatternScannerSection(Parser& parser, const Entry& entry, const std::s
                                 PolicyConfig& out);
 void ParseClassifierScannerSection(Parser& parser, const Entry& entry, const std::string& path,
                                    PolicyConfig& out);
+void ParseJudgeScannerSection(Parser& parser, const Entry& entry, const std::string& path,
+                              PolicyConfig& out);
 
 constexpr ScannerSectionSpec kScannerSections[] = {
     {"pii", "pattern", &ParsePatternScannerSection},
     {"secrets", "pattern", &ParsePatternScannerSection},
     {"attacks", "pattern", &ParsePatternScannerSection},
     {"classifier", "classifier", &ParseClassifierScannerSection},
+    {"judge", "judge", &ParseJudgeScannerSection},
 };
 
 std::vector<std::string_view> ScannerNames() {
@@ -686,6 +697,123 @@ void ParseClassifierScannerSection(Parser& parser, const Entry& entry, const std
   }
   parser.NoteScanner(entry.key, section.enabled || parser.error_count() > errors_before);
   out.classifier = std::move(section);
+}
+
+// One of `names`, reported with a suggestion otherwise.
+std::optional<std::string> OneOf(Parser& parser, const YAML::Node& node, const std::string& path,
+                                 std::span<const std::string_view> names, std::string_view noun) {
+  auto s = parser.String(node, path, false);
+  if (!s) return std::nullopt;
+  if (std::find(names.begin(), names.end(), *s) != names.end()) return s;
+  parser.Error(node, path,
+               "unknown " + std::string(noun) + " " + Quote(*s) + DidYouMean(*s, Names(names)));
+  return std::nullopt;
+}
+
+void ParseJudgeScannerSection(Parser& parser, const Entry& entry, const std::string& path,
+                              PolicyConfig& out) {
+  JudgeScannerSection section;
+  section.location = parser.Where(entry.key_node.Mark(), path);
+  const size_t errors_before = parser.error_count();
+  std::optional<Entries> entries = parser.Map(entry.value, path, kJudgeScannerKeys);
+  if (!entries) {
+    parser.NoteScanner(entry.key, true);
+    return;
+  }
+  for (const Entry& e : entries->all()) {
+    const std::string field = path + "." + e.key;
+    if (e.key == "enabled") {
+      if (auto b = parser.Bool(e.value, field)) section.enabled = *b;
+    } else if (e.key == "url") {
+      auto s = parser.String(e.value, field, false);
+      if (!s) continue;
+      std::string_view url = *s;
+      const std::string_view p = url.substr(0, url.find('?'));
+      auto ends_with = [&](std::string_view x) {
+        return p.size() >= x.size() && p.substr(p.size() - x.size()) == x;
+      };
+      if (url.substr(0, 8) == "https://") {
+        parser.Error(e.value, field,
+                     "https is not supported for the judge (use http:// on a private network "
+                     "or a local TLS terminator)");
+      } else if (url.substr(0, 7) != "http://" || url.size() == 7) {
+        parser.Error(e.value, field, "expected an http:// URL, got " + Quote(url));
+      } else if (!ends_with("/chat/completions") && !ends_with("/completion")) {
+        parser.Error(e.value, field,
+                     "the path must end in /chat/completions (OpenAI-compatible) or /completion "
+                     "(llama.cpp), got " + Quote(url));
+      } else {
+        section.url = *s;
+      }
+    } else if (e.key == "format") {
+      if (auto f = OneOf(parser, e.value, field, kJudgeFormats, "format")) section.format = *f;
+    } else if (e.key == "model") {
+      if (auto s = parser.String(e.value, field, false)) section.model = *s;
+    } else if (e.key == "timeout_ms") {
+      if (auto v = parser.Uint(e.value, field, 1, 600000)) section.timeout_ms = uint32_t(*v);
+    } else if (e.key == "max_concurrency") {
+      if (auto v = parser.Uint(e.value, field, 1, 1024)) section.max_concurrency = uint32_t(*v);
+    } else if (e.key == "cache_size") {
+      if (auto v = parser.Uint(e.value, field, 0, 10000000)) section.cache_size = uint32_t(*v);
+    } else if (e.key == "on_error") {
+      if (auto v = OneOf(parser, e.value, field, kJudgeOnError, "on_error value")) {
+        section.fail_closed = *v == "fail_closed";
+      }
+    } else if (e.key == "api_key_env") {
+      if (auto s = parser.String(e.value, field, false)) section.api_key_env = *s;
+    } else if (e.key == "policies") {
+      auto items = parser.StringOrList(e.value, field, false);
+      if (!items) continue;
+      for (const auto& item : *items) {
+        const auto& known = kShieldGemmaPolicies;
+        if (std::find(std::begin(known), std::end(known), item.value) == std::end(known)) {
+          parser.ErrorAt(item.mark, item.path,
+                         "unknown ShieldGemma policy " + Quote(item.value) +
+                             DidYouMean(item.value, Names(kShieldGemmaPolicies)));
+          continue;
+        }
+        section.policies.push_back(item.value);
+      }
+    } else if (e.key == "cascade") {
+      std::optional<Entries> c = parser.Map(e.value, field, kCascadeKeys);
+      if (!c) continue;
+      JudgeScannerSection::Cascade cascade;
+      if (const Entry* l = c->Find("label")) {
+        const std::vector<std::string_view> labels = Names(kKnownScoreLabels);
+        if (auto s = parser.String(l->value, field + ".label", false)) {
+          if (std::find(labels.begin(), labels.end(), *s) == labels.end() ||
+              *s == "judge_unsafe") {
+            parser.Error(l->value, field + ".label",
+                         "unknown score label " + Quote(*s) + DidYouMean(*s, labels));
+          } else {
+            cascade.label = *s;
+          }
+        }
+      }
+      if (const Entry* m = c->Find("min")) {
+        if (auto v = parser.Score(m->value, field + ".min")) cascade.min = *v;
+      }
+      if (const Entry* m = c->Find("max")) {
+        if (auto v = parser.Score(m->value, field + ".max")) cascade.max = *v;
+      }
+      if (cascade.min > cascade.max) {
+        parser.Error(e.value, field,
+                     "min is greater than max, so the judge would never be asked");
+      }
+      section.cascade = cascade;
+    }
+  }
+  if (section.url.empty() && entries->Find("url") == nullptr) {
+    parser.Error(entry.key_node, path + ".url",
+                 "missing required key (the judge's endpoint, e.g. "
+                 "http://127.0.0.1:8080/completion)");
+  }
+  if (!section.policies.empty() && section.format != "shieldgemma") {
+    parser.Error(entries->Find("policies")->value, path + ".policies",
+                 "only the shieldgemma format takes policies");
+  }
+  parser.NoteScanner(entry.key, section.enabled || parser.error_count() > errors_before);
+  out.judge = std::move(section);
 }
 
 void Parser::ParseRules(const YAML::Node& node, PolicyConfig& out) {

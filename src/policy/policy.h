@@ -48,6 +48,29 @@ struct ClassifierScannerSection {
   std::string location;    // "file:line:col: scanners.classifier", for errors about the model
 };
 
+// Settings of the judge scanner ("judge"; docs/judge.md): a guard model behind an HTTP endpoint,
+// asked only when the cascade label's score is within [min, max] (every message when there is
+// no cascade). It feeds "judge_unsafe" and the taxonomy labels the judge names.
+struct JudgeScannerSection {
+  bool enabled = true;
+  std::string url;                      // http://host:port/.../chat/completions or /completion
+  std::string format = "llama_guard_3"; // llama_guard_3 | llama_guard_4 | shieldgemma
+  std::string model;                    // "model" of chat requests; may be empty
+  uint32_t timeout_ms = 2000;
+  uint32_t max_concurrency = 4;
+  uint32_t cache_size = 1024;
+  bool fail_closed = false;             // on_error: fail_closed (judge_unsafe = 1 on error)
+  std::string api_key_env;              // environment variable holding a bearer token
+  std::vector<std::string> policies;    // ShieldGemma principles; empty = all four
+  struct Cascade {
+    std::string label = "unsafe";
+    float min = 0.3f;
+    float max = 0.8f;
+  };
+  std::optional<Cascade> cascade;       // absent: the judge sees every message
+  std::string location;                 // "file:line:col: scanners.judge"
+};
+
 // Scanner names the policy language knows, in the order sections are documented. Later scanner
 // kinds ("classifier", "judge") are added to the table in policy.cc and listed here.
 inline constexpr std::string_view kPatternScannerNames[] = {"pii", "secrets", "attacks"};
@@ -118,6 +141,7 @@ struct PolicyConfig {
   uint32_t max_input_bytes = 64u << 20;  // longer texts are blocked by the "input_too_large" rule
   std::vector<PatternScannerSection> pattern_scanners;
   std::optional<ClassifierScannerSection> classifier;  // set when `scanners.classifier` is given
+  std::optional<JudgeScannerSection> judge;            // set when `scanners.judge` is given
   std::vector<Rule> rules;
   ToolPolicy tools;                   // the `tools:` section (tool_rules.h); absent: !tools.present
   std::optional<ReviewSection> review;  // the `review:` section, when given
