@@ -323,6 +323,12 @@ struct WriterOptions {
   size_t queue_capacity = 65536;
   // Most records per transaction. Default: 4096.
   size_t max_batch = 4096;
+  // Group commit: when the previous transaction held more than one record (records are
+  // arriving faster than one transaction takes), wait up to this long for `linger_records`
+  // records before the next one, so that the fixed cost of a transaction is shared. A lone
+  // record is never held back. Default: 0 (commit at once).
+  std::chrono::microseconds linger{0};
+  size_t linger_records = 256;
   FullPolicy on_full = FullPolicy::kBlock;
   // A checkpoint after this many records… Default: 1000. 0: never by count.
   uint64_t checkpoint_every_records = 1000;
@@ -420,6 +426,7 @@ class Writer {
   uint64_t refused_ = 0;
   uint64_t store_failures_ = 0;
   uint64_t batches_ = 0;
+  size_t last_batch_size_ = 0;
   bool store_available_ = true;
   bool closing_ = false;
   Status error_;

@@ -137,7 +137,11 @@ Status Writer::Enqueue(Record record, std::function<void(Status)> on_durable) {
   }
   queue_.push_back(Pending{std::move(record), std::move(on_durable)});
   ++queued_total_;
-  not_empty_.notify_one();
+  // The writer waits for the first record, or (lingering) for a full group: waking it for every
+  // record in between would only cost a context switch each.
+  if (queue_.size() == 1 || queue_.size() >= options_.linger_records || options_.linger.count() == 0) {
+    not_empty_.notify_one();
+  }
   return OkStatus();
 }
 
@@ -192,6 +196,12 @@ void Writer::Run() {
     } else {
       not_empty_.wait(lock, ready);
     }
+    if (options_.linger.count() > 0 && last_batch_size_ > 1 && !closing_ &&
+        queue_.size() < options_.linger_records) {
+      not_empty_.wait_for(lock, options_.linger, [&] {
+        return queue_.size() >= options_.linger_records || closing_;
+      });
+    }
     size_t n = std::min(queue_.size(), options_.max_batch);
     if (options_.signer && options_.checkpoint_every_records) {
       // End the batch at the checkpoint boundary so that checkpoints fall every N records
@@ -244,6 +254,7 @@ void Writer::Run() {
     }
     store_available_ = true;
     ++batches_;
+    last_batch_size_ = batch.size();
     written_total_ += batch.size();
     callbacks.clear();
     for (Pending& p : batch) {

@@ -281,7 +281,7 @@ Status ParseControl(const Validator& v, const YAML::Node& node, ControlConfig& o
 Status ParseAudit(const Validator& v, const YAML::Node& node, AuditConfig& out) {
   if (Status s = v.CheckKeys(node, "audit",
                              {"store", "signing_key", "checkpoint_every", "checkpoint_interval_ms",
-                              "queue_capacity", "when_full"});
+                              "queue_capacity", "when_full", "group_commit_us"});
       !s.ok()) {
     return s;
   }
@@ -299,6 +299,8 @@ Status ParseAudit(const Validator& v, const YAML::Node& node, AuditConfig& out) 
       s = v.GetUint(kv.second, p, 0, 86400000, out.checkpoint_interval_ms);
     } else if (k == "queue_capacity") {
       s = v.GetUint(kv.second, p, 16, 1u << 24, out.queue_capacity);
+    } else if (k == "group_commit_us") {
+      s = v.GetUint(kv.second, p, 0, 100000, out.group_commit_us);
     } else {
       s = v.GetChoice(kv.second, p, "fail_closed", "block", out.fail_closed_when_full);
     }

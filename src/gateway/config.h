@@ -99,6 +99,9 @@ struct AuditConfig {
   uint32_t checkpoint_interval_ms = 10000;
   uint32_t queue_capacity = 65536;
   bool fail_closed_when_full = false;  // Default: requests wait for room in the queue
+  // Group commit under load: how long the writer may wait to share one transaction among more
+  // records (only while records arrive faster than transactions; a lone record never waits).
+  uint32_t group_commit_us = 500;
 };
 
 struct GatewayConfig {
