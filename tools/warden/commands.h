@@ -23,5 +23,6 @@ void AddAuditCommand(CLI::App& app, int* exit_code);
 // `kill`, `revive` and `approvals`.
 void AddControlCommands(CLI::App& app, int* exit_code);
 void AddReviewCommand(CLI::App& app, int* exit_code);  // `review export`, `review simulate`
+void AddRedteamCommand(CLI::App& app, int* exit_code);
 
 }  // namespace warden::cli
