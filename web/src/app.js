@@ -124,6 +124,7 @@ filters.addEventListener('submit', (e) => e.preventDefault());
 
 // ---- Audit --------------------------------------------------------------------------------
 let auditLoaded = false;
+let auditSearch = 0;  // only the latest search may fill the table
 function localToMicros(v) {
   return v ? String(new Date(v).getTime() * 1000) : '';
 }
@@ -136,8 +137,10 @@ async function searchAudit(ev) {
   if (f.get('since')) q.set('since', localToMicros(f.get('since')));
   if (f.get('until')) q.set('until', localToMicros(f.get('until')));
   q.set('limit', '200');
+  const mine = ++auditSearch;
   try {
     const r = await api(`/admin/api/audit?${q}`);
+    if (mine !== auditSearch) return;
     $('audit-summary').textContent = `${r.matched} matching records; newest ${r.records.length} shown.`;
     const body = clear($('audit-rows'));
     for (const rec of r.records) {

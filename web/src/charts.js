@@ -22,7 +22,7 @@ function make(container, series) {
     cursor: { drag: { x: false, y: false } },
     scales: { x: { time: true }, y: { range: (u, min, max) => [0, Math.max(1, max * 1.1)] } },
     axes: [{}, { size: 50 }],
-    series: [{}, ...series.map(([label, color]) => ({ label, stroke: color, width: 1.5, spanGaps: false }))],
+    series: [{}, ...series.map(([label, color]) => ({ label, stroke: color, width: 1.5, spanGaps: false, points: { show: true, size: 3 } }))],
   };
   return new uPlot(opts, [[], ...series.map(() => [])], container);
 }
