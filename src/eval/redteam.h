@@ -63,8 +63,8 @@ std::vector<Variant> BuildVariants(const std::vector<Seed>& seeds, uint64_t rng_
 // What the target did with one variant: the most severe action over its turns.
 struct Outcome {
   Action action = Action::kAllow;
-  std::string rule;   // the rule that decided the most severe turn
-  bool error = false; // the target could not be asked (counts as not detected)
+  std::string rule;    // the rule that decided the most severe turn
+  bool error = false;  // the target could not be asked (counts as not detected)
 };
 
 // Detection means the target refused or held the message for a person: escalate or any more
@@ -82,8 +82,8 @@ struct RateRow {
 struct RedteamReport {
   std::string policy;
   std::string target;
-  RateRow attacks{"all attacks"};   // harmful variants
-  RateRow benign{"all benign"};     // benign variants
+  RateRow attacks{"all attacks"};  // harmful variants
+  RateRow benign{"all benign"};    // benign variants
   RateRow benign_plain{"benign, plain"};
   std::vector<RateRow> by_mutator;         // attack success per mutator
   std::vector<RateRow> benign_by_mutator;  // false positives per mutator

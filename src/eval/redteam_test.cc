@@ -35,8 +35,8 @@ TEST(Redteam, SameSeedSameVariants) {
 }
 
 TEST(Redteam, MutatorShapes) {
-  const auto variants = BuildVariants(Seeds(), 1, {"payload_split", "tool_result", "translate_es",
-                                                   "base64"});
+  const auto variants =
+      BuildVariants(Seeds(), 1, {"payload_split", "tool_result", "translate_es", "base64"});
   ASSERT_EQ(variants.size(), 8u);
   for (const Variant& v : variants) {
     if (v.mutator == "payload_split") {

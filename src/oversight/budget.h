@@ -114,8 +114,8 @@ struct BudgetDecision {
 struct BudgetStats {
   uint64_t events = 0;
   uint64_t escalated = 0;
-  double debt = 0;        // escalated - budget * events, decayed by nothing (an integral)
-  double threshold = 0;   // the threshold the next event would meet
+  double debt = 0;       // escalated - budget * events, decayed by nothing (an integral)
+  double threshold = 0;  // the threshold the next event would meet
 };
 
 class BudgetController {

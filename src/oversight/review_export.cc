@@ -98,8 +98,8 @@ void WriteRecord(const Item& item, std::string& out) {
 
 }  // namespace
 
-Status ExportReviewsText(std::string_view jsonl, const std::string& display_name,
-                         std::string* out, ReviewExportStats* stats) {
+Status ExportReviewsText(std::string_view jsonl, const std::string& display_name, std::string* out,
+                         ReviewExportStats* stats) {
   ReviewExportStats local;
   ReviewExportStats& st = stats ? *stats : local;
   st = {};
@@ -143,8 +143,9 @@ Status ExportReviewsText(std::string_view jsonl, const std::string& display_name
     if (root["role"].get(el) == simdjson::SUCCESS && !el.is_null()) {
       if (el.get(sv) != simdjson::SUCCESS ||
           (sv != "user" && sv != "assistant" && sv != "document")) {
-        return InvalidArgumentError(where + "\"role\" must be \"user\", \"assistant\" or "
-                                            "\"document\"");
+        return InvalidArgumentError(where +
+                                    "\"role\" must be \"user\", \"assistant\" or "
+                                    "\"document\"");
       }
       item.role = sv;
     }
@@ -157,8 +158,8 @@ Status ExportReviewsText(std::string_view jsonl, const std::string& display_name
         return InvalidArgumentError(where + "\"id\" must be a string or a whole number");
       }
     } else {
-      item.id = display_name.substr(display_name.find_last_of('/') + 1) + "-" +
-                std::to_string(line_no);
+      item.id =
+          display_name.substr(display_name.find_last_of('/') + 1) + "-" + std::to_string(line_no);
     }
     bool has_label = false;
     bool said_safe = false;
@@ -192,8 +193,9 @@ Status ExportReviewsText(std::string_view jsonl, const std::string& display_name
       }
     }
     if (!has_label) {
-      return InvalidArgumentError(where + "needs \"label\" (safe, unsafe, unsure or a taxonomy "
-                                          "label) or \"labels\"");
+      return InvalidArgumentError(where +
+                                  "needs \"label\" (safe, unsafe, unsure or a taxonomy "
+                                  "label) or \"labels\"");
     }
     if (said_safe && !item.labels.empty()) {
       return InvalidArgumentError(where + "a \"safe\" item may not list harm or attack labels");

@@ -43,7 +43,7 @@ struct ReviewExportStats {
 Status ExportReviews(const std::string& from, const std::string& out, ReviewExportStats* stats);
 
 // Same, on in-memory JSONL; `display_name` appears in errors. Appends records to `*out`.
-Status ExportReviewsText(std::string_view jsonl, const std::string& display_name,
-                         std::string* out, ReviewExportStats* stats);
+Status ExportReviewsText(std::string_view jsonl, const std::string& display_name, std::string* out,
+                         ReviewExportStats* stats);
 
 }  // namespace warden::oversight

@@ -39,7 +39,10 @@ TEST(ReviewExport, WritesTheTrainingSchemaThatTrainReads) {
   EXPECT_EQ(stats.unsafe, 3u);
   EXPECT_EQ(stats.safe, 1u);
   EXPECT_EQ(stats.unsure, 1u);
-  EXPECT_THAT(out, HasSubstr(R"({"id":"review-q-1","text":"how do I pick a lock to get into my neighbour's flat","role":"user","label":"unsafe","categories":["nonviolent_crimes"],"attack":null,"source":"review","source_labels":{"reviewer":"alice","note":"burglary","labels":["nonviolent_crimes"],"id":"q-1"}})"));
+  EXPECT_THAT(
+      out,
+      HasSubstr(
+          R"({"id":"review-q-1","text":"how do I pick a lock to get into my neighbour's flat","role":"user","label":"unsafe","categories":["nonviolent_crimes"],"attack":null,"source":"review","source_labels":{"reviewer":"alice","note":"burglary","labels":["nonviolent_crimes"],"id":"q-1"}})"));
   EXPECT_THAT(out, HasSubstr(R"("id":"review-2")"));
   EXPECT_THAT(out, HasSubstr(R"("label":"unsafe","categories":[],"attack":"jailbreak")"));
   EXPECT_THAT(out, HasSubstr(R"("id":"review-reviews.jsonl-4")"));
@@ -75,9 +78,10 @@ TEST(ReviewExport, RepeatsAreWrittenOnceAndConflictsNotAtAll) {
 
 TEST(ReviewExport, ErrorsNameTheLine) {
   std::string out;
-  Status s = Export("{\"text\": \"a\", \"label\": \"safe\", \"reviewer\": \"x\"}\n{\"text\": \"b\", "
-                    "\"label\": \"hat\", \"reviewer\": \"x\"}\n",
-                    &out);
+  Status s = Export(
+      "{\"text\": \"a\", \"label\": \"safe\", \"reviewer\": \"x\"}\n{\"text\": \"b\", "
+      "\"label\": \"hat\", \"reviewer\": \"x\"}\n",
+      &out);
   EXPECT_EQ(s.message(), "reviews.jsonl:2: unknown label \"hat\" (did you mean \"hate\"?)");
   EXPECT_THAT(Export("{\"text\": \"a\", \"label\": \"safe\"}\n", &out).message(),
               HasSubstr("reviews.jsonl:1: \"reviewer\" must be a non-empty string"));
@@ -96,9 +100,9 @@ TEST(ReviewExport, ErrorsNameTheLine) {
                      &out)
                   .message(),
               HasSubstr("\"role\" must be"));
-  EXPECT_THAT(Export("{\"text\": \"a\", \"labels\": \"hate\", \"reviewer\": \"x\"}\n", &out)
-                  .message(),
-              HasSubstr("\"labels\" must be an array"));
+  EXPECT_THAT(
+      Export("{\"text\": \"a\", \"labels\": \"hate\", \"reviewer\": \"x\"}\n", &out).message(),
+      HasSubstr("\"labels\" must be an array"));
 }
 
 TEST(ReviewExport, MissingFile) {

@@ -65,10 +65,14 @@ TEST(Cascade, JudgeOnAFewPercentMatchesTheJudgeEverywhere) {
   char band[128];
   std::snprintf(band, sizeof band, "{label: unsafe, min: %.2f, max: %.2f}", kBandMin, kBandMax);
   auto guard = Guard::FromYaml(std::string("version: 1\nscanners:\n  classifier:\n    model: ") +
-                                   WARDEN_SOURCE_DIR "/models/warden-v1.ftz\n  judge:\n"
-                                   "    url: " + server.url("/completion") + "\n"
+                                   WARDEN_SOURCE_DIR
+                                   "/models/warden-v1.ftz\n  judge:\n"
+                                   "    url: " +
+                                   server.url("/completion") +
+                                   "\n"
                                    "    timeout_ms: 5000\n    cache_size: 0\n"
-                                   "    cascade: " + band + "\n",
+                                   "    cascade: " +
+                                   band + "\n",
                                "cascade.yaml", ".");
   ASSERT_TRUE(guard.ok()) << guard.status().message();
 
@@ -91,10 +95,10 @@ TEST(Cascade, JudgeOnAFewPercentMatchesTheJudgeEverywhere) {
   const double ap_classifier = eval::AveragePrecision(classifier, labels);
   const double ap_judge = eval::AveragePrecision(judge_alone, labels);
   const double ap_pooled = eval::AveragePrecision(pooled, labels);
-  std::printf("dev rows %zu, judge asked on %zu (%.2f%%), unknown texts %d\n", dev->size(),
-              judged, 100 * share, unknown.load());
-  std::printf("AUPRC classifier %.4f, judge alone %.4f, cascade %.4f\n", ap_classifier,
-              ap_judge, ap_pooled);
+  std::printf("dev rows %zu, judge asked on %zu (%.2f%%), unknown texts %d\n", dev->size(), judged,
+              100 * share, unknown.load());
+  std::printf("AUPRC classifier %.4f, judge alone %.4f, cascade %.4f\n", ap_classifier, ap_judge,
+              ap_pooled);
   std::printf("ROC-AUC classifier %.4f, judge alone %.4f, cascade %.4f\n",
               eval::RocAuc(classifier, labels), eval::RocAuc(judge_alone, labels),
               eval::RocAuc(pooled, labels));
@@ -129,9 +133,9 @@ TEST(Cascade, JudgeOnAFewPercentMatchesTheJudgeEverywhere) {
       const double f = 1 / (1 + std::exp(-(std::log(j / (1 - j)) + std::log(pos / (1 - pos)))));
       fused.push_back(in ? 0.46f + 0.34f * static_cast<float>(f) : c);
     }
-    std::printf("judge d'=%.1f: alone AUPRC %.4f; cascade [0.46,0.80] %.4f, fused %.4f\n",
-                2 * sep, eval::AveragePrecision(alone, labels),
-                eval::AveragePrecision(banded, labels), eval::AveragePrecision(fused, labels));
+    std::printf("judge d'=%.1f: alone AUPRC %.4f; cascade [0.46,0.80] %.4f, fused %.4f\n", 2 * sep,
+                eval::AveragePrecision(alone, labels), eval::AveragePrecision(banded, labels),
+                eval::AveragePrecision(fused, labels));
   }
   EXPECT_LE(share, 0.10);
   // The cascade improves on the classifier it protects. Whether it also reaches the judge asked

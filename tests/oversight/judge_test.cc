@@ -1,12 +1,13 @@
 // The judge scanner against a scripted guard-model server: every wire format, slow and broken
 // answers, bounded concurrency, the cache, and the cascade inside a Guard.
+#include "scanners/judge/judge.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <thread>
 
-#include "scanners/judge/judge.h"
 #include "scripted_judge.h"
 #include "warden/guard.h"
 
@@ -105,8 +106,7 @@ TEST(JudgeFormat, Prompts) {
   EXPECT_THAT(lg4, HasSubstr("<|header_start|>user<|header_end|>"));
   EXPECT_THAT(lg4, HasSubstr("Agent: hi"));
   EXPECT_THAT(lg4, HasSubstr("<|eot|><|header_start|>assistant<|header_end|>"));
-  const std::string sg =
-      BuildPrompt(Format::kShieldGemma, "hey", Direction::kInput, "hate_speech");
+  const std::string sg = BuildPrompt(Format::kShieldGemma, "hey", Direction::kInput, "hate_speech");
   EXPECT_THAT(sg, HasSubstr("Human Question: hey\n<end_of_turn>"));
   EXPECT_THAT(sg, HasSubstr("* \"No Hate Speech\""));
   EXPECT_THAT(sg, HasSubstr("Your answer must start with 'Yes' or 'No'"));
@@ -127,12 +127,12 @@ TEST(JudgeFormat, LlamaGuardAnswers) {
   ASSERT_TRUE(odd.ok());
   ASSERT_EQ(odd->categories.size(), 1u);
   EXPECT_EQ(odd->categories[0].first, "nonviolent_crimes");
-  auto prob = InterpretLlamaGuard(
-      {.text = "safe", .first_token_probs = {{"safe", 0.7}, {"unsafe", 0.3}}});
+  auto prob =
+      InterpretLlamaGuard({.text = "safe", .first_token_probs = {{"safe", 0.7}, {"unsafe", 0.3}}});
   EXPECT_NEAR(prob->unsafe, 0.3, 1e-6);
   EXPECT_FALSE(InterpretLlamaGuard({.text = "I cannot help"}).ok());
-  EXPECT_NEAR(*InterpretShieldGemma({.text = "Yes", .first_token_probs = {{"\xE2\x96\x81Yes", 0.6},
-                                                                          {"No", 0.2}}}),
+  EXPECT_NEAR(*InterpretShieldGemma(
+                  {.text = "Yes", .first_token_probs = {{"\xE2\x96\x81Yes", 0.6}, {"No", 0.2}}}),
               0.75, 1e-6);
   EXPECT_EQ(*InterpretShieldGemma({.text = "No, because"}), 0);
   EXPECT_FALSE(InterpretShieldGemma({.text = "Maybe"}).ok());
@@ -147,8 +147,7 @@ TEST(JudgeFormat, ResponseBodies) {
   EXPECT_EQ(old->text, "unsafe\nS2");
   ASSERT_EQ(old->first_token_probs.size(), 2u);
   EXPECT_NEAR(InterpretLlamaGuard(*old)->unsafe, 0.8, 1e-6);
-  auto chat = ParseResponseBody(
-      Api::kChat, R"({"choices":[{"message":{"content":"safe"}}]})");
+  auto chat = ParseResponseBody(Api::kChat, R"({"choices":[{"message":{"content":"safe"}}]})");
   ASSERT_TRUE(chat.ok());
   EXPECT_TRUE(chat->first_token_probs.empty());
   EXPECT_FALSE(ParseResponseBody(Api::kChat, R"({"choices":[]})").ok());
@@ -186,14 +185,14 @@ TEST_P(JudgeWire, SafeAndUnsafeWithAndWithoutLogprobs) {
   EXPECT_EQ(text_only.unsafe, 1.0f);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Formats, JudgeWire,
-    ::testing::Values(FormatCase{"/completion", Format::kLlamaGuard3},
-                      FormatCase{"/v1/chat/completions", Format::kLlamaGuard3},
-                      FormatCase{"/completion", Format::kLlamaGuard4},
-                      FormatCase{"/v1/chat/completions", Format::kLlamaGuard4},
-                      FormatCase{"/completion", Format::kShieldGemma},
-                      FormatCase{"/v1/chat/completions", Format::kShieldGemma}));
+INSTANTIATE_TEST_SUITE_P(Formats, JudgeWire,
+                         ::testing::Values(FormatCase{"/completion", Format::kLlamaGuard3},
+                                           FormatCase{"/v1/chat/completions", Format::kLlamaGuard3},
+                                           FormatCase{"/completion", Format::kLlamaGuard4},
+                                           FormatCase{"/v1/chat/completions", Format::kLlamaGuard4},
+                                           FormatCase{"/completion", Format::kShieldGemma},
+                                           FormatCase{"/v1/chat/completions",
+                                                      Format::kShieldGemma}));
 
 TEST(Judge, ShieldGemmaAsksEachPolicy) {
   ScriptedJudge server(Script);
@@ -233,8 +232,8 @@ TEST(Judge, NobodyListening) {
     ScriptedJudge gone(Script);
     port = static_cast<uint16_t>(std::stoi(gone.url("").substr(17)));
   }
-  auto judge = Judge::Create({.url = "http://127.0.0.1:" + std::to_string(port) + "/completion",
-                              .timeout_ms = 500});
+  auto judge = Judge::Create(
+      {.url = "http://127.0.0.1:" + std::to_string(port) + "/completion", .timeout_ms = 500});
   ASSERT_TRUE(judge.ok());
   JudgeResult r = (*judge)->Evaluate("hello", Direction::kInput);
   EXPECT_TRUE(r.error);
@@ -311,11 +310,15 @@ std::string PolicyYaml(const std::string& url, const std::string& extra) {
   return "version: 1\n"
          "scanners:\n"
          "  classifier:\n"
-         "    model: " WARDEN_SOURCE_DIR "/models/warden-v1.ftz\n"
+         "    model: " WARDEN_SOURCE_DIR
+         "/models/warden-v1.ftz\n"
          "  judge:\n"
-         "    url: " + url + "\n"
+         "    url: " +
+         url +
+         "\n"
          "    format: llama_guard_3\n"
-         "    timeout_ms: 300\n" + extra +
+         "    timeout_ms: 300\n" +
+         extra +
          "rules:\n"
          "  - name: judge-says-unsafe\n"
          "    when: {scores: {judge_unsafe: 0.5}}\n"
@@ -356,10 +359,10 @@ TEST(JudgeInGuard, OutsideTheBandTheJudgeIsNotAsked) {
 TEST(JudgeInGuard, FailOpenAndFailClosed) {
   ScriptedJudge server(Script);
   for (bool closed : {false, true}) {
-    auto guard = Guard::FromYaml(
-        PolicyYaml(server.url("/completion"), closed ? "    on_error: fail_closed\n"
-                                                     : "    on_error: fail_open\n"),
-        "judge.yaml", ".");
+    auto guard =
+        Guard::FromYaml(PolicyYaml(server.url("/completion"), closed ? "    on_error: fail_closed\n"
+                                                                     : "    on_error: fail_open\n"),
+                        "judge.yaml", ".");
     ASSERT_TRUE(guard.ok()) << guard.status().message();
     Verdict v = guard->Check({.text = "[slow] what is the capital of France"});
     EXPECT_EQ(v.action, closed ? Action::kBlock : Action::kEscalate) << closed;

@@ -1,12 +1,14 @@
 #include "scripted_judge.h"
 
+// clang-format off
 #include <utility>  // before Asio (docs/PLATFORM.md)
+// clang-format on
+
+#include <simdjson.h>
 
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <simdjson.h>
-
 #include <chrono>
 #include <cmath>
 #include <mutex>
@@ -80,9 +82,10 @@ std::string Body(Api api, const std::string& text, const std::string& first,
     AppendJsonString(out, text);
     if (logprobs) {
       // New llama.cpp: a blank token first (as Llama Guard emits), then the decision word.
-      out += ",\"completion_probabilities\":[{\"id\":271,\"token\":\"\\n\\n\",\"logprob\":0,"
-             "\"top_logprobs\":[{\"id\":271,\"token\":\"\\n\\n\",\"logprob\":0}]},"
-             "{\"id\":1,\"token\":";
+      out +=
+          ",\"completion_probabilities\":[{\"id\":271,\"token\":\"\\n\\n\",\"logprob\":0,"
+          "\"top_logprobs\":[{\"id\":271,\"token\":\"\\n\\n\",\"logprob\":0}]},"
+          "{\"id\":1,\"token\":";
       AppendJsonString(out, first);
       out += ",\"logprob\":";
       AppendJsonNumber(out, lp_first);
@@ -95,8 +98,9 @@ std::string Body(Api api, const std::string& text, const std::string& first,
     out += ",\"stop\":true}";
     return out;
   }
-  out = "{\"id\":\"judge-1\",\"object\":\"chat.completion\",\"choices\":[{\"index\":0,"
-        "\"message\":{\"role\":\"assistant\",\"content\":";
+  out =
+      "{\"id\":\"judge-1\",\"object\":\"chat.completion\",\"choices\":[{\"index\":0,"
+      "\"message\":{\"role\":\"assistant\",\"content\":";
   AppendJsonString(out, text);
   out += "}";
   if (logprobs) {
@@ -117,8 +121,8 @@ std::string Body(Api api, const std::string& text, const std::string& first,
 JudgeReply LlamaGuardReply(Api api, const std::string& answer, double p_first, bool logprobs) {
   const bool unsafe = answer.rfind("unsafe", 0) == 0;
   JudgeReply r;
-  r.body = Body(api, answer, unsafe ? "unsafe" : "safe", unsafe ? "safe" : "unsafe", p_first,
-                logprobs);
+  r.body =
+      Body(api, answer, unsafe ? "unsafe" : "safe", unsafe ? "safe" : "unsafe", p_first, logprobs);
   return r;
 }
 

@@ -23,18 +23,18 @@ namespace warden::judge::testing {
 
 struct JudgeRequest {
   Api api = Api::kChat;
-  std::string target;   // request path
-  std::string body;     // raw JSON body
-  std::string text;     // the message being judged, extracted from the prompt or messages
-  std::string policy;   // ShieldGemma: the principle's name ("hate_speech"…); else empty
+  std::string target;  // request path
+  std::string body;    // raw JSON body
+  std::string text;    // the message being judged, extracted from the prompt or messages
+  std::string policy;  // ShieldGemma: the principle's name ("hate_speech"…); else empty
   bool shieldgemma = false;
 };
 
 struct JudgeReply {
   int status = 200;
   std::string body;
-  int delay_ms = 0;       // sleep before answering
-  bool hang_up = false;   // close the connection without an answer
+  int delay_ms = 0;      // sleep before answering
+  bool hang_up = false;  // close the connection without an answer
 };
 
 using JudgeScript = std::function<JudgeReply(const JudgeRequest&)>;

@@ -39,7 +39,7 @@ int RunExport(const ExportFlags& f) {
 struct SimulateFlags {
   double budget = 0.01;
   uint64_t events = 100000;
-  uint64_t window = 5000;        // the measurement window
+  uint64_t window = 5000;         // the measurement window
   uint64_t estimator_window = 0;  // 0: 50 / budget
   double horizon = 0;             // 0: 1 / budget
   uint64_t seed = 7;
@@ -93,13 +93,11 @@ int RunSimulate(const SimulateFlags& f) {
     out += "}\n";
     std::cout << out;
   } else {
-    std::cout << RenderTable({{"events", "escalated", "rate", "window", "min", "max", "target",
-                               "windows outside +-20%"},
-                              {std::to_string(f.events), std::to_string(prefix[f.events]),
-                               std::to_string(overall), std::to_string(f.window),
-                               std::to_string(lo), std::to_string(hi),
-                               std::to_string(target),
-                               std::to_string(outside) + " of " + std::to_string(windows)}});
+    std::cout << RenderTable(
+        {{"events", "escalated", "rate", "window", "min", "max", "target", "windows outside +-20%"},
+         {std::to_string(f.events), std::to_string(prefix[f.events]), std::to_string(overall),
+          std::to_string(f.window), std::to_string(lo), std::to_string(hi), std::to_string(target),
+          std::to_string(outside) + " of " + std::to_string(windows)}});
   }
   return outside == 0 ? kExitAllow : kExitFlagged;
 }

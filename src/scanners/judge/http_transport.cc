@@ -1,12 +1,13 @@
 // The judge's HTTP client: blocking from the caller's point of view, but built on Beast's
 // asynchronous operations run on a private io_context, because only those honour a deadline
 // (the synchronous calls can block for as long as the kernel likes).
+// clang-format off
 #include <utility>  // Boost 1.74's Asio needs it first (docs/PLATFORM.md)
+// clang-format on
 
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-
 #include <exception>
 
 #include "scanners/judge/judge.h"
@@ -92,8 +93,7 @@ class HttpTransport final : public Transport {
   }
 
   static Status Timeout(const std::string& where, const char* what) {
-    return Status(StatusCode::kDeadlineExceeded,
-                  "judge at " + where + ": timed out while " + what);
+    return Status(StatusCode::kDeadlineExceeded, "judge at " + where + ": timed out while " + what);
   }
 };
 

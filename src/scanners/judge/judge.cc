@@ -143,8 +143,7 @@ void ReadAlternatives(simdjson::dom::element entry,
     }
   } else if (entry["top_probs"].get(arr) == simdjson::SUCCESS) {
     for (simdjson::dom::element alt : arr) {
-      if (alt["token"].get(token) == simdjson::SUCCESS &&
-          alt["prob"].get(v) == simdjson::SUCCESS) {
+      if (alt["token"].get(token) == simdjson::SUCCESS && alt["prob"].get(v) == simdjson::SUCCESS) {
         probs.emplace_back(std::string(token), v);
       }
     }
@@ -172,9 +171,12 @@ void ReadFirstWordProbs(simdjson::dom::array entries, Answer& answer) {
 
 std::string_view FormatName(Format f) {
   switch (f) {
-    case Format::kLlamaGuard3: return "llama_guard_3";
-    case Format::kLlamaGuard4: return "llama_guard_4";
-    case Format::kShieldGemma: return "shieldgemma";
+    case Format::kLlamaGuard3:
+      return "llama_guard_3";
+    case Format::kLlamaGuard4:
+      return "llama_guard_4";
+    case Format::kShieldGemma:
+      return "shieldgemma";
   }
   return "";
 }
@@ -201,8 +203,9 @@ StatusOr<ParsedUrl> ParseJudgeUrl(std::string_view url) {
   ParsedUrl out;
   constexpr std::string_view kHttp = "http://";
   if (url.substr(0, 8) == "https://") {
-    return InvalidArgumentError("https is not supported for the judge (use http:// on a private "
-                                "network or a local TLS terminator)");
+    return InvalidArgumentError(
+        "https is not supported for the judge (use http:// on a private "
+        "network or a local TLS terminator)");
   }
   if (url.substr(0, kHttp.size()) != kHttp) {
     return InvalidArgumentError("expected an http:// URL, got \"" + std::string(url) + "\"");
@@ -235,7 +238,8 @@ StatusOr<ParsedUrl> ParseJudgeUrl(std::string_view url) {
   } else {
     return InvalidArgumentError(
         "the URL path must end in /chat/completions (OpenAI-compatible) or /completion "
-        "(llama.cpp), got \"" + std::string(path) + "\"");
+        "(llama.cpp), got \"" +
+        std::string(path) + "\"");
   }
   return out;
 }
@@ -262,8 +266,9 @@ std::string BuildPrompt(Format format, std::string_view text, Direction directio
     out += "\n\n===\n\n";
     out += response ? "Does the Chatbot Response violate the above principle? "
                     : "Does the human question violate the above principle? ";
-    out += "Your answer must start with 'Yes' or 'No'. And then walk through step by step to be "
-           "sure we answer correctly.\n\n";
+    out +=
+        "Your answer must start with 'Yes' or 'No'. And then walk through step by step to be "
+        "sure we answer correctly.\n\n";
     return out;
   }
   const bool v4 = format == Format::kLlamaGuard4;
@@ -288,9 +293,10 @@ std::string BuildPrompt(Format format, std::string_view text, Direction directio
   out += text;
   out += "\n\n<END CONVERSATION>\n\nProvide your safety assessment for ONLY THE LAST ";
   out += role;
-  out += " message in the above conversation:\n - First line must read 'safe' or 'unsafe'.\n"
-         " - If unsafe, a second line must include a comma-separated list of violated "
-         "categories.";
+  out +=
+      " message in the above conversation:\n - First line must read 'safe' or 'unsafe'.\n"
+      " - If unsafe, a second line must include a comma-separated list of violated "
+      "categories.";
   out += v4 ? "<|eot|><|header_start|>assistant<|header_end|>\n\n"
             : "<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n";
   return out;
@@ -480,9 +486,9 @@ StatusOr<Answer> Judge::Call(const std::string& body,
     std::unique_lock<std::mutex> lock(slots_mu_);
     if (!slots_cv_.wait_until(lock, deadline,
                               [&] { return in_flight_ < options_.max_concurrency; })) {
-      return ResourceExhaustedError("judge overloaded: " +
-                                    std::to_string(options_.max_concurrency) +
-                                    " requests in flight until the deadline");
+      return ResourceExhaustedError(
+          "judge overloaded: " + std::to_string(options_.max_concurrency) +
+          " requests in flight until the deadline");
     }
     ++in_flight_;
   }
@@ -508,8 +514,7 @@ JudgeResult Judge::Ask(std::string_view text, Direction direction) const {
     return e;
   };
   if (options_.format != Format::kShieldGemma) {
-    StatusOr<Answer> answer =
-        Call(BuildRequestBody(options_, url_.api, text, direction), deadline);
+    StatusOr<Answer> answer = Call(BuildRequestBody(options_, url_.api, text, direction), deadline);
     if (!answer.ok()) return fail(answer.status());
     StatusOr<JudgeResult> parsed = InterpretLlamaGuard(*answer);
     if (!parsed.ok()) return fail(parsed.status());

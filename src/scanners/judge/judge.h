@@ -61,14 +61,14 @@ std::optional<std::string_view> ShieldGemmaLabel(std::string_view policy);
 struct JudgeOptions {
   std::string url;  // http://host:port/path; the path picks the API (see ParseJudgeUrl)
   Format format = Format::kLlamaGuard3;
-  std::string model;  // "model" field of chat requests; may be empty
-  uint32_t timeout_ms = 2000;     // whole request: connect, send, answer
-  uint32_t max_concurrency = 4;   // requests in flight at once
-  size_t cache_size = 1024;       // recent (direction, text) results kept; 0 disables
-  std::string api_key;            // sent as "Authorization: Bearer ..." when not empty
+  std::string model;             // "model" field of chat requests; may be empty
+  uint32_t timeout_ms = 2000;    // whole request: connect, send, answer
+  uint32_t max_concurrency = 4;  // requests in flight at once
+  size_t cache_size = 1024;      // recent (direction, text) results kept; 0 disables
+  std::string api_key;           // sent as "Authorization: Bearer ..." when not empty
   // ShieldGemma: the policies asked, one call each. Default: all four.
-  std::vector<std::string> shieldgemma_policies = {"dangerous_content", "harassment",
-                                                   "hate_speech", "sexually_explicit"};
+  std::vector<std::string> shieldgemma_policies = {"dangerous_content", "harassment", "hate_speech",
+                                                   "sexually_explicit"};
 };
 
 struct ParsedUrl {
@@ -88,9 +88,9 @@ struct JudgeResult {
   // Taxonomy labels the judge named, each with the unsafe probability (Llama Guard) or the
   // policy's P(Yes) (ShieldGemma); sorted by label.
   std::vector<std::pair<std::string, float>> categories;
-  bool error = false;        // the judge could not be asked or its answer not read
-  std::string error_message; // set with `error`
-  bool cached = false;       // answered from the cache
+  bool error = false;         // the judge could not be asked or its answer not read
+  std::string error_message;  // set with `error`
+  bool cached = false;        // answered from the cache
 };
 
 // ---- Wire format, exposed for tests and the scripted server ------------------------------
@@ -137,10 +137,10 @@ class Transport {
 std::unique_ptr<Transport> MakeHttpTransport();
 
 struct JudgeStats {
-  uint64_t requests = 0;    // HTTP requests sent
-  uint64_t evaluations = 0; // Evaluate() calls
+  uint64_t requests = 0;     // HTTP requests sent
+  uint64_t evaluations = 0;  // Evaluate() calls
   uint64_t cache_hits = 0;
-  uint64_t errors = 0;      // evaluations that ended in an error
+  uint64_t errors = 0;  // evaluations that ended in an error
 };
 
 class Judge {
