@@ -1,5 +1,6 @@
 // `warden serve`: the gateway. An OpenAI-compatible proxy that screens every chat turn in both
 // directions, and a self-hosted moderation and check service (docs/gateway.md).
+#include <openssl/rand.h>
 #include <pthread.h>
 #include <signal.h>
 
@@ -40,6 +41,20 @@ int RunServe(const ServeFlags& flags) {
   if (!flags.policy.empty()) config.policy = flags.policy;
   if (flags.threads_set) config.threads = flags.threads;
   if (!flags.admin_token.empty()) config.admin_token_sha256 = gateway::Sha256Hex(flags.admin_token);
+  // Without a configured admin token, this run gets a random one, printed once below, so that the
+  // dashboard (/ui) works out of the box and nobody else can use it.
+  std::string generated_token;
+  if (config.admin_token_sha256.empty()) {
+    unsigned char bytes[16];
+    if (RAND_bytes(bytes, sizeof bytes) == 1) {
+      static constexpr char kHex[] = "0123456789abcdef";
+      for (unsigned char b : bytes) {
+        generated_token.push_back(kHex[b >> 4]);
+        generated_token.push_back(kHex[b & 15]);
+      }
+      config.admin_token_sha256 = gateway::Sha256Hex(generated_token);
+    }
+  }
   if (!flags.upstream.empty()) {
     auto parsed = gateway::ParseUpstreamUrl(flags.upstream);
     if (!parsed.ok()) {
@@ -84,8 +99,16 @@ int RunServe(const ServeFlags& flags) {
             << (config.threads ? config.threads : std::thread::hardware_concurrency())
             << " threads; audit " << (config.audit.store.empty() ? "off" : config.audit.store)
             << ", control " << (config.control.store.empty() ? "off" : config.control.store)
-            << ")\n"
-            << std::flush;
+            << ")\n";
+  if (!config.admin_token_sha256.empty()) {
+    std::cerr << "warden serve: dashboard at http://" << host << ":" << (*server)->port() << "/ui";
+    if (!generated_token.empty()) {
+      std::cerr << " (admin token for this run: " << generated_token
+                << "; set one with --admin-token)";
+    }
+    std::cerr << "\n";
+  }
+  std::cerr << std::flush;
   int sig = 0;
   sigwait(&signals, &sig);
   std::cerr << "warden serve: " << (sig == SIGINT ? "SIGINT" : "SIGTERM")
