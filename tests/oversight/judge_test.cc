@@ -160,6 +160,10 @@ struct FormatCase {
   Format format;
 };
 
+void PrintTo(const FormatCase& c, std::ostream* os) {
+  *os << c.path << " format " << static_cast<int>(c.format);
+}
+
 class JudgeWire : public ::testing::TestWithParam<FormatCase> {};
 
 TEST_P(JudgeWire, SafeAndUnsafeWithAndWithoutLogprobs) {
@@ -185,6 +189,15 @@ TEST_P(JudgeWire, SafeAndUnsafeWithAndWithoutLogprobs) {
   EXPECT_EQ(text_only.unsafe, 1.0f);
 }
 
+// Stable names: CTest runs each case by name, so a name printed from the case's bytes (a
+// pointer) would differ between listing the tests and running them.
+std::string FormatCaseName(const ::testing::TestParamInfo<FormatCase>& info) {
+  std::string name = info.param.format == Format::kLlamaGuard3   ? "LlamaGuard3"
+                     : info.param.format == Format::kLlamaGuard4 ? "LlamaGuard4"
+                                                                 : "ShieldGemma";
+  return name + (std::string_view(info.param.path) == "/completion" ? "_Completion" : "_Chat");
+}
+
 INSTANTIATE_TEST_SUITE_P(Formats, JudgeWire,
                          ::testing::Values(FormatCase{"/completion", Format::kLlamaGuard3},
                                            FormatCase{"/v1/chat/completions", Format::kLlamaGuard3},
@@ -192,7 +205,8 @@ INSTANTIATE_TEST_SUITE_P(Formats, JudgeWire,
                                            FormatCase{"/v1/chat/completions", Format::kLlamaGuard4},
                                            FormatCase{"/completion", Format::kShieldGemma},
                                            FormatCase{"/v1/chat/completions",
-                                                      Format::kShieldGemma}));
+                                                      Format::kShieldGemma}),
+                         FormatCaseName);
 
 TEST(Judge, ShieldGemmaAsksEachPolicy) {
   ScriptedJudge server(Script);
