@@ -65,16 +65,94 @@ std::optional<ApprovalState> ParseApprovalState(std::string_view name) {
   return std::nullopt;
 }
 
-std::string NewApprovalId() {
+namespace {
+
+std::string RandomId(std::string_view prefix) {
   unsigned char bytes[8];
   RAND_bytes(bytes, sizeof bytes);
   static constexpr char kHex[] = "0123456789abcdef";
-  std::string id = "apr_";
+  std::string id(prefix);
   for (unsigned char b : bytes) {
     id.push_back(kHex[b >> 4]);
     id.push_back(kHex[b & 15]);
   }
   return id;
+}
+
+// The harm taxonomy (DESIGN.md) and the two attack labels.
+constexpr std::string_view kTaxonomy[] = {
+    "violent_crimes", "nonviolent_crimes", "sex_crimes", "child_exploitation", "defamation",
+    "specialized_advice", "privacy", "intellectual_property", "weapons_cbrne", "hate",
+    "harassment", "self_harm", "sexual_content", "elections", "code_abuse", "misinformation",
+    "jailbreak", "prompt_injection"};
+
+}  // namespace
+
+std::string NewApprovalId() { return RandomId("apr_"); }
+std::string NewReviewId() { return RandomId("rev_"); }
+
+bool IsReviewLabel(std::string_view label) {
+  if (label == "safe" || label == "unsafe" || label == "unsure") return true;
+  for (std::string_view t : kTaxonomy) {
+    if (t == label) return true;
+  }
+  return false;
+}
+
+std::string ReviewItemToJson(const ReviewItem& r) {
+  std::string out = "{\"id\":";
+  AppendJsonString(out, r.id);
+  for (const auto& [name, value] : {std::pair<const char*, int64_t>{"created_us", r.created_us},
+                                    {"labelled_us", r.labelled_us}}) {
+    out.append(",\"");
+    out.append(name);
+    out.append("\":");
+    AppendJsonUint(out, static_cast<uint64_t>(std::max<int64_t>(0, value)));
+  }
+  for (const auto& [name, value] :
+       {std::pair<const char*, const std::string*>{"request_id", &r.request_id},
+        {"key", &r.key},
+        {"tenant", &r.tenant},
+        {"direction", &r.direction},
+        {"action", &r.action},
+        {"rule", &r.rule},
+        {"reason", &r.reason},
+        {"text", &r.text},
+        {"label", &r.label},
+        {"reviewer", &r.reviewer},
+        {"note", &r.note}}) {
+    out.append(",\"");
+    out.append(name);
+    out.append("\":");
+    AppendJsonString(out, *value);
+  }
+  out.append(",\"scores\":");
+  out.append(r.scores_json.empty() ? "{}" : r.scores_json);
+  out.append(",\"suspicion\":");
+  AppendJsonNumber(out, r.suspicion);
+  out.append(",\"threshold\":");
+  AppendJsonNumber(out, r.threshold);
+  out.push_back('}');
+  return out;
+}
+
+std::string ReviewItemToExportJson(const ReviewItem& r) {
+  std::string out = "{\"id\":";
+  AppendJsonString(out, r.id);
+  out.append(",\"text\":");
+  AppendJsonString(out, r.text);
+  out.append(",\"label\":");
+  AppendJsonString(out, r.label);
+  out.append(",\"role\":");
+  AppendJsonString(out, r.direction == "output" || r.direction == "tool_call" ? "assistant"
+                        : r.direction == "tool_result"                      ? "tool"
+                                                                             : "user");
+  out.append(",\"reviewer\":");
+  AppendJsonString(out, r.reviewer.empty() ? "admin" : r.reviewer);
+  out.append(",\"note\":");
+  AppendJsonString(out, r.note);
+  out.push_back('}');
+  return out;
 }
 
 std::string KillEntryToJson(const KillEntry& e) {

@@ -76,6 +76,29 @@ struct Approval {
   std::string note;          // the reviewer's note
 };
 
+// An interaction sent to human review: escalated by a rule, or picked by the review budget.
+// Reviewers label it; `warden review export` turns labelled items into training data.
+struct ReviewItem {
+  std::string id;  // "rev_" + 16 hex digits
+  int64_t created_us = 0;
+  std::string request_id;
+  std::string key;
+  std::string tenant;
+  std::string direction;    // "input", "output", "tool_call", "tool_result"
+  std::string action;       // the verdict's action
+  std::string rule;         // the deciding rule, if any
+  std::string reason;       // "rule" (a rule escalated it) or "budget" (the review budget did)
+  std::string text;         // the text as a reviewer may see it: PII and secrets masked
+  std::string scores_json;  // {"unsafe":0.71,...}
+  double suspicion = 0;     // the policy's suspicion score
+  double threshold = 0;     // the budget's threshold when it was picked
+  // Empty while pending; "safe", "unsafe", "unsure" or a taxonomy label once reviewed.
+  std::string label;
+  std::string reviewer;
+  std::string note;
+  int64_t labelled_us = 0;
+};
+
 class ControlStore {
  public:
   virtual ~ControlStore() = default;
@@ -102,6 +125,16 @@ class ControlStore {
   // when it was already decided (deciding twice never changes the first decision).
   virtual StatusOr<Approval> Decide(std::string_view id, ApprovalState decision,
                                     std::string_view note) = 0;
+
+  // The review queue. ListReviews: newest first; `pending` true = unlabelled only, false =
+  // labelled only, nullopt = all. LabelReview: NotFound for an unknown id, FailedPrecondition
+  // when it already has a label.
+  virtual Status AddReview(const ReviewItem& item) = 0;
+  virtual StatusOr<ReviewItem> GetReview(std::string_view id) = 0;
+  virtual StatusOr<std::vector<ReviewItem>> ListReviews(std::optional<bool> pending,
+                                                        size_t limit) = 0;
+  virtual StatusOr<ReviewItem> LabelReview(std::string_view id, std::string_view label,
+                                           std::string_view reviewer, std::string_view note) = 0;
 
   // Counters: adds `amount` to the counter `name` of the fixed window that ends at
   // `window_end_us` and returns the new total. Shared between gateways when the store is.
@@ -130,5 +163,13 @@ std::string ApprovalToJson(const Approval& a, bool with_response);
 
 // A new approval id: "apr_" followed by 16 random hex digits.
 std::string NewApprovalId();
+// A new review id: "rev_" followed by 16 random hex digits.
+std::string NewReviewId();
+std::string ReviewItemToJson(const ReviewItem& r);
+// The line `warden review export` reads (docs/oversight.md): {"id","text","label","labels",
+// "role","reviewer","note","reviewed_at"}. REQUIRES: the item is labelled.
+std::string ReviewItemToExportJson(const ReviewItem& r);
+// Labels a reviewer may give: "safe", "unsafe", "unsure", or a taxonomy label.
+bool IsReviewLabel(std::string_view label);
 
 }  // namespace warden::control

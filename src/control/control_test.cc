@@ -175,6 +175,44 @@ TEST_P(ControlStoreTest, ToolCallLimitsAndLoopDetector) {
   EXPECT_FALSE(limiter.AdmitToolCall(who, "fetch", "z", t).value().has_value());
 }
 
+TEST_P(ControlStoreTest, ReviewQueue) {
+  ReviewItem a{.id = NewReviewId(), .created_us = 10, .request_id = "req_1", .key = "bot",
+               .tenant = "acme", .direction = "input", .action = "escalate", .reason = "budget",
+               .text = "how do I get into my neighbour's wifi [EMAIL]",
+               .scores_json = R"({"unsafe":0.62})", .suspicion = 0.62, .threshold = 0.58};
+  ReviewItem b = a;
+  b.id = NewReviewId();
+  b.created_us = 20;
+  b.reason = "rule";
+  b.rule = "escalate-unsafe";
+  ASSERT_TRUE(store_->AddReview(a).ok());
+  ASSERT_TRUE(store_->AddReview(b).ok());
+  auto pending = store_->ListReviews(true, 10);
+  ASSERT_TRUE(pending.ok()) << pending.status().message();
+  ASSERT_EQ(pending->size(), 2u);
+  EXPECT_EQ((*pending)[0].id, b.id);  // newest first
+  EXPECT_NEAR((*pending)[1].threshold, 0.58, 1e-9);
+  EXPECT_EQ((*pending)[1].scores_json, R"({"unsafe":0.62})");
+
+  auto labelled = store_->LabelReview(a.id, "nonviolent_crimes", "alice", "wifi break-in");
+  ASSERT_TRUE(labelled.ok()) << labelled.status().message();
+  EXPECT_EQ(labelled->label, "nonviolent_crimes");
+  EXPECT_EQ(labelled->reviewer, "alice");
+  EXPECT_GT(labelled->labelled_us, 0);
+  EXPECT_EQ(store_->LabelReview(a.id, "safe", "bob", "").status().code(),
+            StatusCode::kFailedPrecondition);
+  EXPECT_EQ(store_->LabelReview("rev_nope", "safe", "bob", "").status().code(),
+            StatusCode::kNotFound);
+  EXPECT_EQ(store_->ListReviews(true, 10)->size(), 1u);
+  EXPECT_EQ(store_->ListReviews(false, 10)->size(), 1u);
+  EXPECT_EQ(store_->ListReviews(std::nullopt, 10)->size(), 2u);
+  const std::string line = ReviewItemToExportJson(*labelled);
+  EXPECT_NE(line.find("\"label\":\"nonviolent_crimes\""), std::string::npos) << line;
+  EXPECT_NE(line.find("\"reviewer\":\"alice\""), std::string::npos) << line;
+  EXPECT_TRUE(IsReviewLabel("hate"));
+  EXPECT_FALSE(IsReviewLabel("bad"));
+}
+
 INSTANTIATE_TEST_SUITE_P(Stores, ControlStoreTest, ::testing::Values("sqlite", "redis"),
                          [](const auto& info) { return info.param; });
 

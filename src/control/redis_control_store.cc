@@ -29,6 +29,21 @@ redis.call('INCR', KEYS[2])
 return 1
 )lua";
 
+// Labels an unlabelled review item: 1 when done, 0 when unknown, else the label it had.
+constexpr const char* kLabelScript = R"lua(
+local l = redis.call('HGET', KEYS[1], 'label')
+if not l then return 0 end
+if l ~= '' then return l end
+redis.call('HSET', KEYS[1], 'label', ARGV[1], 'reviewer', ARGV[2], 'note', ARGV[3],
+           'labelled_us', ARGV[4])
+return 1
+)lua";
+
+constexpr std::string_view kReviewFields[] = {
+    "id",   "created_us", "request_id", "key",       "tenant",    "direction", "action",
+    "rule", "reason",     "text",       "scores_json", "suspicion", "threshold", "label",
+    "reviewer", "note",   "labelled_us"};
+
 constexpr const char* kRepeatScript = R"lua(
 local n = 1
 if redis.call('HGET', KEYS[1], 'sig') == ARGV[1] then
@@ -221,6 +236,72 @@ class RedisControlStore : public ControlStore {
     return GetLocked(id);
   }
 
+  Status AddReview(const ReviewItem& r) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    const std::string key = "warden:review:" + r.id;
+    const std::string created = std::to_string(r.created_us);
+    const std::string suspicion = std::to_string(r.suspicion);
+    const std::string threshold = std::to_string(r.threshold);
+    const std::string labelled = std::to_string(r.labelled_us);
+    const std::string_view values[] = {r.id,     created,       r.request_id, r.key,
+                                       r.tenant, r.direction,   r.action,     r.rule,
+                                       r.reason, r.text,        r.scores_json, suspicion,
+                                       threshold, r.label,      r.reviewer,   r.note,
+                                       labelled};
+    std::vector<std::string_view> args = {"HSET", key};
+    for (size_t i = 0; i < std::size(kReviewFields); ++i) {
+      args.push_back(kReviewFields[i]);
+      args.push_back(values[i]);
+    }
+    if (auto rr = Command(args); !rr.ok()) return rr.status();
+    auto z = Command({"ZADD", "warden:reviews", created, r.id});
+    return z.ok() ? OkStatus() : z.status();
+  }
+
+  StatusOr<ReviewItem> GetReview(std::string_view id) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return GetReviewLocked(id);
+  }
+
+  StatusOr<std::vector<ReviewItem>> ListReviews(std::optional<bool> pending,
+                                                size_t limit) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    const std::string stop = std::to_string(pending ? 20000 : (limit == 0 ? 0 : limit - 1));
+    auto r = Command({"ZREVRANGE", "warden:reviews", "0", stop});
+    if (!r.ok()) return r.status();
+    std::vector<std::string> ids;
+    for (size_t i = 0; i < (*r)->elements; ++i) ids.emplace_back(Str((*r)->element[i]));
+    std::vector<ReviewItem> out;
+    for (const std::string& id : ids) {
+      if (out.size() >= limit) break;
+      StatusOr<ReviewItem> item = GetReviewLocked(id);
+      if (!item.ok()) {
+        if (item.status().code() == StatusCode::kNotFound) continue;
+        return item.status();
+      }
+      if (!pending || *pending == item->label.empty()) out.push_back(std::move(item).value());
+    }
+    return out;
+  }
+
+  StatusOr<ReviewItem> LabelReview(std::string_view id, std::string_view label,
+                                   std::string_view reviewer, std::string_view note) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    const std::string key = "warden:review:" + std::string(id);
+    auto r = Command({"EVAL", kLabelScript, "1", key, label, reviewer, note,
+                      std::to_string(NowMicros())});
+    if (!r.ok()) return r.status();
+    if ((*r)->type == REDIS_REPLY_INTEGER && (*r)->integer == 0) {
+      return NotFoundError("no review item with id \"" + std::string(id) +
+                           "\" (list them with `warden review list`)");
+    }
+    if ((*r)->type == REDIS_REPLY_STRING) {
+      return FailedPreconditionError("review item " + std::string(id) + " was already labelled " +
+                                     std::string(Str(r->get())));
+    }
+    return GetReviewLocked(id);
+  }
+
   StatusOr<int64_t> AddToWindow(std::string_view name, int64_t amount,
                                 int64_t window_end_us) override {
     std::lock_guard<std::mutex> lock(mu_);
@@ -316,6 +397,38 @@ class RedisControlStore : public ControlStore {
       else if (f == "note") a.note = std::move(v);
     }
     return a;
+  }
+
+  StatusOr<ReviewItem> GetReviewLocked(std::string_view id) {
+    auto r = Command({"HGETALL", "warden:review:" + std::string(id)});
+    if (!r.ok()) return r.status();
+    if ((*r)->elements == 0) {
+      return NotFoundError("no review item with id \"" + std::string(id) +
+                           "\" (list them with `warden review list`)");
+    }
+    ReviewItem item;
+    for (size_t i = 0; i + 1 < (*r)->elements; i += 2) {
+      const std::string_view f = Str((*r)->element[i]);
+      std::string v(Str((*r)->element[i + 1]));
+      if (f == "id") item.id = std::move(v);
+      else if (f == "created_us") item.created_us = ToInt(v);
+      else if (f == "request_id") item.request_id = std::move(v);
+      else if (f == "key") item.key = std::move(v);
+      else if (f == "tenant") item.tenant = std::move(v);
+      else if (f == "direction") item.direction = std::move(v);
+      else if (f == "action") item.action = std::move(v);
+      else if (f == "rule") item.rule = std::move(v);
+      else if (f == "reason") item.reason = std::move(v);
+      else if (f == "text") item.text = std::move(v);
+      else if (f == "scores_json") item.scores_json = std::move(v);
+      else if (f == "suspicion") item.suspicion = std::strtod(v.c_str(), nullptr);
+      else if (f == "threshold") item.threshold = std::strtod(v.c_str(), nullptr);
+      else if (f == "label") item.label = std::move(v);
+      else if (f == "reviewer") item.reviewer = std::move(v);
+      else if (f == "note") item.note = std::move(v);
+      else if (f == "labelled_us") item.labelled_us = ToInt(v);
+    }
+    return item;
   }
 
   std::mutex mu_;

@@ -39,6 +39,25 @@ CREATE TABLE IF NOT EXISTS approvals(
   note TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS approvals_request ON approvals(request_hash, created_us);
 CREATE INDEX IF NOT EXISTS approvals_created ON approvals(created_us);
+CREATE TABLE IF NOT EXISTS reviews(
+  id TEXT PRIMARY KEY,
+  created_us INTEGER NOT NULL,
+  request_id TEXT NOT NULL,
+  key TEXT NOT NULL,
+  tenant TEXT NOT NULL,
+  direction TEXT NOT NULL,
+  action TEXT NOT NULL,
+  rule TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  text TEXT NOT NULL,
+  scores_json TEXT NOT NULL,
+  suspicion REAL NOT NULL,
+  threshold REAL NOT NULL,
+  label TEXT NOT NULL,
+  reviewer TEXT NOT NULL,
+  note TEXT NOT NULL,
+  labelled_us INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS reviews_created ON reviews(created_us);
 )sql";
 
 class Stmt {
@@ -66,6 +85,11 @@ class Stmt {
              : std::string();
   }
   int64_t Int(int col) { return sqlite3_column_int64(stmt_, col); }
+  double Real(int col) { return sqlite3_column_double(stmt_, col); }
+  Stmt& BindReal(int i, double v) {
+    sqlite3_bind_double(stmt_, i, v);
+    return *this;
+  }
 
  private:
   sqlite3_stmt* stmt_ = nullptr;
@@ -93,6 +117,32 @@ Approval ReadApproval(Stmt& s) {
   a.response = s.Text(12);
   a.note = s.Text(13);
   return a;
+}
+
+constexpr const char* kReviewColumns =
+    "id, created_us, request_id, key, tenant, direction, action, rule, reason, text, scores_json, "
+    "suspicion, threshold, label, reviewer, note, labelled_us";
+
+ReviewItem ReadReview(Stmt& s) {
+  ReviewItem r;
+  r.id = s.Text(0);
+  r.created_us = s.Int(1);
+  r.request_id = s.Text(2);
+  r.key = s.Text(3);
+  r.tenant = s.Text(4);
+  r.direction = s.Text(5);
+  r.action = s.Text(6);
+  r.rule = s.Text(7);
+  r.reason = s.Text(8);
+  r.text = s.Text(9);
+  r.scores_json = s.Text(10);
+  r.suspicion = s.Real(11);
+  r.threshold = s.Real(12);
+  r.label = s.Text(13);
+  r.reviewer = s.Text(14);
+  r.note = s.Text(15);
+  r.labelled_us = s.Int(16);
+  return r;
 }
 
 class SqliteControlStore : public ControlStore {
@@ -216,6 +266,59 @@ class SqliteControlStore : public ControlStore {
     return GetLocked(id);
   }
 
+  Status AddReview(const ReviewItem& r) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    // Reviews do not bump the version: pollers reload kill switches, not the queue.
+    Stmt s(db_, "INSERT INTO reviews VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
+                "?13, ?14, ?15, ?16, ?17)");
+    s.Bind(1, r.id).Bind(2, r.created_us).Bind(3, r.request_id).Bind(4, r.key).Bind(5, r.tenant);
+    s.Bind(6, r.direction).Bind(7, r.action).Bind(8, r.rule).Bind(9, r.reason).Bind(10, r.text);
+    s.Bind(11, r.scores_json).BindReal(12, r.suspicion).BindReal(13, r.threshold);
+    s.Bind(14, r.label).Bind(15, r.reviewer).Bind(16, r.note).Bind(17, r.labelled_us);
+    if (s.Step() != SQLITE_DONE) return Error("store the review item");
+    return OkStatus();
+  }
+
+  StatusOr<ReviewItem> GetReview(std::string_view id) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return GetReviewLocked(id);
+  }
+
+  StatusOr<std::vector<ReviewItem>> ListReviews(std::optional<bool> pending,
+                                                size_t limit) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::string sql = std::string("SELECT ") + kReviewColumns + " FROM reviews";
+    if (pending) sql += *pending ? " WHERE label = ''" : " WHERE label != ''";
+    sql += " ORDER BY created_us DESC LIMIT ?1";
+    Stmt s(db_, sql.c_str());
+    s.Bind(1, static_cast<int64_t>(limit));
+    std::vector<ReviewItem> out;
+    int rc;
+    while ((rc = s.Step()) == SQLITE_ROW) out.push_back(ReadReview(s));
+    if (rc != SQLITE_DONE) return Error("list review items");
+    return out;
+  }
+
+  StatusOr<ReviewItem> LabelReview(std::string_view id, std::string_view label,
+                                   std::string_view reviewer, std::string_view note) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    Status st = InTransaction([&]() -> Status {
+      StatusOr<ReviewItem> r = GetReviewLocked(id);
+      if (!r.ok()) return r.status();
+      if (!r->label.empty()) {
+        return FailedPreconditionError("review item " + std::string(id) +
+                                       " was already labelled " + r->label);
+      }
+      Stmt s(db_, "UPDATE reviews SET label = ?2, reviewer = ?3, note = ?4, labelled_us = ?5 "
+                  "WHERE id = ?1");
+      s.Bind(1, id).Bind(2, label).Bind(3, reviewer).Bind(4, note).Bind(5, NowMicros());
+      if (s.Step() != SQLITE_DONE) return Error("record the label");
+      return OkStatus();
+    });
+    if (!st.ok()) return st;
+    return GetReviewLocked(id);
+  }
+
   StatusOr<int64_t> AddToWindow(std::string_view name, int64_t amount,
                                 int64_t window_end_us) override {
     std::lock_guard<std::mutex> lock(counters_mu_);
@@ -259,6 +362,16 @@ class SqliteControlStore : public ControlStore {
     if (rc != SQLITE_DONE) return Error("read the approval");
     return NotFoundError("no approval with id \"" + std::string(id) +
                          "\" (list them with `warden approvals list`)");
+  }
+
+  StatusOr<ReviewItem> GetReviewLocked(std::string_view id) {
+    Stmt s(db_, (std::string("SELECT ") + kReviewColumns + " FROM reviews WHERE id = ?1").c_str());
+    s.Bind(1, id);
+    const int rc = s.Step();
+    if (rc == SQLITE_ROW) return ReadReview(s);
+    if (rc != SQLITE_DONE) return Error("read the review item");
+    return NotFoundError("no review item with id \"" + std::string(id) +
+                         "\" (list them with `warden review list`)");
   }
 
   // Runs `body` in an IMMEDIATE transaction and bumps the version, so pollers see the change.
@@ -321,7 +434,7 @@ StatusOr<std::unique_ptr<ControlStore>> OpenSqliteControlStore(const std::string
   int64_t foreign_tables = -1;
   {
     Stmt s(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name NOT IN "
-               "('warden_control_meta', 'kills', 'approvals') AND name NOT LIKE 'sqlite_%'");
+               "('warden_control_meta', 'kills', 'approvals', 'reviews') AND name NOT LIKE 'sqlite_%'");
     if (s.ok() && s.Step() == SQLITE_ROW) foreign_tables = s.Int(0);
   }
   if (foreign_tables < 0) return fail("not a usable SQLite database");
