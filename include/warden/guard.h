@@ -97,6 +97,12 @@ struct PolicyInfo {
   size_t taint_rule_count = 0;    // `tools.taint`
   size_t tool_allow_count = 0;    // entries of `tools.allow`
   size_t tool_deny_count = 0;     // entries of `tools.deny`
+  // The `review:` section (docs/oversight.md): the fraction of traffic a human reviews.
+  bool has_review = false;
+  double review_budget = 0;
+  bool review_per_tenant = true;
+  uint64_t review_window = 0;
+  double review_min_score = 0;
 };
 
 class Guard {
@@ -113,6 +119,10 @@ class Guard {
   Verdict Check(const Message& message, const CheckOptions& options = {}) const;
 
   const PolicyInfo& info() const;
+
+  // The policy's suspicion score for a verdict (its `review:` combination of scores), or -1
+  // when the policy has no review section or does not count `direction`.
+  double Suspicion(const Verdict& verdict, Direction direction) const;
 
  private:
   explicit Guard(std::shared_ptr<const engine::Engine> engine) : engine_(std::move(engine)) {}

@@ -169,6 +169,13 @@ StatusOr<std::shared_ptr<const Engine>> Engine::Compile(policy::PolicyConfig pol
   engine->info_.taint_rule_count = p.tools.taint.size();
   engine->info_.tool_allow_count = p.tools.allow.size();
   engine->info_.tool_deny_count = p.tools.deny.size();
+  if (p.review) {
+    engine->info_.has_review = true;
+    engine->info_.review_budget = p.review->budget;
+    engine->info_.review_per_tenant = p.review->per_tenant;
+    engine->info_.review_window = p.review->window;
+    engine->info_.review_min_score = p.review->min_score;
+  }
   return std::shared_ptr<const Engine>(std::move(engine));
 }
 
@@ -364,5 +371,14 @@ Verdict Guard::Check(const Message& message, const CheckOptions& options) const 
 }
 
 const PolicyInfo& Guard::info() const { return engine_->info(); }
+
+double Guard::Suspicion(const Verdict& verdict, Direction direction) const {
+  const auto& review = engine_->policy().review;
+  if (!review) return -1;
+  if (review->directions != 0 && !(review->directions & (1u << static_cast<int>(direction)))) {
+    return -1;
+  }
+  return policy::SuspicionScore(*review, verdict.scores);
+}
 
 }  // namespace warden

@@ -152,6 +152,10 @@ class Session {
   void Record(const Verdict& v, Direction direction, std::string_view tool = {},
               std::string_view text = {});
   Task<Status> CommitAudit();
+  // Sends the interaction to the review queue when a rule escalated it or the review budget
+  // picks it (docs/oversight.md).
+  void QueueForReview(const Verdict& v, Direction direction, std::string_view text);
+  Reply AdminReviews(const http::request<http::string_body>& req, std::string_view rest);
   // Agent control on a chat completion: kill switch and rate limits before screening.
   // May turn `in` into a kill-switch verdict (refused like a block) or return a 429/503 reply.
   std::optional<Reply> RefuseByControl(ChatScreen& in);
@@ -179,6 +183,9 @@ class Session {
   std::string_view tenant_;
   std::string request_id_;
   std::vector<audit::Record> records_;
+  // The policy and review budget this request is screened under (null for admin traffic).
+  const Guard* guard_ = nullptr;
+  oversight::BudgetController* budget_ = nullptr;
   // Streams: the upstream exchange in progress, and whether a kill switch ended it.
   UpstreamExchange* live_exchange_ = nullptr;
   bool killed_ = false;
@@ -190,10 +197,46 @@ void Session::Record(const Verdict& v, Direction direction, std::string_view too
     server_.dashboard_->Publish(v, direction, tool, text,
                                 {.request_id = request_id_, .key = key_name_, .tenant = tenant_});
   }
+  QueueForReview(v, direction, text);
   if (!server_.audit_) return;
   const Message m{.direction = direction, .tool_name = tool, .tenant = tenant_};
   records_.push_back(audit::MakeRecord(
       v, m, {.request_id = request_id_, .key = key_name_, .tenant = tenant_}));
+}
+
+void Session::QueueForReview(const Verdict& v, Direction direction, std::string_view text) {
+  if (!guard_ || !server_.control_) return;
+  // The review budget sees every screened interaction its policy counts, and picks the most
+  // suspicious fraction; a rule's escalate always goes to review.
+  double suspicion = -1;
+  oversight::BudgetDecision picked;
+  if (budget_) {
+    suspicion = guard_->Suspicion(v, direction);
+    if (suspicion >= 0) picked = budget_->Observe(tenant_, suspicion);
+  }
+  const bool by_rule = v.action == Action::kEscalate;
+  if (!by_rule && !picked.escalate) return;
+  control::ReviewItem item{.id = control::NewReviewId(),
+                           .created_us = control::NowMicros(),
+                           .request_id = request_id_,
+                           .key = std::string(key_name_),
+                           .tenant = std::string(tenant_),
+                           .direction = std::string(DirectionName(direction)),
+                           .action = std::string(ActionName(v.action)),
+                           .rule = v.rule,
+                           .reason = by_rule ? "rule" : "budget",
+                           .suspicion = std::max(0.0, suspicion),
+                           .threshold = picked.escalate ? picked.threshold : 0};
+  // Reviewers see the text with personal data and secrets masked, as the dashboard shows it.
+  bool truncated = false;
+  for (const dashboard::Segment& seg :
+       dashboard::RedactedSegments(text, v.findings, 8192, &truncated)) {
+    item.text += seg.masked ? "[" + seg.finding + "]" : seg.text;
+  }
+  AppendJsonScores(item.scores_json, v.scores);
+  if (Status st = server_.control_->AddReview(item); !st.ok()) {
+    std::cerr << "warden serve: review queue: " << st.message() << "\n";
+  }
 }
 
 Task<Status> Session::CommitAudit() {
@@ -388,6 +431,8 @@ Task<bool> Session::Handle(http::request<http::string_body>& req) {
     co_return co_await SendReply(req);
   }
   request_id_ = NewRequestId();
+  guard_ = nullptr;
+  budget_ = nullptr;
   api_key_ = nullptr;
   key_name_ = {};
   tenant_ = {};
@@ -425,6 +470,8 @@ Task<bool> Session::Handle(http::request<http::string_body>& req) {
   // Keep the policy set alive for the whole request, even across a reload.
   const std::shared_ptr<const PolicySet> policies = server_.policies_.load();
   const Guard& guard = policy_path.empty() ? policies->default_guard : policies->For(policy_path);
+  guard_ = &guard;
+  budget_ = policies->BudgetFor(policy_path);
   if (path == "/v1/chat/completions") {
     endpoint_ = Endpoint::kChatCompletions;
     if (method != http::verb::post) {
@@ -588,6 +635,17 @@ Task<bool> Session::Admin(http::request<http::string_body>& req, std::string_vie
     reply_ = AdminApprovals(req, path.substr(std::string_view("/admin/approvals").size()));
     co_return co_await SendReply(req);
   }
+  if (path == "/admin/reviews" || path.starts_with("/admin/reviews/")) {
+    if (!server_.control_) {
+      reply_ = Reply{.status = 404,
+                     .body = ErrorJson("the review queue needs control.store in the gateway "
+                                       "config (sqlite:PATH or redis://HOST:PORT)",
+                                       "invalid_request_error", "control_disabled")};
+    } else {
+      reply_ = AdminReviews(req, path.substr(std::string_view("/admin/reviews").size()));
+    }
+    co_return co_await SendReply(req);
+  }
   reply_ = Reply{.status = 404,
                  .body = ErrorJson("unknown admin endpoint " + std::string(path) +
                                        " (see docs/agent-control.md)",
@@ -677,6 +735,90 @@ Session::Reply Session::AdminKill(const http::request<http::string_body>& req, b
   AppendJsonString(body, value);
   body.push_back('}');
   return {.status = 200, .body = std::move(body)};
+}
+
+Session::Reply Session::AdminReviews(const http::request<http::string_body>& req,
+                                     std::string_view rest) {
+  control::ControlStore& store = *server_.control_;
+  auto failed = [](const Status& st) {
+    const StatusCode c = st.code();
+    return Reply{.status = c == StatusCode::kNotFound             ? 404u
+                           : c == StatusCode::kFailedPrecondition ? 409u
+                                                                  : 503u,
+                 .body = ErrorJson(st.message(),
+                                   c == StatusCode::kUnavailable ? "server_error"
+                                                                 : "invalid_request_error",
+                                   c == StatusCode::kNotFound             ? "unknown_review"
+                                   : c == StatusCode::kFailedPrecondition ? "already_labelled"
+                                                                          : "control_unavailable")};
+  };
+  auto error = [](unsigned status, std::string message, std::string_view code) {
+    return Reply{.status = status,
+                 .body = ErrorJson(message, "invalid_request_error", code)};
+  };
+  const http::verb method = req.method();
+  if (rest.empty() || rest == "/") {
+    if (method != http::verb::get) return error(405, "method not allowed; use GET", "method_not_allowed");
+    std::optional<bool> pending = true;
+    const std::string_view target(req.target().data(), req.target().size());
+    if (size_t q = target.find("state="); q != std::string_view::npos) {
+      std::string_view v = target.substr(q + 6);
+      v = v.substr(0, v.find('&'));
+      if (v == "labelled") {
+        pending = false;
+      } else if (v == "all") {
+        pending.reset();
+      } else if (v != "pending") {
+        return error(400, "state: expected pending, labelled or all", "invalid_request");
+      }
+    }
+    auto list = store.ListReviews(pending, 500);
+    if (!list.ok()) return failed(list.status());
+    std::string body = "{\"reviews\":[";
+    for (size_t i = 0; i < list->size(); ++i) {
+      if (i) body.push_back(',');
+      body.append(control::ReviewItemToJson((*list)[i]));
+    }
+    body.append("]}");
+    return {.status = 200, .body = std::move(body)};
+  }
+  std::string_view id = rest.substr(1);
+  std::string_view verb;
+  if (size_t slash = id.find('/'); slash != std::string_view::npos) {
+    verb = id.substr(slash + 1);
+    id = id.substr(0, slash);
+  }
+  if (verb.empty()) {
+    if (method != http::verb::get) return error(405, "method not allowed; use GET", "method_not_allowed");
+    auto item = store.GetReview(id);
+    if (!item.ok()) return failed(item.status());
+    return {.status = 200, .body = control::ReviewItemToJson(*item)};
+  }
+  if (verb != "label") return error(404, "unknown review action (use label)", "unknown_url");
+  if (method != http::verb::post) return error(405, "method not allowed; use POST", "method_not_allowed");
+  simdjson::dom::element doc;
+  if (ThreadParser().parse(req.body()).get(doc) || !doc.is_object()) {
+    return error(400, "expected a JSON object like {\"label\":\"unsafe\",\"note\":\"...\"}",
+                 "invalid_request");
+  }
+  std::string_view label, note, reviewer = "admin";
+  for (auto [name, out] : {std::pair<const char*, std::string_view*>{"label", &label},
+                           {"note", &note},
+                           {"reviewer", &reviewer}}) {
+    if (auto e = doc[name]; e.error() != simdjson::NO_SUCH_FIELD && e.get_string().get(*out)) {
+      return error(400, std::string(name) + ": expected a string", "invalid_request");
+    }
+  }
+  if (!control::IsReviewLabel(label)) {
+    return error(400, "label: expected safe, unsafe, unsure or a taxonomy label (hate, "
+                      "self_harm, jailbreak, ...)", "invalid_request");
+  }
+  auto labelled = store.LabelReview(id, label, reviewer, note);
+  if (!labelled.ok()) return failed(labelled.status());
+  Record(GatewayVerdict(Action::kAllow, "admin-review-label",
+                        std::string(id) + ": " + std::string(label)),
+         Direction::kInput);
+  return {.status = 200, .body = control::ReviewItemToJson(*labelled)};
 }
 
 Session::Reply Session::AdminApprovals(const http::request<http::string_body>& req,
@@ -1348,7 +1490,8 @@ Server::~Server() {
   Wait();
 }
 
-StatusOr<std::shared_ptr<const PolicySet>> Server::LoadPolicies(const GatewayConfig& config) {
+StatusOr<std::shared_ptr<const PolicySet>> Server::LoadPolicies(const GatewayConfig& config,
+                                                              const PolicySet* previous) {
   StatusOr<Guard> def = Guard::Open(config.policy);
   if (!def.ok()) return def.status();
   auto set = std::make_shared<PolicySet>(PolicySet{.default_guard = std::move(def).value()});
@@ -1360,6 +1503,28 @@ StatusOr<std::shared_ptr<const PolicySet>> Server::LoadPolicies(const GatewayCon
     }
     set->by_path.emplace(key.policy, std::move(g).value());
   }
+  auto add_budget = [&](const std::string& path, const Guard& guard) {
+    const PolicyInfo& info = guard.info();
+    if (!info.has_review) return;
+    const oversight::BudgetOptions options{.budget = info.review_budget,
+                                           .per_tenant = info.review_per_tenant,
+                                           .window = info.review_window,
+                                           .min_score = info.review_min_score};
+    if (previous) {
+      auto it = previous->budgets.find(path);
+      if (it != previous->budgets.end()) {
+        const oversight::BudgetOptions& o = it->second->options();
+        if (o.budget == options.budget && o.per_tenant == options.per_tenant &&
+            o.window == options.window && o.min_score == options.min_score) {
+          set->budgets[path] = it->second;
+          return;
+        }
+      }
+    }
+    set->budgets[path] = std::make_shared<oversight::BudgetController>(options);
+  };
+  add_budget("", set->default_guard);
+  for (const auto& [path, guard] : set->by_path) add_budget(path, guard);
   return std::shared_ptr<const PolicySet>(std::move(set));
 }
 
@@ -1377,7 +1542,7 @@ StatusOr<std::unique_ptr<Server>> Server::Create(GatewayConfig config) {
   });
   server->metrics_.screening.SetTap([series](double s) { series->ObserveScreening(s); });
   server->metrics_.upstream.SetTap([series](double s) { series->ObserveUpstream(s); });
-  auto policies = LoadPolicies(server->config_);
+  auto policies = LoadPolicies(server->config_, nullptr);
   if (!policies.ok()) return policies.status();
   server->policies_.store(*policies);
   auto tls = MakeUpstreamTlsContext(server->config_.upstream);
@@ -1483,7 +1648,7 @@ void Server::PollControl() {
 }
 
 Status Server::ReloadPolicies() {
-  auto policies = LoadPolicies(config_);
+  auto policies = LoadPolicies(config_, policies_.load().get());
   if (!policies.ok()) {
     metrics_.reloads_failed.fetch_add(1);
     return policies.status();

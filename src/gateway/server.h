@@ -29,6 +29,7 @@
 #include "control/control.h"
 #include "control/limiter.h"
 #include "gateway/config.h"
+#include "oversight/budget.h"
 #include "gateway/metrics.h"
 #include "warden/guard.h"
 #include "warden/status.h"
@@ -46,9 +47,15 @@ namespace warden::gateway {
 struct PolicySet {
   Guard default_guard;
   std::unordered_map<std::string, Guard> by_path;
+  // One review budget per policy with a `review:` section, keyed like by_path ("" = default).
+  std::unordered_map<std::string, std::shared_ptr<oversight::BudgetController>> budgets;
   const Guard& For(const std::string& path) const {
     auto it = by_path.find(path);
     return it == by_path.end() ? default_guard : it->second;
+  }
+  oversight::BudgetController* BudgetFor(const std::string& path) const {
+    auto it = budgets.find(by_path.count(path) ? path : std::string());
+    return it == budgets.end() ? nullptr : it->second.get();
   }
 };
 
@@ -87,7 +94,10 @@ class Server {
 
  private:
   explicit Server(GatewayConfig config);
-  static StatusOr<std::shared_ptr<const PolicySet>> LoadPolicies(const GatewayConfig& config);
+  // Loads every policy; review budgets whose settings did not change are kept from `previous`
+  // (may be null), so a reload does not forget what the estimators learned.
+  static StatusOr<std::shared_ptr<const PolicySet>> LoadPolicies(const GatewayConfig& config,
+                                                                 const PolicySet* previous);
 
   friend class Session;
   void PollControl();
