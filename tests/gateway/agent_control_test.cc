@@ -598,6 +598,20 @@ TEST(ReviewQueueTest, RuleEscalationsAndBudgetPicksWaitForALabel) {
             409u);
   HttpReply done = Request(port, http::verb::get, "/admin/reviews?state=labelled", "", kAdmin);
   EXPECT_NE(done.body.find(id), std::string::npos);
+  // `warden review export` turns the label into a training record.
+  const std::string warden = std::string(WARDEN_BINARY_DIR) + "/tools/warden/warden";
+  if (access(warden.c_str(), X_OK) == 0) {
+    const std::string out = (dir / "train.jsonl").string();
+    const std::string cmd = warden + " review export --store sqlite:" +
+                            (dir / "control.db").string() + " --out " + out + " 2>/dev/null";
+    ASSERT_EQ(std::system(cmd.c_str()), 0);
+    std::ifstream in(out);
+    std::string line, all;
+    while (std::getline(in, line)) all += line + "\n";
+    EXPECT_EQ(std::count(all.begin(), all.end(), '\n'), 1) << all;
+    EXPECT_NE(all.find("\"label\":\"safe\""), std::string::npos) << all;
+    EXPECT_NE(all.find("\"source\":\"review\""), std::string::npos) << all;
+  }
   (*server)->Stop(std::chrono::milliseconds(0));
   (*server)->Wait();
   server->reset();

@@ -3,12 +3,17 @@
 //   warden review export --from reviews.jsonl --out review-train.jsonl
 //   warden review simulate --budget 0.01 --events 100000
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
 #include <iostream>
+#include <optional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "commands.h"
+#include "control_store.h"
 #include "core/json_writer.h"
 #include "output.h"
 #include "oversight/budget.h"
@@ -21,11 +26,41 @@ namespace {
 struct ExportFlags {
   std::string from;
   std::string out;
+  StoreFlags store;
 };
 
 int RunExport(const ExportFlags& f) {
   oversight::ReviewExportStats stats;
-  if (Status s = oversight::ExportReviews(f.from, f.out, &stats); !s.ok()) {
+  Status s;
+  if (f.from.empty()) {
+    // The gateway's review queue: every labelled item, as reviewers' JSONL, then the same
+    // conversion as for a file.
+    auto store = OpenStore(f.store);
+    if (!store.ok()) {
+      std::cerr << "warden review export: " << store.status().message() << "\n";
+      return kExitError;
+    }
+    auto items = (*store)->ListReviews(false, 1000000);
+    if (!items.ok()) {
+      std::cerr << "warden review export: " << items.status().message() << "\n";
+      return kExitError;
+    }
+    std::string jsonl;
+    for (const control::ReviewItem& item : *items) {
+      jsonl += control::ReviewItemToExportJson(item);
+      jsonl.push_back('\n');
+    }
+    std::string out;
+    s = oversight::ExportReviewsText(jsonl, (*store)->Describe(), &out, &stats);
+    if (s.ok()) {
+      std::ofstream file(f.out, std::ios::binary | std::ios::trunc);
+      file << out;
+      if (!file) s = InternalError(f.out + ": cannot write");
+    }
+  } else {
+    s = oversight::ExportReviews(f.from, f.out, &stats);
+  }
+  if (!s.ok()) {
     std::cerr << "warden review export: " << s.message() << "\n";
     return kExitError;
   }
@@ -102,23 +137,128 @@ int RunSimulate(const SimulateFlags& f) {
   return outside == 0 ? kExitAllow : kExitFlagged;
 }
 
+struct QueueFlags {
+  StoreFlags store;
+  std::string state = "pending";
+  bool json = false;
+  std::string id;
+  std::string label;
+  std::string reviewer;
+  std::string note;
+};
+
+int RunList(const QueueFlags& f) {
+  auto store = OpenStore(f.store);
+  if (!store.ok()) {
+    std::cerr << "warden review list: " << store.status().message() << "\n";
+    return kExitError;
+  }
+  std::optional<bool> pending;
+  if (f.state == "pending") {
+    pending = true;
+  } else if (f.state == "labelled") {
+    pending = false;
+  } else if (f.state != "all") {
+    std::cerr << "warden review list: --state: expected pending, labelled or all\n";
+    return kExitError;
+  }
+  auto items = (*store)->ListReviews(pending, 1000);
+  if (!items.ok()) {
+    std::cerr << "warden review list: " << items.status().message() << "\n";
+    return kExitError;
+  }
+  if (f.json) {
+    std::cout << "[";
+    for (size_t i = 0; i < items->size(); ++i) {
+      std::cout << (i ? "," : "") << control::ReviewItemToJson((*items)[i]);
+    }
+    std::cout << "]\n";
+    return kExitAllow;
+  }
+  if (items->empty()) {
+    std::cout << "No " << (f.state == "all" ? "" : f.state + " ") << "review items.\n";
+    return kExitAllow;
+  }
+  std::vector<std::vector<std::string>> rows = {
+      {"id", "why", "key", "direction", "suspicion", "label", "text"}};
+  for (const control::ReviewItem& r : *items) {
+    std::string text = r.text.size() > 60 ? r.text.substr(0, 57) + "..." : r.text;
+    std::replace(text.begin(), text.end(), '\n', ' ');
+    char suspicion[16];
+    std::snprintf(suspicion, sizeof suspicion, "%.2f", r.suspicion);
+    rows.push_back({r.id, r.reason == "rule" ? "rule " + r.rule : "budget", r.key, r.direction,
+                    suspicion, r.label.empty() ? "-" : r.label, text});
+  }
+  std::cout << RenderTable(rows);
+  return kExitAllow;
+}
+
+int RunLabel(const QueueFlags& f) {
+  if (!control::IsReviewLabel(f.label)) {
+    std::cerr << "warden review label: --label: expected safe, unsafe, unsure or a taxonomy "
+                 "label (hate, self_harm, jailbreak, ...)\n";
+    return kExitError;
+  }
+  auto store = OpenStore(f.store);
+  if (!store.ok()) {
+    std::cerr << "warden review label: " << store.status().message() << "\n";
+    return kExitError;
+  }
+  const char* user = std::getenv("USER");
+  const std::string reviewer = !f.reviewer.empty() ? f.reviewer : user && *user ? user : "cli";
+  auto item = (*store)->LabelReview(f.id, f.label, reviewer, f.note);
+  if (!item.ok()) {
+    std::cerr << "warden review label: " << item.status().message() << "\n";
+    return kExitError;
+  }
+  std::cout << "Labelled " << item->id << " " << item->label << " (by " << item->reviewer
+            << "). `warden review export --out FILE` turns labels into training data.\n";
+  return kExitAllow;
+}
+
 }  // namespace
 
 void AddReviewCommand(CLI::App& app, int* exit_code) {
   CLI::App* review =
-      app.add_subcommand("review", "Human review: export reviewers' labels, simulate the budget");
+      app.add_subcommand("review",
+                         "Human review: the gateway's review queue, reviewers' labels as training\n"
+                         "data, and the review budget's simulation (docs/oversight.md).\n\n"
+                         "Examples:\n"
+                         "  warden review list\n"
+                         "  warden review label rev_1f2e3d4c5b6a7988 --label hate --note \"slur\"\n"
+                         "  warden review export --out review-train.jsonl");
   review->require_subcommand(1);
 
   auto ef = std::make_shared<ExportFlags>();
   CLI::App* exp = review->add_subcommand(
       "export",
-      "Convert reviewer-labelled items (JSONL of {text, label or labels, reviewer, note}, see\n"
-      "docs/oversight.md) into the training schema, so `warden train --data` learns from them.\n\n"
-      "Example:\n"
+      "Convert reviewers' labels into the training schema, so `warden train --data` learns from\n"
+      "them: the labelled items of the gateway's review queue (the default), or a JSONL file of\n"
+      "{text, label or labels, reviewer, note} (docs/oversight.md).\n\n"
+      "Examples:\n"
+      "  warden review export --out review-train.jsonl\n"
       "  warden review export --from reviews.jsonl --out review-train.jsonl");
-  exp->add_option("--from", ef->from, "Reviewed items (JSONL)")->required();
+  exp->add_option("--from", ef->from, "Reviewed items (JSONL) instead of the review queue");
+  AddStoreOptions(exp, ef->store);
   exp->add_option("--out", ef->out, "Training records to write (JSONL, replaced)")->required();
   exp->callback([ef, exit_code] { *exit_code = RunExport(*ef); });
+
+  auto lf = std::make_shared<QueueFlags>();
+  CLI::App* list = review->add_subcommand("list", "Items waiting in the gateway's review queue");
+  AddStoreOptions(list, lf->store);
+  list->add_option("--state", lf->state, "pending, labelled or all")->capture_default_str();
+  list->add_flag("--json", lf->json, "print JSON instead of a table");
+  list->callback([lf, exit_code] { *exit_code = RunList(*lf); });
+
+  auto bf = std::make_shared<QueueFlags>();
+  CLI::App* label = review->add_subcommand(
+      "label", "Label a review item: safe, unsafe, unsure, or a taxonomy label");
+  AddStoreOptions(label, bf->store);
+  label->add_option("id", bf->id, "review item id (rev_...)")->required();
+  label->add_option("--label", bf->label, "safe, unsafe, unsure, hate, self_harm, ...")->required();
+  label->add_option("--note", bf->note, "why, for the record");
+  label->add_option("--reviewer", bf->reviewer, "who decided (default: $USER)");
+  label->callback([bf, exit_code] { *exit_code = RunLabel(*bf); });
 
   auto sf = std::make_shared<SimulateFlags>();
   CLI::App* sim = review->add_subcommand(
