@@ -125,16 +125,21 @@ bool IsHex64(std::string_view s) {
          });
 }
 
-Status ParseUpstream(const Validator& v, const YAML::Node& node, UpstreamConfig& up) {
-  if (Status s = v.CheckKeys(node, "upstream",
-                             {"url", "api_key", "api_key_env", "connect_timeout_ms",
-                              "read_timeout_ms", "verify_tls", "ca_file", "max_idle_connections"});
-      !s.ok()) {
-    return s;
-  }
+// `section` is "upstream" or "defer_upstream"; only the latter takes `model`.
+Status ParseUpstream(const Validator& v, const YAML::Node& node, const std::string& section,
+                     UpstreamConfig& up) {
+  std::vector<std::string_view> known = {"url", "api_key", "api_key_env", "connect_timeout_ms",
+                                         "read_timeout_ms", "verify_tls", "ca_file",
+                                         "max_idle_connections"};
+  if (section == "defer_upstream") known.push_back("model");
+  if (Status s = v.CheckKeys(node, section, known); !s.ok()) return s;
   for (const auto& kv : node) {
     const std::string key = kv.first.Scalar();
-    const std::string path = "upstream." + key;
+    const std::string path = section + "." + key;
+    if (key == "model") {
+      if (Status s = v.GetString(kv.second, path, up.model); !s.ok()) return s;
+      continue;
+    }
     const YAML::Node& val = kv.second;
     Status s;
     if (key == "url") {
@@ -467,7 +472,8 @@ StatusOr<GatewayConfig> ParseGatewayConfig(std::string_view yaml,
   }
   if (root.IsNull()) return config;
   if (Status s = v.CheckKeys(root, "",
-                             {"listen", "threads", "policy", "upstream", "limits", "streaming",
+                             {"listen", "threads", "policy", "upstream", "defer_upstream",
+                              "limits", "streaming",
                               "refusal", "moderation", "admin", "keys", "rate_limits", "control",
                               "audit"});
       !s.ok()) {
@@ -488,7 +494,12 @@ StatusOr<GatewayConfig> ParseGatewayConfig(std::string_view yaml,
     } else if (key == "policy") {
       s = v.GetString(val, key, config.policy);
     } else if (key == "upstream") {
-      s = ParseUpstream(v, val, config.upstream);
+      s = ParseUpstream(v, val, key, config.upstream);
+    } else if (key == "defer_upstream") {
+      s = ParseUpstream(v, val, key, config.defer_upstream);
+      if (s.ok() && config.defer_upstream.url.empty()) {
+        return v.Error(val, key, "needs url (the trusted model that answers deferred requests)");
+      }
     } else if (key == "limits") {
       s = ParseLimits(v, val, config.limits);
     } else if (key == "streaming") {

@@ -41,6 +41,7 @@ struct UpstreamConfig {
   bool verify_tls = true;             // Default: true. Off only for tests against self-signed
   std::string ca_file;                // extra CA bundle; default: the system store
   uint32_t max_idle_connections = 64; // per worker thread
+  std::string model;                  // defer_upstream only: replaces the request's `model`
 };
 
 struct LimitsConfig {
@@ -109,6 +110,9 @@ struct GatewayConfig {
   uint32_t threads = 0;  // 0: one per core
   std::string policy = "policies/default.yaml";
   UpstreamConfig upstream;
+  // The trusted model that answers requests whose verdict is `defer` (docs/oversight.md). Empty
+  // url: `defer` refuses like `block`.
+  UpstreamConfig defer_upstream;
   LimitsConfig limits;
   StreamingConfig streaming;
   std::string refusal = "I can't help with that request.";

@@ -352,6 +352,20 @@ StatusOr<std::string> RemoveToolCalls(std::string_view body,
   return warden_field.empty() ? out : WithWardenField(out, warden_field);
 }
 
+StatusOr<std::string> ReplaceModel(std::string_view body, std::string_view model) {
+  auto parsed = ParseObject(body, "request body");
+  if (!parsed.ok()) return parsed.status();
+  JsonEdits edits;
+  std::string quoted;
+  AppendJsonString(quoted, model);
+  edits.raw["/model"] = quoted;
+  edits.added[""].emplace_back("model", quoted);
+  std::string out;
+  out.reserve(body.size() + model.size());
+  WriteJsonEdited(out, *parsed, edits);
+  return out;
+}
+
 std::string WardenField(const ChatScreen& screen, std::string_view stage) {
   std::string out;
   out.append("{\"action\":");

@@ -108,6 +108,10 @@ StatusOr<std::string> RemoveToolCalls(std::string_view body,
                                       const std::vector<const ToolCallScreen*>& removed,
                                       std::string_view explanation, std::string_view warden_field);
 
+// `body` (a chat-completion request) with its `model` replaced: deferred requests name the
+// trusted model. Errors when `body` is not a JSON object.
+StatusOr<std::string> ReplaceModel(std::string_view body, std::string_view model);
+
 // A /v1/check request: {"text": "...", "direction": "input", "role", "tool_name",
 // "tool_arguments", "tenant"}; only `text` is required. Strings are copied into `storage`.
 struct CheckRequest {

@@ -27,6 +27,7 @@ struct Server::Worker {
   // before the context they were created on.
   net::io_context ioc{1};
   std::unique_ptr<UpstreamPool> pool;
+  std::unique_ptr<UpstreamPool> defer_pool;  // the trusted model's, when defer_upstream is set
   // Sessions streaming right now; touched only on this worker's thread.
   std::set<Session*> streams;
 };
@@ -166,8 +167,11 @@ class Session {
   Task<control::ApprovalState> WaitForDecision(const std::string& id);
   std::vector<control::LimitSubject> Subjects() const;
   Reply UpstreamFailure(const Status& s);
+  // The request to send upstream: `upstream` is config_.upstream, or config_.defer_upstream for
+  // a deferred request.
   http::request<http::string_body> UpstreamRequest(const http::request<http::string_body>& req,
-                                                   http::verb method, std::string body);
+                                                   http::verb method, std::string body,
+                                                   const UpstreamConfig& upstream);
 
   Server& server_;
   Server::Worker& worker_;
@@ -929,8 +933,9 @@ Session::Reply Session::UpstreamFailure(const Status& s) {
 }
 
 http::request<http::string_body> Session::UpstreamRequest(
-    const http::request<http::string_body>& req, http::verb method, std::string body) {
-  const UpstreamUrl& url = config_.upstream.parsed;
+    const http::request<http::string_body>& req, http::verb method, std::string body,
+    const UpstreamConfig& upstream) {
+  const UpstreamUrl& url = upstream.parsed;
   std::string_view path(req.target().data(), req.target().size());
   // The upstream URL is a base like "https://api.openai.com/v1": "/v1/chat/completions" maps to
   // "<base>/chat/completions". A base without a path keeps the client's path.
@@ -939,8 +944,8 @@ http::request<http::string_body> Session::UpstreamRequest(
   http::request<http::string_body> up{method, target, 11};
   up.set(http::field::content_type, "application/json");
   up.set(http::field::user_agent, "warden-gateway/0.1");
-  if (!config_.upstream.api_key.empty()) {
-    up.set(http::field::authorization, "Bearer " + config_.upstream.api_key);
+  if (!upstream.api_key.empty()) {
+    up.set(http::field::authorization, "Bearer " + upstream.api_key);
   } else if (auto it = req.find(http::field::authorization); it != req.end()) {
     up.set(http::field::authorization, it->value());
   }
@@ -959,7 +964,8 @@ Task<bool> Session::Models(http::request<http::string_body>& req) {
     reply_ = Reply{.status = 200, .body = "{\"object\":\"list\",\"data\":[]}"};
     co_return co_await SendReply(req);
   }
-  http::request<http::string_body> up = UpstreamRequest(req, http::verb::get, "");
+  http::request<http::string_body> up =
+      UpstreamRequest(req, http::verb::get, "", config_.upstream);
   up.erase(http::field::content_type);
   UpstreamExchange ex(*worker_.pool);
   Status s = co_await ex.Start(up);
@@ -1210,7 +1216,9 @@ Task<bool> Session::ChatCompletions(http::request<http::string_body>& req, const
     }
   }
   Record(in.verdict, Direction::kInput, {}, in.text);
-  if (Refuses(in.action)) {
+  // `defer` refuses like `block` unless a trusted model is configured to answer instead.
+  if (Refuses(in.action) &&
+      !(in.action == Action::kDefer && !config_.defer_upstream.url.empty())) {
     if (in.stream) co_return co_await RefuseAsStream(req, in);
     reply_ = Reply{.status = 200,
                    .body = RefusalCompletion(in.model, RefusalText(in), WardenField(in, "request")),
@@ -1246,16 +1254,24 @@ Task<bool> Session::ChatCompletions(http::request<http::string_body>& req, const
       co_return co_await SendReply(req);
     }
   }
-  if (config_.upstream.url.empty()) {
+  // A deferred request goes to the trusted model instead, with its `model` replaced.
+  const bool deferred = in.action == Action::kDefer;
+  const UpstreamConfig& target = deferred ? config_.defer_upstream : config_.upstream;
+  if (target.url.empty()) {
     reply_ = Reply{.status = 503,
                    .body = ErrorJson("no upstream is configured (start with --upstream URL)",
                                      "upstream_error", "no_upstream"),
                    .action = in.action};
     co_return co_await SendReply(req);
   }
+  std::string forward = in.modified ? std::move(in.body) : req.body();
+  if (deferred && !target.model.empty()) {
+    auto replaced = ReplaceModel(forward, target.model);
+    if (replaced.ok()) forward = std::move(*replaced);
+  }
   http::request<http::string_body> up =
-      UpstreamRequest(req, http::verb::post, in.modified ? std::move(in.body) : req.body());
-  UpstreamExchange ex(*worker_.pool);
+      UpstreamRequest(req, http::verb::post, std::move(forward), target);
+  UpstreamExchange ex(deferred ? *worker_.defer_pool : *worker_.pool);
   const auto upstream_start = Clock::now();
   Status s = co_await ex.Start(up);
   server_.metrics_.upstream.Observe(Seconds(upstream_start));
@@ -1343,7 +1359,8 @@ Task<bool> Session::ChatCompletions(http::request<http::string_body>& req, const
     reply.body = std::move(response);  // tool calls taken out; the warden field is in place
   } else if (out->modified) {
     reply.body = WithWardenField(response, WardenField(*out, "response"));
-  } else if (in.modified) {
+  } else if (in.modified || in.action == Action::kDefer) {
+    // The client learns that its request was redacted, or answered by the trusted model.
     reply.body = WithWardenField(response, WardenField(in, "request"));
   } else {
     reply.body = std::move(response);
@@ -1529,6 +1546,11 @@ StatusOr<std::shared_ptr<const PolicySet>> Server::LoadPolicies(const GatewayCon
 }
 
 StatusOr<std::unique_ptr<Server>> Server::Create(GatewayConfig config) {
+  if (!config.defer_upstream.url.empty() && config.defer_upstream.parsed.host.empty()) {
+    auto parsed = ParseUpstreamUrl(config.defer_upstream.url);
+    if (!parsed.ok()) return Status(parsed.status().code(), "defer_upstream: " + parsed.status().message());
+    config.defer_upstream.parsed = *parsed;
+  }
   if (!config.upstream.url.empty() && config.upstream.parsed.host.empty()) {
     auto parsed = ParseUpstreamUrl(config.upstream.url);
     if (!parsed.ok()) return parsed.status();
@@ -1547,11 +1569,21 @@ StatusOr<std::unique_ptr<Server>> Server::Create(GatewayConfig config) {
   server->policies_.store(*policies);
   auto tls = MakeUpstreamTlsContext(server->config_.upstream);
   if (!tls.ok()) return tls.status();
+  std::optional<std::shared_ptr<net::ssl::context>> defer_tls;
+  if (!server->config_.defer_upstream.url.empty()) {
+    auto t = MakeUpstreamTlsContext(server->config_.defer_upstream);
+    if (!t.ok()) return Status(t.status().code(), "defer_upstream: " + t.status().message());
+    defer_tls = *t;
+  }
   unsigned threads = server->config_.threads;
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
   for (unsigned i = 0; i < threads; ++i) {
     auto w = std::make_unique<Worker>();
     w->pool = std::make_unique<UpstreamPool>(w->ioc, server->config_.upstream, *tls);
+    if (defer_tls) {
+      w->defer_pool =
+          std::make_unique<UpstreamPool>(w->ioc, server->config_.defer_upstream, *defer_tls);
+    }
     server->workers_.push_back(std::move(w));
   }
   const GatewayConfig& c = server->config_;
