@@ -410,6 +410,20 @@ Task<bool> Session::Handle(http::request<http::string_body>& req) {
       reply_ = Reply{.status = 503, .body = "{\"status\":\"stopping\"}"};
       co_return co_await SendReply(req);
     }
+    if (path == "/readyz" && server_.audit_) {
+      // A log that cannot take records means requests wait (when_full: block) or are refused.
+      const audit::WriterStats st = server_.audit_->stats();
+      if (!st.store_available || !st.error.ok()) {
+        std::string body = "{\"status\":\"unavailable\",\"audit\":";
+        AppendJsonString(body, !st.error.ok() ? st.error.message()
+                                              : "the audit store is failing; retrying");
+        body.append(",\"audit_queued\":");
+        AppendJsonUint(body, st.queued);
+        body.push_back('}');
+        reply_ = Reply{.status = 503, .body = std::move(body)};
+        co_return co_await SendReply(req);
+      }
+    }
     if (path == "/readyz" && server_.control_ && !server_.control_ok_.load()) {
       // The gateway says what it does about it: refuse (fail closed) or carry on (fail open).
       std::string body = "{\"status\":";
