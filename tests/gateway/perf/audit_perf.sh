@@ -12,10 +12,12 @@ UPSTREAM_BIN=$(cd "$BUILD" && pwd)/tests/gateway/warden_scripted_upstream
 WORK=$(mktemp -d /tmp/warden-audit-perf.XXXXXX)
 PORT_OFF=18191
 PORT_ON=18192
+PORT_AUDIT=18193
 
 cleanup() {
   [ -n "${OFF_PID:-}" ] && kill "$OFF_PID" 2>/dev/null || true
   [ -n "${ON_PID:-}" ] && kill "$ON_PID" 2>/dev/null || true
+  [ -n "${AUDIT_PID:-}" ] && kill "$AUDIT_PID" 2>/dev/null || true
   [ -n "${LOAD_PID:-}" ] && kill "$LOAD_PID" 2>/dev/null || true
   [ -n "${UP_PID:-}" ] && kill "$UP_PID" 2>/dev/null || true
   rm -rf "$WORK"
@@ -36,12 +38,19 @@ OFF_PID=$!
 "$WARDEN" serve --listen 127.0.0.1:$PORT_ON --threads 2 --upstream "$UP" \
   --audit "sqlite:$WORK/audit.db" --control "sqlite:$WORK/control.db" 2>"$WORK/on.log" &
 ON_PID=$!
+"$WARDEN" serve --listen 127.0.0.1:$PORT_AUDIT --threads 2 --upstream "$UP" \
+  --audit "sqlite:$WORK/audit-only.db" --control off 2>"$WORK/audit.log" &
+AUDIT_PID=$!
 sleep 2
 
 for what in "moderation.lua /v1/moderations" "chat.lua /v1/chat/completions"; do
   set -- $what
-  for port in $PORT_OFF $PORT_ON; do
-    [ $port = $PORT_OFF ] && label="audit off" || label="audit on "
+  for port in $PORT_OFF $PORT_AUDIT $PORT_ON; do
+    case $port in
+      $PORT_OFF) label="audit off, control off" ;;
+      $PORT_AUDIT) label="audit on,  control off" ;;
+      *) label="audit on,  control on " ;;
+    esac
     printf '%s %s: ' "$2" "$label"
     wrk -t2 -c64 -d${SECS}s --latency -s "$HERE/$1" http://127.0.0.1:$port$2 \
       | awk '/Requests\/sec/ {rps=$2} /^ +50%/ {p50=$2} /^ +99%/ {p99=$2} END {print rps " req/s, p50 " p50 ", p99 " p99}'

@@ -31,6 +31,7 @@ echo "upstream on 127.0.0.1:$UP_PORT"
 
 cd "$ROOT"
 "$WARDEN" serve --listen 127.0.0.1:$GW_PORT --threads 2 --upstream http://127.0.0.1:$UP_PORT/v1 \
+  --audit off --control off \
   2>/tmp/warden-perf-gw.log &
 GW_PID=$!
 sed -e "s/UPSTREAM_PORT/$UP_PORT/" -e "s/NGINX_PORT/$NGINX_PORT/" "$HERE/nginx.conf" \
@@ -51,6 +52,7 @@ done
 
 echo "== 3. time to first streamed token"
 "$WARDEN" serve --listen 127.0.0.1:$GW2_PORT --threads 2 --upstream http://127.0.0.1:$UP_PORT/v1 \
+  --audit off --control off \
   --config "$HERE/no_holdback.yaml" 2>/dev/null &
 GW2_PID=$!
 sleep 1.5
