@@ -472,7 +472,7 @@ StatusOr<GatewayConfig> ParseGatewayConfig(std::string_view yaml,
   }
   if (root.IsNull()) return config;
   if (Status s = v.CheckKeys(root, "",
-                             {"listen", "threads", "policy", "upstream", "defer_upstream",
+                             {"listen", "threads", "policy", "upstream", "defer_upstream", "restore_placeholders",
                               "limits", "streaming",
                               "refusal", "moderation", "admin", "keys", "rate_limits", "control",
                               "audit"});
@@ -516,6 +516,8 @@ StatusOr<GatewayConfig> ParseGatewayConfig(std::string_view yaml,
           if (!s.ok()) return s;
         }
       }
+    } else if (key == "restore_placeholders") {
+      s = v.GetBool(val, key, config.restore_placeholders);
     } else if (key == "refusal") {
       s = v.GetString(val, key, config.refusal);
     } else if (key == "moderation") {

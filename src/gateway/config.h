@@ -116,6 +116,9 @@ struct GatewayConfig {
   LimitsConfig limits;
   StreamingConfig streaming;
   std::string refusal = "I can't help with that request.";
+  // Placeholders the request's redaction handed out ("[EMAIL_1]") are put back in non-streamed
+  // responses: in tool-call arguments before they are judged, and in the text the user reads.
+  bool restore_placeholders = true;
   float moderation_threshold = 0.5f;  // category score at or above which it is flagged
   std::string admin_token_sha256;     // empty: admin endpoints are disabled
   std::vector<ApiKey> keys;           // empty: no client authentication

@@ -352,6 +352,51 @@ StatusOr<std::string> RemoveToolCalls(std::string_view body,
   return warden_field.empty() ? out : WithWardenField(out, warden_field);
 }
 
+StatusOr<std::string> RestorePlaceholders(std::string_view body, const Conversation& conversation,
+                                          unsigned where) {
+  if (conversation.size() == 0 || body.find('[') == std::string_view::npos) {
+    return std::string(body);
+  }
+  auto parsed = ParseObject(body, "chat completion");
+  if (!parsed.ok()) return parsed.status();
+  JsonEdits edits;
+  auto restore = [&](dom::element e, const std::string& pointer) {
+    std::string_view text;
+    if (e.get_string().get(text) || text.find('[') == std::string_view::npos) return;
+    std::string restored = conversation.Restore(text);
+    if (restored != text) edits.strings[pointer] = std::move(restored);
+  };
+  dom::array choices;
+  if (!(*parsed)["choices"].get_array().get(choices)) {
+    size_t i = 0;
+    for (dom::element choice : choices) {
+      const std::string message = "/choices/" + Idx(i++) + "/message";
+      dom::element m;
+      if (choice["message"].get(m)) continue;
+      dom::element content;
+      if ((where & kRestoreContent) && !m["content"].get(content)) {
+        restore(content, message + "/content");
+      }
+      dom::array calls;
+      if ((where & kRestoreToolArguments) && !m["tool_calls"].get_array().get(calls)) {
+        size_t k = 0;
+        for (dom::element call : calls) {
+          dom::element args;
+          if (!call["function"]["arguments"].get(args)) {
+            restore(args, message + "/tool_calls/" + Idx(k) + "/function/arguments");
+          }
+          ++k;
+        }
+      }
+    }
+  }
+  if (edits.strings.empty()) return std::string(body);
+  std::string out;
+  out.reserve(body.size() + 64);
+  WriteJsonEdited(out, *parsed, edits);
+  return out;
+}
+
 StatusOr<std::string> ReplaceModel(std::string_view body, std::string_view model) {
   auto parsed = ParseObject(body, "request body");
   if (!parsed.ok()) return parsed.status();

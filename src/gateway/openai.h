@@ -108,6 +108,17 @@ StatusOr<std::string> RemoveToolCalls(std::string_view body,
                                       const std::vector<const ToolCallScreen*>& removed,
                                       std::string_view explanation, std::string_view warden_field);
 
+// Which texts of a chat completion RestorePlaceholders puts the caller's values back into.
+enum RestoreWhere : unsigned {
+  kRestoreToolArguments = 1,  // tool calls: the tool acts on real values, and is judged on them
+  kRestoreContent = 2,        // message text: the user reads their own data back
+};
+// Replaces the placeholders `conversation` handed out ("[EMAIL_1]") with the original values in
+// the chosen texts of a chat completion. Returns `body` unchanged when nothing was replaced;
+// errors when it is not a JSON object.
+StatusOr<std::string> RestorePlaceholders(std::string_view body, const Conversation& conversation,
+                                          unsigned where);
+
 // `body` (a chat-completion request) with its `model` replaced: deferred requests name the
 // trusted model. Errors when `body` is not a JSON object.
 StatusOr<std::string> ReplaceModel(std::string_view body, std::string_view model);

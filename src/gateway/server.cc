@@ -1243,7 +1243,7 @@ Task<bool> Session::ChatCompletions(http::request<http::string_body>& req, const
   // A request whose tool calls were held for approval, sent again (after a timeout or a gateway
   // restart), gets the humans' decision instead of a second trip upstream.
   std::string request_hash;
-  if (server_.control_) {
+  if (server_.control_ && guard.info().can_require_approval) {
     request_hash = Sha256Hex(std::string(key_name_) + "\n" + req.body());
     auto found = server_.control_->FindApprovalForRequest(request_hash);
     if (found.ok() && found->has_value()) {
@@ -1327,6 +1327,15 @@ Task<bool> Session::ChatCompletions(http::request<http::string_body>& req, const
                    .action = in.action};
     co_return co_await SendReply(req);
   }
+  // Tool calls act on the caller's real values, so they are restored before they are judged:
+  // a rule on `$.to` must see the address the mail would go to, not "[EMAIL_1]".
+  // Only the request's placeholders are the caller's own data; the ones the response's
+  // screening adds stand for what the model said, and stay redacted.
+  const Conversation request_values = conversation;
+  if (config_.restore_placeholders && request_values.size() > 0) {
+    auto restored = RestorePlaceholders(body, request_values, kRestoreToolArguments);
+    if (restored.ok()) body = std::move(*restored);
+  }
   screen_start = Clock::now();
   StatusOr<ChatScreen> out = ScreenChatResponse(body, guard, options);
   server_.metrics_.screening.Observe(Seconds(screen_start));
@@ -1378,6 +1387,11 @@ Task<bool> Session::ChatCompletions(http::request<http::string_body>& req, const
     reply.body = WithWardenField(response, WardenField(in, "request"));
   } else {
     reply.body = std::move(response);
+  }
+  if (config_.restore_placeholders && request_values.size() > 0) {
+    // The user reads their own data back where the model only ever saw placeholders.
+    auto restored = RestorePlaceholders(reply.body, request_values, kRestoreContent);
+    if (restored.ok()) reply.body = std::move(*restored);
   }
   reply_ = std::move(reply);
   co_return co_await SendReply(req);

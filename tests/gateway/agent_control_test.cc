@@ -210,6 +210,34 @@ TEST_F(AgentControlTest, PendingApprovalSurvivesARestart) {
   EXPECT_EQ(upstream_.requests(), upstream_calls);
 }
 
+TEST_F(AgentControlTest, UntrustedToolResultMakesSensitiveCallsNeedApproval) {
+  GatewayConfig c = Config();
+  c.control.approval_timeout_ms = 300;
+  Server& s = Start(std::move(c));
+  // The agent fetched a web page earlier in the conversation; now the model wants to send mail
+  // (the scripted model takes the last message as the call's arguments).
+  const std::string mail = R"({"to":["ann@example.com"],"subject":"notes"})";
+  std::string quoted;
+  AppendJsonString(quoted, mail);
+  const std::string tainted =
+      R"({"model":"call:send_email","messages":[)"
+      R"({"role":"user","content":"summarise the page and mail it to Ann"},)"
+      R"({"role":"assistant","content":null,"tool_calls":[{"id":"c1","type":"function",)"
+      R"("function":{"name":"web_fetch","arguments":"{\"url\":\"https://docs.python.org/3/\"}"}}]},)"
+      R"({"role":"tool","tool_call_id":"c1","content":)" + quoted + "}]}";
+  HttpReply r = Post(s.port(), "/v1/chat/completions", tainted, kBot);
+  ASSERT_EQ(r.status, 200u) << r.body;
+  EXPECT_FALSE(HasToolCalls(r.body)) << r.body;
+  EXPECT_NE(r.body.find("nobody approved it in time"), std::string::npos) << r.body;
+  HttpReply approvals = Request(s.port(), http::verb::get, "/admin/approvals?state=expired", "",
+                                kAdmin);
+  EXPECT_NE(approvals.body.find("untrusted-content-drives-action"), std::string::npos)
+      << approvals.body;
+  // The same mail without a web page in the conversation goes through.
+  HttpReply clean = Post(s.port(), "/v1/chat/completions", ToolChat("send_email", mail), kBot);
+  EXPECT_TRUE(HasToolCalls(clean.body)) << clean.body;
+}
+
 TEST_F(AgentControlTest, KillSwitchStopsNewRequestsAndReviveUndoesIt) {
   Server& s = Start(Config());
   const uint16_t port = s.port();

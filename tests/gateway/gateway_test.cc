@@ -139,6 +139,14 @@ TEST_F(GatewayTest, ChatRedactedRequestForwardsPlaceholders) {
   EXPECT_EQ(upstream_.last_body().find("bob@example.com"), std::string::npos);
   EXPECT_NE(upstream_.last_body().find("[EMAIL_1]"), std::string::npos) << upstream_.last_body();
   EXPECT_EQ(r.verdict, "redact");
+  // The model only saw the placeholder; the user reads their own address back.
+  EXPECT_NE(r.body.find("You said: mail bob@example.com please"), std::string::npos) << r.body;
+
+  GatewayConfig c = BaseConfig();
+  c.restore_placeholders = false;
+  Start(std::move(c));
+  r = Post(port_, "/v1/chat/completions", Chat("echo", "mail bob@example.com please"));
+  EXPECT_NE(r.body.find("You said: mail [EMAIL_1] please"), std::string::npos) << r.body;
 }
 
 TEST_F(GatewayTest, ChatResponseBlockedAndRedacted) {
