@@ -1106,6 +1106,20 @@ UiResponse Dashboard::Review(const http::request<http::string_body>& req, std::s
                                                            : 400,
                  decided.status().message(), "invalid_request");
   }
+  // The same decision labels the interaction's item in the stored review queue, so that it
+  // reaches `warden review export` and the training data.
+  if (control::ControlStore* store = server_.control_store()) {
+    auto pending = store->ListReviews(true, 1000);
+    if (pending.ok()) {
+      const std::string direction(DirectionName(decided->event->direction));
+      for (const control::ReviewItem& item : *pending) {
+        if (item.request_id != decided->event->request_id || item.direction != direction) continue;
+        (void)store->LabelReview(item.id, decided->state == "confirmed" ? "unsafe" : "safe",
+                                 "dashboard", note);
+        break;
+      }
+    }
+  }
   UiResponse r = Json(
       200, "{\"state\":\"" + decided->state + "\",\"event\":" + EventToJson(*decided->event) + "}");
   r.audit.push_back({AdminVerdict(Action::kAllow, "admin-review",
