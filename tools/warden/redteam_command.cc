@@ -154,7 +154,8 @@ int RunRedteam(const RedteamFlags& f) {
       }
     }
     outcomes.push_back(std::move(worst));
-    progress.Update(++done, done);
+    ++done;
+    progress.Update(done, done);
   }
   progress.Finish();
   eval::RedteamReport report = eval::Summarize(variants, outcomes);
