@@ -97,6 +97,9 @@ struct PolicyInfo {
   size_t taint_rule_count = 0;    // `tools.taint`
   size_t tool_allow_count = 0;    // entries of `tools.allow`
   size_t tool_deny_count = 0;     // entries of `tools.deny`
+  // Some decision can be require_approval (a tools section, or a rule with that action): the
+  // gateway then looks up stored approvals for retried requests.
+  bool can_require_approval = false;
   // The `review:` section (docs/oversight.md): the fraction of traffic a human reviews.
   bool has_review = false;
   double review_budget = 0;
