@@ -87,6 +87,44 @@ std::string KillMessage(const control::KillEntry& k) {
   return m + ".";
 }
 
+// The value of `name` in a request target's query ("/x?state=pending&y=1" -> "pending"), or
+// nullopt when it is absent.
+std::optional<std::string_view> QueryParam(std::string_view target, std::string_view name) {
+  const size_t q = target.find('?');
+  if (q == std::string_view::npos) return std::nullopt;
+  std::string_view query = target.substr(q + 1);
+  while (!query.empty()) {
+    std::string_view pair = query.substr(0, query.find('&'));
+    query.remove_prefix(std::min(query.size(), pair.size() + 1));
+    if (pair.size() > name.size() && pair.starts_with(name) && pair[name.size()] == '=') {
+      return pair.substr(name.size() + 1);
+    }
+  }
+  return std::nullopt;
+}
+
+// "/apr_x/approve" -> {"apr_x", "approve"}; "/apr_x" -> {"apr_x", ""}.
+std::pair<std::string_view, std::string_view> SplitIdAndAction(std::string_view rest) {
+  std::string_view id = rest.substr(1);
+  const size_t slash = id.find('/');
+  if (slash == std::string_view::npos) return {id, {}};
+  return {id.substr(0, slash), id.substr(slash + 1)};
+}
+
+// {"<key>":[<to_json(item)>,...]}
+template <typename T, typename ToJson>
+std::string JsonList(std::string_view key, const std::vector<T>& items, ToJson to_json) {
+  std::string body = "{\"";
+  body.append(key);
+  body.append("\":[");
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i) body.push_back(',');
+    body.append(to_json(items[i]));
+  }
+  body.append("]}");
+  return body;
+}
+
 }  // namespace
 
 // Serves one client connection: reads requests, dispatches them, keeps the connection alive.
@@ -157,6 +195,9 @@ class Session {
   // picks it (docs/oversight.md).
   void QueueForReview(const Verdict& v, Direction direction, std::string_view text);
   Reply AdminReviews(const http::request<http::string_body>& req, std::string_view rest);
+  static Reply AdminError(unsigned status, std::string message, std::string_view code);
+  static Reply StoreFailure(const Status& st, std::string_view not_found,
+                            std::string_view conflict);
   // Agent control on a chat completion: kill switch and rate limits before screening.
   // May turn `in` into a kill-switch verdict (refused like a block) or return a 429/503 reply.
   std::optional<Reply> RefuseByControl(ChatScreen& in);
@@ -755,84 +796,73 @@ Session::Reply Session::AdminKill(const http::request<http::string_body>& req, b
   return {.status = 200, .body = std::move(body)};
 }
 
+Session::Reply Session::AdminError(unsigned status, std::string message, std::string_view code) {
+  return {.status = status, .body = ErrorJson(message, "invalid_request_error", code)};
+}
+
+// A control store error as an admin reply: unknown id 404, already decided 409, store down 503.
+Session::Reply Session::StoreFailure(const Status& st, std::string_view not_found,
+                                     std::string_view conflict) {
+  switch (st.code()) {
+    case StatusCode::kNotFound:
+      return AdminError(404, st.message(), not_found);
+    case StatusCode::kFailedPrecondition:
+      return AdminError(409, st.message(), conflict);
+    default:
+      return {.status = 503,
+              .body = ErrorJson(st.message(), "server_error", "control_unavailable")};
+  }
+}
+
 Session::Reply Session::AdminReviews(const http::request<http::string_body>& req,
                                      std::string_view rest) {
   control::ControlStore& store = *server_.control_;
-  auto failed = [](const Status& st) {
-    const StatusCode c = st.code();
-    return Reply{.status = c == StatusCode::kNotFound             ? 404u
-                           : c == StatusCode::kFailedPrecondition ? 409u
-                                                                  : 503u,
-                 .body = ErrorJson(st.message(),
-                                   c == StatusCode::kUnavailable ? "server_error"
-                                                                 : "invalid_request_error",
-                                   c == StatusCode::kNotFound             ? "unknown_review"
-                                   : c == StatusCode::kFailedPrecondition ? "already_labelled"
-                                                                          : "control_unavailable")};
-  };
-  auto error = [](unsigned status, std::string message, std::string_view code) {
-    return Reply{.status = status,
-                 .body = ErrorJson(message, "invalid_request_error", code)};
-  };
   const http::verb method = req.method();
+  const std::string_view target(req.target().data(), req.target().size());
   if (rest.empty() || rest == "/") {
-    if (method != http::verb::get) return error(405, "method not allowed; use GET", "method_not_allowed");
-    std::optional<bool> pending = true;
-    const std::string_view target(req.target().data(), req.target().size());
-    if (size_t q = target.find("state="); q != std::string_view::npos) {
-      std::string_view v = target.substr(q + 6);
-      v = v.substr(0, v.find('&'));
-      if (v == "labelled") {
+    if (method != http::verb::get) return AdminError(405, "method not allowed; use GET", "method_not_allowed");
+    std::optional<bool> pending = true;  // unlabelled only, unless asked otherwise
+    if (auto state = QueryParam(target, "state")) {
+      if (*state == "labelled") {
         pending = false;
-      } else if (v == "all") {
+      } else if (*state == "all") {
         pending.reset();
-      } else if (v != "pending") {
-        return error(400, "state: expected pending, labelled or all", "invalid_request");
+      } else if (*state != "pending") {
+        return AdminError(400, "state: expected pending, labelled or all", "invalid_request");
       }
     }
     auto list = store.ListReviews(pending, 500);
-    if (!list.ok()) return failed(list.status());
-    std::string body = "{\"reviews\":[";
-    for (size_t i = 0; i < list->size(); ++i) {
-      if (i) body.push_back(',');
-      body.append(control::ReviewItemToJson((*list)[i]));
-    }
-    body.append("]}");
-    return {.status = 200, .body = std::move(body)};
+    if (!list.ok()) return StoreFailure(list.status(), "unknown_review", "already_labelled");
+    return {.status = 200, .body = JsonList("reviews", *list, control::ReviewItemToJson)};
   }
-  std::string_view id = rest.substr(1);
-  std::string_view verb;
-  if (size_t slash = id.find('/'); slash != std::string_view::npos) {
-    verb = id.substr(slash + 1);
-    id = id.substr(0, slash);
-  }
-  if (verb.empty()) {
-    if (method != http::verb::get) return error(405, "method not allowed; use GET", "method_not_allowed");
+  const auto [id, action] = SplitIdAndAction(rest);
+  if (action.empty()) {
+    if (method != http::verb::get) return AdminError(405, "method not allowed; use GET", "method_not_allowed");
     auto item = store.GetReview(id);
-    if (!item.ok()) return failed(item.status());
+    if (!item.ok()) return StoreFailure(item.status(), "unknown_review", "already_labelled");
     return {.status = 200, .body = control::ReviewItemToJson(*item)};
   }
-  if (verb != "label") return error(404, "unknown review action (use label)", "unknown_url");
-  if (method != http::verb::post) return error(405, "method not allowed; use POST", "method_not_allowed");
+  if (action != "label") return AdminError(404, "unknown review action (use label)", "unknown_url");
+  if (method != http::verb::post) return AdminError(405, "method not allowed; use POST", "method_not_allowed");
   simdjson::dom::element doc;
   if (ThreadParser().parse(req.body()).get(doc) || !doc.is_object()) {
-    return error(400, "expected a JSON object like {\"label\":\"unsafe\",\"note\":\"...\"}",
-                 "invalid_request");
+    return AdminError(400, "expected a JSON object like {\"label\":\"unsafe\",\"note\":\"...\"}",
+                      "invalid_request");
   }
   std::string_view label, note, reviewer = "admin";
   for (auto [name, out] : {std::pair<const char*, std::string_view*>{"label", &label},
                            {"note", &note},
                            {"reviewer", &reviewer}}) {
     if (auto e = doc[name]; e.error() != simdjson::NO_SUCH_FIELD && e.get_string().get(*out)) {
-      return error(400, std::string(name) + ": expected a string", "invalid_request");
+      return AdminError(400, std::string(name) + ": expected a string", "invalid_request");
     }
   }
   if (!control::IsReviewLabel(label)) {
-    return error(400, "label: expected safe, unsafe, unsure or a taxonomy label (hate, "
-                      "self_harm, jailbreak, ...)", "invalid_request");
+    return AdminError(400, "label: expected safe, unsafe, unsure or a taxonomy label (hate, "
+                           "self_harm, jailbreak, ...)", "invalid_request");
   }
   auto labelled = store.LabelReview(id, label, reviewer, note);
-  if (!labelled.ok()) return failed(labelled.status());
+  if (!labelled.ok()) return StoreFailure(labelled.status(), "unknown_review", "already_labelled");
   Record(GatewayVerdict(Action::kAllow, "admin-review-label",
                         std::string(id) + ": " + std::string(label)),
          Direction::kInput);
@@ -842,86 +872,51 @@ Session::Reply Session::AdminReviews(const http::request<http::string_body>& req
 Session::Reply Session::AdminApprovals(const http::request<http::string_body>& req,
                                        std::string_view rest) {
   control::ControlStore& store = *server_.control_;
-  auto unavailable = [](const Status& st) {
-    return Reply{.status = st.code() == StatusCode::kNotFound ? 404u
-                          : st.code() == StatusCode::kFailedPrecondition ? 409u
-                                                                          : 503u,
-                 .body = ErrorJson(st.message(),
-                                   st.code() == StatusCode::kUnavailable ? "server_error"
-                                                                         : "invalid_request_error",
-                                   st.code() == StatusCode::kNotFound ? "unknown_approval"
-                                   : st.code() == StatusCode::kFailedPrecondition
-                                       ? "already_decided"
-                                       : "control_unavailable")};
-  };
   const http::verb method = req.method();
+  const std::string_view target(req.target().data(), req.target().size());
   if (rest.empty() || rest == "/") {
-    if (method != http::verb::get) {
-      return {.status = 405, .body = ErrorJson("method not allowed; use GET",
-                                               "invalid_request_error", "method_not_allowed")};
-    }
+    if (method != http::verb::get) return AdminError(405, "method not allowed; use GET", "method_not_allowed");
     std::optional<control::ApprovalState> state;
-    const std::string_view target(req.target().data(), req.target().size());
-    if (size_t q = target.find("state="); q != std::string_view::npos) {
-      std::string_view v = target.substr(q + 6);
-      v = v.substr(0, v.find('&'));
-      state = control::ParseApprovalState(v);
+    if (auto name = QueryParam(target, "state")) {
+      state = control::ParseApprovalState(*name);
       if (!state) {
-        return {.status = 400,
-                .body = ErrorJson("state: expected pending, approved, denied or expired",
-                                  "invalid_request_error", "invalid_request")};
+        return AdminError(400, "state: expected pending, approved, denied or expired",
+                          "invalid_request");
       }
     }
     auto list = store.ListApprovals(state, 500);
-    if (!list.ok()) return unavailable(list.status());
-    std::string body = "{\"approvals\":[";
-    for (size_t i = 0; i < list->size(); ++i) {
-      if (i) body.push_back(',');
-      body.append(control::ApprovalToJson((*list)[i], false));
-    }
-    body.append("]}");
-    return {.status = 200, .body = std::move(body)};
+    if (!list.ok()) return StoreFailure(list.status(), "unknown_approval", "already_decided");
+    return {.status = 200,
+            .body = JsonList("approvals", *list, [](const control::Approval& a) {
+              return control::ApprovalToJson(a, false);
+            })};
   }
   // "/apr_x" or "/apr_x/approve" or "/apr_x/deny"
-  std::string_view id = rest.substr(1);
-  std::string_view verb;
-  if (size_t slash = id.find('/'); slash != std::string_view::npos) {
-    verb = id.substr(slash + 1);
-    id = id.substr(0, slash);
-  }
-  if (verb.empty()) {
-    if (method != http::verb::get) {
-      return {.status = 405, .body = ErrorJson("method not allowed; use GET",
-                                               "invalid_request_error", "method_not_allowed")};
-    }
+  const auto [id, action] = SplitIdAndAction(rest);
+  if (action.empty()) {
+    if (method != http::verb::get) return AdminError(405, "method not allowed; use GET", "method_not_allowed");
     auto a = store.GetApproval(id);
-    if (!a.ok()) return unavailable(a.status());
+    if (!a.ok()) return StoreFailure(a.status(), "unknown_approval", "already_decided");
     return {.status = 200, .body = control::ApprovalToJson(*a, true)};
   }
-  if (verb != "approve" && verb != "deny") {
-    return {.status = 404, .body = ErrorJson("unknown approval action (use approve or deny)",
-                                             "invalid_request_error", "unknown_url")};
+  if (action != "approve" && action != "deny") {
+    return AdminError(404, "unknown approval action (use approve or deny)", "unknown_url");
   }
-  if (method != http::verb::post) {
-    return {.status = 405, .body = ErrorJson("method not allowed; use POST",
-                                             "invalid_request_error", "method_not_allowed")};
-  }
+  if (method != http::verb::post) return AdminError(405, "method not allowed; use POST", "method_not_allowed");
   std::string_view note;
   if (!req.body().empty()) {
     simdjson::dom::element doc;
     if (ThreadParser().parse(req.body()).get(doc) || !doc.is_object()) {
-      return {.status = 400, .body = ErrorJson("expected a JSON object like {\"note\":\"...\"}",
-                                               "invalid_request_error", "invalid_request")};
+      return AdminError(400, "expected a JSON object like {\"note\":\"...\"}", "invalid_request");
     }
     if (auto e = doc["note"]; e.error() != simdjson::NO_SUCH_FIELD && e.get_string().get(note)) {
-      return {.status = 400, .body = ErrorJson("note: expected a string",
-                                               "invalid_request_error", "invalid_request")};
+      return AdminError(400, "note: expected a string", "invalid_request");
     }
   }
-  const bool approve = verb == "approve";
+  const bool approve = action == "approve";
   auto decided = store.Decide(
       id, approve ? control::ApprovalState::kApproved : control::ApprovalState::kDenied, note);
-  if (!decided.ok()) return unavailable(decided.status());
+  if (!decided.ok()) return StoreFailure(decided.status(), "unknown_approval", "already_decided");
   Record(GatewayVerdict(approve ? Action::kAllow : Action::kBlock,
                         approve ? "admin-approve" : "admin-deny",
                         std::string(id) + (note.empty() ? "" : ": " + std::string(note))),
