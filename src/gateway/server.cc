@@ -485,8 +485,8 @@ Task<bool> Session::Handle(http::request<http::string_body>& req) {
   if (path == "/metrics") {
     endpoint_ = Endpoint::kMetrics;
     reply_ = Reply{.status = 200,
-                                  .body = server_.metrics_.Render(),
-                                  .content_type = "text/plain; version=0.0.4; charset=utf-8"};
+                   .body = server_.metrics_.Render() + server_.StateMetrics(),
+                   .content_type = "text/plain; version=0.0.4; charset=utf-8"};
     co_return co_await SendReply(req);
   }
   request_id_ = NewRequestId();
@@ -1649,6 +1649,33 @@ StatusOr<std::unique_ptr<Server>> Server::Create(GatewayConfig config) {
     server->audit_ = std::move(writer).value();
   }
   return server;
+}
+
+std::string Server::StateMetrics() const {
+  std::string out;
+  auto gauge = [&](const char* name, const char* help, const char* type, uint64_t value) {
+    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" +
+           name + " " + std::to_string(value) + "\n";
+  };
+  if (audit_) {
+    const audit::WriterStats st = audit_->stats();
+    gauge("warden_audit_records_written_total", "Audit records committed to the store.",
+          "counter", st.written);
+    gauge("warden_audit_queue_records", "Audit records waiting to be written.", "gauge",
+          st.queued);
+    gauge("warden_audit_refused_total", "Decisions the audit log could not take (refused).",
+          "counter", st.refused);
+    gauge("warden_audit_store_up", "1 while the audit store takes writes.", "gauge",
+          st.store_available && st.error.ok() ? 1 : 0);
+  }
+  if (control_) {
+    const auto kills = kills_.load();
+    gauge("warden_kill_switches", "Kill switches engaged.", "gauge",
+          kills ? kills->entries().size() : 0);
+    gauge("warden_control_store_up", "1 while the control store answers.", "gauge",
+          control_ok_.load() ? 1 : 0);
+  }
+  return out;
 }
 
 Status Server::RefreshControl() {

@@ -90,6 +90,9 @@ class Server {
   // calls it every `control.poll_interval_ms`; the admin API right after a change.
   Status RefreshControl();
 
+  // Prometheus lines for the audit log and agent control (appended to /metrics).
+  std::string StateMetrics() const;
+
   struct Worker;  // defined in server.cc
 
  private:

@@ -253,6 +253,9 @@ TEST_F(AgentControlTest, KillSwitchStopsNewRequestsAndReviveUndoesIt) {
   EXPECT_EQ(Post(port, "/v1/chat/completions", Chat("echo", "hello"), kOther).verdict, "allow");
   HttpReply kills = Request(port, http::verb::get, "/admin/kills", "", kAdmin);
   EXPECT_NE(kills.body.find("\"bot\""), std::string::npos) << kills.body;
+  HttpReply metrics = Request(port, http::verb::get, "/metrics", "");
+  EXPECT_NE(metrics.body.find("warden_kill_switches 1\n"), std::string::npos) << metrics.body;
+  EXPECT_NE(metrics.body.find("warden_audit_store_up 1\n"), std::string::npos);
   ASSERT_EQ(Post(port, "/admin/revive", R"({"scope":"key","value":"bot"})", kAdmin).status, 200u);
   EXPECT_EQ(Post(port, "/v1/chat/completions", Chat("echo", "hello"), kBot).verdict, "allow");
 
