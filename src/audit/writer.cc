@@ -255,18 +255,19 @@ void Writer::Run() {
     store_available_ = true;
     ++batches_;
     last_batch_size_ = batch.size();
-    written_total_ += batch.size();
     callbacks.clear();
     for (Pending& p : batch) {
       if (p.on_durable) callbacks.push_back(std::move(p.on_durable));
     }
-    written_.notify_all();
     finishing = finishing && closing_ && queue_.empty();
     if (!callbacks.empty()) {
       lock.unlock();
       for (auto& cb : callbacks) cb(OkStatus());
       lock.lock();
     }
+    // Counted as written only once its callbacks have run: Flush() returns after both.
+    written_total_ += batch.size();
+    written_.notify_all();
     if (finishing) return;
   }
 }
