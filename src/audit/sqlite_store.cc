@@ -2,6 +2,7 @@
 #include <sqlite3.h>
 #include <sys/stat.h>
 
+#include "core/sqlite_statement.h"
 #include "warden/audit.h"
 
 namespace warden::audit {
@@ -32,20 +33,7 @@ CREATE TABLE IF NOT EXISTS checkpoints(
 INSERT OR IGNORE INTO warden_audit_meta(name, value) VALUES ('format', 'warden-audit-1');
 )sql";
 
-// Owns one prepared statement; finalizes it on scope exit.
-class Stmt {
- public:
-  Stmt(sqlite3* db, const char* sql) { rc_ = sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr); }
-  ~Stmt() { sqlite3_finalize(stmt_); }
-  Stmt(const Stmt&) = delete;
-  Stmt& operator=(const Stmt&) = delete;
-  bool ok() const { return rc_ == SQLITE_OK; }
-  sqlite3_stmt* get() { return stmt_; }
-
- private:
-  sqlite3_stmt* stmt_ = nullptr;
-  int rc_;
-};
+using Stmt = SqliteStatement;
 
 std::string Text(sqlite3_stmt* s, int col) {
   const auto* p = sqlite3_column_text(s, col);
@@ -57,7 +45,8 @@ std::string Blob(sqlite3_stmt* s, int col) {
   return p ? std::string(static_cast<const char*>(p), sqlite3_column_bytes(s, col)) : std::string();
 }
 void BindText(sqlite3_stmt* s, int i, std::string_view v) {
-  sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+  // An empty view may have a null data(): bind "", never NULL (the columns are NOT NULL).
+  sqlite3_bind_text(s, i, v.data() ? v.data() : "", static_cast<int>(v.size()), SQLITE_TRANSIENT);
 }
 void BindBlob(sqlite3_stmt* s, int i, const void* p, size_t n) {
   sqlite3_bind_blob(s, i, p, static_cast<int>(n), SQLITE_TRANSIENT);

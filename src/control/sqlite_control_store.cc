@@ -8,6 +8,7 @@
 #include <unordered_map>
 
 #include "control/control.h"
+#include "core/sqlite_statement.h"
 
 namespace warden::control {
 
@@ -60,41 +61,7 @@ CREATE TABLE IF NOT EXISTS reviews(
 CREATE INDEX IF NOT EXISTS reviews_created ON reviews(created_us);
 )sql";
 
-class Stmt {
- public:
-  Stmt(sqlite3* db, const char* sql) { rc_ = sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr); }
-  ~Stmt() { sqlite3_finalize(stmt_); }
-  Stmt(const Stmt&) = delete;
-  Stmt& operator=(const Stmt&) = delete;
-  bool ok() const { return rc_ == SQLITE_OK; }
-  sqlite3_stmt* get() { return stmt_; }
-  Stmt& Bind(int i, std::string_view v) {
-    // An empty view may have a null data(), which SQLite would store as NULL.
-    sqlite3_bind_text(stmt_, i, v.data() ? v.data() : "", static_cast<int>(v.size()),
-                      SQLITE_TRANSIENT);
-    return *this;
-  }
-  Stmt& Bind(int i, int64_t v) {
-    sqlite3_bind_int64(stmt_, i, v);
-    return *this;
-  }
-  int Step() { return sqlite3_step(stmt_); }
-  std::string Text(int col) {
-    const auto* p = sqlite3_column_text(stmt_, col);
-    return p ? std::string(reinterpret_cast<const char*>(p), sqlite3_column_bytes(stmt_, col))
-             : std::string();
-  }
-  int64_t Int(int col) { return sqlite3_column_int64(stmt_, col); }
-  double Real(int col) { return sqlite3_column_double(stmt_, col); }
-  Stmt& BindReal(int i, double v) {
-    sqlite3_bind_double(stmt_, i, v);
-    return *this;
-  }
-
- private:
-  sqlite3_stmt* stmt_ = nullptr;
-  int rc_;
-};
+using Stmt = SqliteStatement;
 
 constexpr const char* kApprovalColumns =
     "id, state, created_us, expires_us, decided_us, key, tenant, tool, arguments, rule, reason, "

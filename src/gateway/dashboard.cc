@@ -15,6 +15,7 @@
 #include "gateway/json_rewrite.h"
 #include "gateway/openai.h"
 #include "gateway/server.h"
+#include "core/bundled_file.h"
 #include "warden/audit.h"
 #include "warden/guard.h"
 
@@ -138,14 +139,6 @@ UiResponse Error(unsigned status, std::string_view message, std::string_view cod
               ErrorJson(message, status >= 500 ? "server_error" : "invalid_request_error", code));
 }
 
-Verdict AdminVerdict(Action action, std::string rule, std::string message) {
-  Verdict v;
-  v.action = action;
-  v.rule = std::move(rule);
-  v.message = std::move(message);
-  return v;
-}
-
 std::optional<std::string> ReadFile(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return std::nullopt;
@@ -154,20 +147,9 @@ std::optional<std::string> ReadFile(const fs::path& path) {
   return ss.str();
 }
 
+// The dashboard's web/ folder, found like every other bundled file.
 std::string FindWebDir() {
-  std::vector<fs::path> roots = {fs::current_path()};
-#ifdef WARDEN_SOURCE_DIR
-  roots.emplace_back(WARDEN_SOURCE_DIR);
-#endif
-  std::error_code ec;
-  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  if (!ec) roots.push_back(exe.parent_path().parent_path() / "share" / "warden");
-  for (const fs::path& root : roots) {
-    if (fs::exists(root / "web" / "index.html", ec)) {
-      return (root / "web").lexically_normal().string();
-    }
-  }
-  return "web";
+  return fs::path(FindBundledFile("web/index.html")).parent_path().string();
 }
 
 void AppendField(std::string& out, std::string_view name, std::string_view value) {
@@ -766,7 +748,7 @@ UiResponse Dashboard::Handle(const http::request<http::string_body>& req, std::s
       r = api ? Error(401, AuthResultName(auth), "invalid_api_key")
               : Static(path, /*authorized=*/false);
       if (r.status == 401) {
-        r.audit.push_back({AdminVerdict(Action::kBlock, "admin-auth-failed",
+        r.audit.push_back({GatewayVerdict(Action::kBlock, "admin-auth-failed",
                                         std::string(req.method_string()) + " " + std::string(path) +
                                             ": " + std::string(AuthResultName(auth))),
                            ""});
@@ -863,7 +845,7 @@ UiResponse Dashboard::Login(const http::request<http::string_body>& req) {
       r.body.replace(at, hidden.size(), "<p id=\"login-error\" role=\"alert\">");
     }
     r.audit.push_back(
-        {AdminVerdict(Action::kBlock, "admin-auth-failed", "POST /ui/login: invalid admin token"),
+        {GatewayVerdict(Action::kBlock, "admin-auth-failed", "POST /ui/login: invalid admin token"),
          ""});
     return r;
   }
@@ -874,7 +856,7 @@ UiResponse Dashboard::Login(const http::request<http::string_body>& req) {
   r.headers.push_back({"Set-Cookie", std::string(kSessionCookie) + "=" + s.id +
                                          "; Path=/; HttpOnly; SameSite=Strict; Max-Age=" +
                                          std::to_string(max_age)});
-  r.audit.push_back({AdminVerdict(Action::kAllow, "admin-login", "dashboard session started"), ""});
+  r.audit.push_back({GatewayVerdict(Action::kAllow, "admin-login", "dashboard session started"), ""});
   return r;
 }
 
@@ -1122,7 +1104,7 @@ UiResponse Dashboard::Review(const http::request<http::string_body>& req, std::s
   }
   UiResponse r = Json(
       200, "{\"state\":\"" + decided->state + "\",\"event\":" + EventToJson(*decided->event) + "}");
-  r.audit.push_back({AdminVerdict(Action::kAllow, "admin-review",
+  r.audit.push_back({GatewayVerdict(Action::kAllow, "admin-review",
                                   decided->state + " escalation " + decided->event->request_id +
                                       (note.empty() ? "" : ": " + std::string(note))),
                      ""});
@@ -1218,7 +1200,7 @@ UiResponse Dashboard::Policy(const http::request<http::string_body>& req, std::s
     r = Json(200, std::move(result));
   }
   r.audit.push_back(
-      {AdminVerdict(reloaded.ok() ? Action::kAllow : Action::kBlock, "admin-policy-save",
+      {GatewayVerdict(reloaded.ok() ? Action::kAllow : Action::kBlock, "admin-policy-save",
                     reloaded.ok() ? "policy " + path + " saved and reloaded"
                                   : "policy " + path + " rejected on reload"),
        ""});

@@ -411,6 +411,14 @@ StatusOr<std::string> ReplaceModel(std::string_view body, std::string_view model
   return out;
 }
 
+Verdict GatewayVerdict(Action action, std::string rule, std::string message) {
+  Verdict v;
+  v.action = action;
+  v.rule = std::move(rule);
+  v.message = std::move(message);
+  return v;
+}
+
 std::string WardenField(const ChatScreen& screen, std::string_view stage) {
   std::string out;
   out.append("{\"action\":");

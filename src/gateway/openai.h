@@ -70,6 +70,10 @@ StatusOr<ChatScreen> ScreenChatRequest(std::string_view body, const Guard& guard
 StatusOr<ChatScreen> ScreenChatResponse(std::string_view body, const Guard& guard,
                                         const ScreenOptions& options);
 
+// A verdict the gateway makes itself (kill switch, rate limit, approval, admin action), for the
+// audit log, the dashboard and the warden field.
+Verdict GatewayVerdict(Action action, std::string rule, std::string message);
+
 // The "warden" object attached to responses Warden changed or refused:
 // {"action":"block","stage":"request","where":"messages[0].content","verdict":{...}}.
 std::string WardenField(const ChatScreen& screen, std::string_view stage);

@@ -69,16 +69,6 @@ std::string NewRequestId() {
   return id;
 }
 
-// A verdict made by the gateway itself (kill switch, rate limit, approval), for the audit log
-// and the warden field.
-Verdict GatewayVerdict(Action action, std::string rule, std::string message) {
-  Verdict v;
-  v.action = action;
-  v.rule = std::move(rule);
-  v.message = std::move(message);
-  return v;
-}
-
 std::string KillMessage(const control::KillEntry& k) {
   std::string m = "Stopped by Warden's kill switch (" + std::string(control::KillScopeName(k.scope));
   if (!k.value.empty()) m += " " + k.value;

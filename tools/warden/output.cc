@@ -9,21 +9,6 @@ namespace warden::cli {
 
 namespace fs = std::filesystem;
 
-std::string FindBundledFile(const std::string& relative) {
-  std::vector<fs::path> roots = {fs::current_path()};
-#ifdef WARDEN_SOURCE_DIR
-  roots.emplace_back(WARDEN_SOURCE_DIR);
-#endif
-  std::error_code ec;
-  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  if (!ec) roots.push_back(exe.parent_path().parent_path() / "share" / "warden");
-  for (const fs::path& root : roots) {
-    const fs::path candidate = root / relative;
-    if (fs::exists(candidate, ec)) return candidate.lexically_normal().string();
-  }
-  return relative;
-}
-
 ProgressBar::ProgressBar(std::string label, uint64_t total)
     : label_(std::move(label)),
       total_(total),

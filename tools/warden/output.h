@@ -9,13 +9,12 @@
 #include <string_view>
 #include <vector>
 
+#include "core/bundled_file.h"
+
 namespace warden::cli {
 
-// Resolves a bundled file such as "policies/default.yaml": the current directory first, then
-// the source tree the binary was built from, then the installed share/warden folder.
-// Returns the first existing path, or `relative` itself when none exists (so the error that
-// follows names it).
-std::string FindBundledFile(const std::string& relative);
+// Bundled policies and models are found with warden::FindBundledFile (core/bundled_file.h).
+using warden::FindBundledFile;
 
 // A one-line progress bar on stderr, redrawn at most ten times a second, and only when stderr
 // is a terminal. Thread-safety: call from one thread.
