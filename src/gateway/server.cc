@@ -1316,9 +1316,11 @@ Task<bool> Session::ChatCompletions(http::request<http::string_body>& req, const
   // a rule on `$.to` must see the address the mail would go to, not "[EMAIL_1]".
   // Only the request's placeholders are the caller's own data; the ones the response's
   // screening adds stand for what the model said, and stay redacted.
-  const Conversation request_values = conversation;
-  if (config_.restore_placeholders && request_values.size() > 0) {
-    auto restored = RestorePlaceholders(body, request_values, kRestoreToolArguments);
+  // Copied only when there is something to restore: most turns redact nothing.
+  std::optional<Conversation> request_values;
+  if (config_.restore_placeholders && conversation.size() > 0) request_values = conversation;
+  if (request_values) {
+    auto restored = RestorePlaceholders(body, *request_values, kRestoreToolArguments);
     if (restored.ok()) body = std::move(*restored);
   }
   screen_start = Clock::now();
@@ -1373,9 +1375,9 @@ Task<bool> Session::ChatCompletions(http::request<http::string_body>& req, const
   } else {
     reply.body = std::move(response);
   }
-  if (config_.restore_placeholders && request_values.size() > 0) {
+  if (request_values) {
     // The user reads their own data back where the model only ever saw placeholders.
-    auto restored = RestorePlaceholders(reply.body, request_values, kRestoreContent);
+    auto restored = RestorePlaceholders(reply.body, *request_values, kRestoreContent);
     if (restored.ok()) reply.body = std::move(*restored);
   }
   reply_ = std::move(reply);
