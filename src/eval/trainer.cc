@@ -114,6 +114,8 @@ Status WriteManifest(const std::string& path, const std::string& model_file, uin
   AppendJsonUint(j, bytes);
   j += ",\n  \"model_fnv1a64\": \"" + HexHash(hash) + "\",\n  \"max_tokens\": ";
   AppendJsonUint(j, o.max_tokens);
+  j += ",\n  \"window_tokens\": ";
+  AppendJsonUint(j, o.window_tokens);
   j += ",\n  \"temperature\": ";
   AppendJsonNumber(j, o.temperature);
   j += ",\n  \"thresholds\": {";

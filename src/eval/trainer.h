@@ -44,6 +44,9 @@ struct TrainOptions {
   size_t cutoff = 300000;      // rows kept by quantisation (0: keep all)
   bool quantize = true;
   size_t max_tokens = 1024;    // tokens of a text used for training and scoring
+  // Texts longer than this are also scored in half-overlapping windows of this many tokens
+  // (Classifier::window_tokens); thresholds are chosen with the same scoring. 0: off.
+  size_t window_tokens = 64;
   // Logits are divided by this before the sigmoid at scoring time. Monotone, so rankings and
   // AUPRC are unchanged; it keeps the confident end of the scale from rounding to 1.0 in float,
   // where ties would make thresholds meaningless.

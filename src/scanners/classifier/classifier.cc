@@ -8,10 +8,9 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
-#include <istream>
+#include <climits>
 #include <memory>
 #include <sstream>
-#include <streambuf>
 
 #include "scanners/classifier/features.h"
 
@@ -58,23 +57,87 @@ bool ReadFile(const std::string& path, std::string& out) {
   return static_cast<bool>(in) || in.eof();
 }
 
-// An istream over caller-owned bytes, so scoring does not copy the feature text again.
-class MemoryBuf : public std::streambuf {
- public:
-  MemoryBuf(const char* begin, const char* end) {
-    char* b = const_cast<char*>(begin);  // never written: the streambuf is only read
-    setg(b, b, const_cast<char*>(end));
-  }
-};
-
 struct Scratch {
   std::string features;
-  std::unique_ptr<fasttext::Vector> hidden;
+  std::string token;                // one token, for fastText's dictionary lookup
+  std::vector<int32_t> ids;         // input rows of the text, grouped by token position
+  std::vector<uint32_t> ends;       // one past each position's last row in `ids`
+  std::vector<int32_t> hashes;      // fastText's word hash of each position
+  std::vector<float> hidden;
 };
 
 Scratch& ThreadScratch() {
   thread_local Scratch scratch;
   return scratch;
+}
+
+// FastText exposes its matrices to subclasses only; the classifier decodes them once at load.
+class ModelAccess : public fasttext::FastText {
+ public:
+  const fasttext::Matrix& input() const { return *input_; }
+  const fasttext::Matrix& output() const { return *output_; }
+};
+
+// Rows x dim floats of `m`, whatever its storage (dense or product-quantised).
+std::vector<float> DecodeMatrix(const fasttext::Matrix& m) {
+  const int64_t rows = m.size(0);
+  const int64_t dim = m.size(1);
+  std::vector<float> out(static_cast<size_t>(rows * dim));
+  fasttext::Vector row(dim);
+  for (int64_t i = 0; i < rows; ++i) {
+    row.zero();
+    m.addRowToVector(row, static_cast<int32_t>(i));
+    std::memcpy(out.data() + i * dim, row.data(), sizeof(float) * dim);
+  }
+  return out;
+}
+
+// fastText keeps the map from n-gram bucket to row of a pruned (quantised) model private, but
+// writes it at the end of the dictionary's serialised form: size, nwords, nlabels (int32),
+// ntokens, pruneidx_size (int64), the entries (NUL-terminated word, int64 count, int8 type),
+// then pruneidx_size (bucket, row) int32 pairs.
+bool ReadPruneIndex(const fasttext::Dictionary& dict,
+                    std::vector<std::pair<int32_t, int32_t>>& out, bool& pruned) {
+  std::ostringstream ss;
+  dict.save(ss);
+  const std::string bytes = std::move(ss).str();
+  size_t at = 0;
+  auto take = [&](void* dst, size_t n) {
+    if (at + n > bytes.size()) return false;
+    std::memcpy(dst, bytes.data() + at, n);
+    at += n;
+    return true;
+  };
+  int32_t size = 0, nwords = 0, nlabels = 0;
+  int64_t ntokens = 0, prune_size = 0;
+  if (!take(&size, 4) || !take(&nwords, 4) || !take(&nlabels, 4) || !take(&ntokens, 8) ||
+      !take(&prune_size, 8)) {
+    return false;
+  }
+  for (int32_t i = 0; i < size; ++i) {
+    const size_t nul = bytes.find('\0', at);
+    if (nul == std::string::npos) return false;
+    at = nul + 1 + sizeof(int64_t) + sizeof(int8_t);
+  }
+  pruned = prune_size >= 0;
+  out.clear();
+  for (int64_t i = 0; i < prune_size; ++i) {
+    int32_t bucket = 0, row = 0;
+    if (!take(&bucket, 4) || !take(&row, 4)) return false;
+    out.emplace_back(bucket, row);
+  }
+  std::sort(out.begin(), out.end());
+  return at == bytes.size();
+}
+
+// fastText's word hash (FNV-1a over signed chars), computed without building a std::string.
+uint32_t FastTextHash(std::string_view s) {
+  uint32_t h = 2166136261u;
+  for (char c : s) {
+    h ^= static_cast<uint32_t>(static_cast<int8_t>(c));
+    h *= 16777619u;
+  }
+  return h;
 }
 
 }  // namespace
@@ -126,6 +189,13 @@ StatusOr<std::shared_ptr<const Classifier>> Classifier::Load(const std::string& 
   if (root["max_tokens"].get(max_tokens) == simdjson::SUCCESS && max_tokens > 0) {
     c->max_tokens_ = static_cast<size_t>(max_tokens);
   }
+  uint64_t window_tokens = 0;
+  if (root["window_tokens"].get(window_tokens) == simdjson::SUCCESS) {
+    if (window_tokens == 1 || window_tokens > 1000000) {
+      return InvalidArgumentError(manifest_path + ": \"window_tokens\" must be 0 or 2..1000000");
+    }
+    c->window_tokens_ = static_cast<size_t>(window_tokens);
+  }
   double temperature = 1.0;
   if (root["temperature"].get(temperature) == simdjson::SUCCESS) {
     if (!(temperature > 0 && temperature < 1000)) {
@@ -162,69 +232,167 @@ StatusOr<std::shared_ptr<const Classifier>> Classifier::Load(const std::string& 
   if (header[0] != kFastTextMagic || header[1] != kFastTextVersion) {
     return DataLossError(model_path + ": not a fastText model (bad magic or version)");
   }
-  c->model_ = std::make_unique<fasttext::FastText>();
+  auto model = std::make_unique<ModelAccess>();
   try {
     std::istringstream in(model_bytes.substr(sizeof(header)));
-    c->model_->loadModel(in);
+    model->loadModel(in);
   } catch (const std::exception& e) {
     return DataLossError(model_path + ": not a valid fastText model: " + e.what());
   } catch (...) {
     return DataLossError(model_path + ": not a valid fastText model");
   }
-  auto dict = c->model_->getDictionary();
-  c->label_map_.assign(dict->nlabels(), -1);
-  for (int32_t i = 0; i < dict->nlabels(); ++i) {
-    std::string name = dict->getLabel(i);
+  const fasttext::Args args = model->getArgs();
+  if (args.loss != fasttext::loss_name::ova || args.model != fasttext::model_name::sup) {
+    return InvalidArgumentError(model_path +
+                                ": model must be supervised with the one-vs-all loss");
+  }
+  c->dict_ = model->getDictionary();
+  c->label_map_.assign(c->dict_->nlabels(), -1);
+  for (int32_t i = 0; i < c->dict_->nlabels(); ++i) {
+    std::string name = c->dict_->getLabel(i);
     constexpr std::string_view kPrefix = "__label__";
     if (name.rfind(kPrefix, 0) == 0) name.erase(0, kPrefix.size());
     c->label_map_[i] = LabelIndex(name);
   }
-  if (c->model_->getArgs().loss != fasttext::loss_name::ova ||
-      c->model_->getArgs().model != fasttext::model_name::sup) {
-    return InvalidArgumentError(model_path +
-                                ": model must be supervised with the one-vs-all loss");
+  c->dim_ = args.dim;
+  c->nwords_ = c->dict_->nwords();
+  c->word_ngrams_ = args.wordNgrams;
+  c->subwords_ = args.maxn > 0;
+  c->bucket_ = args.bucket > 0 ? static_cast<uint64_t>(args.bucket) : 0;
+  const fasttext::Matrix& input = model->input();
+  const fasttext::Matrix& output = model->output();
+  if (input.size(1) != args.dim || output.size(1) != args.dim ||
+      output.size(0) != c->dict_->nlabels() || input.size(0) < c->nwords_) {
+    return DataLossError(model_path + ": matrix shapes do not match the dictionary");
+  }
+  if (!ReadPruneIndex(*c->dict_, c->pruneidx_, c->pruned_)) {
+    return DataLossError(model_path + ": unreadable dictionary");
+  }
+  for (const auto& [bucket, row] : c->pruneidx_) {
+    if (row < 0 || c->nwords_ + static_cast<int64_t>(row) >= input.size(0)) {
+      return DataLossError(model_path + ": n-gram index points past the input matrix");
+    }
+  }
+  if (!c->pruned_ && c->word_ngrams_ > 1 &&
+      input.size(0) < c->nwords_ + static_cast<int64_t>(c->bucket_)) {
+    return DataLossError(model_path + ": input matrix is smaller than its buckets");
   }
   try {
-    c->output_ = c->model_->getOutputMatrix();  // throws for a quantised output matrix
+    c->input_ = DecodeMatrix(input);
+    c->output_ = DecodeMatrix(output);
   } catch (const std::exception& e) {
-    return InvalidArgumentError(model_path + ": output matrix must not be quantised (qout)");
-  }
-  if (c->output_ == nullptr || c->output_->size(0) != dict->nlabels()) {
-    return DataLossError(model_path + ": output matrix does not match the label count");
+    return DataLossError(model_path + ": cannot decode the model's matrices: " + e.what());
   }
   return std::shared_ptr<const Classifier>(std::move(c));
 }
 
 Classifier::~Classifier() = default;
 
+void Classifier::RowsOf(std::string_view features, std::vector<int32_t>& ids,
+                        std::vector<uint32_t>& ends) const {
+  // This is fastText's Dictionary::getLine for a supervised model, position by position: a
+  // known word contributes its row (or its subword rows), an unknown word only its subwords;
+  // every word's hash takes part in the word n-grams, which hash into buckets; a pruned model
+  // keeps only some buckets. The text ends with fastText's end-of-line token "</s>", as every
+  // training line did. Feature text never contains "__label__" tokens ('_' is a token of its
+  // own), so no word here can be taken for a label.
+  Scratch& s = ThreadScratch();
+  ids.clear();
+  ends.clear();
+  s.hashes.clear();
+  size_t at = 0;
+  bool last = false;
+  while (!last) {
+    std::string_view word;
+    const size_t space = features.find(' ', at);
+    if (at < features.size()) {
+      word = features.substr(at, space == std::string_view::npos ? space : space - at);
+      at = space == std::string_view::npos ? features.size() : space + 1;
+      if (word.empty()) continue;
+    } else {
+      word = fasttext::Dictionary::EOS;
+      last = true;
+    }
+    const uint32_t h = FastTextHash(word);
+    s.token.assign(word);
+    const int32_t wid = dict_->getId(s.token, h);
+    if (wid >= nwords_) continue;  // a label: fastText skips it (cannot happen, see above)
+    if (wid >= 0 && !subwords_) {
+      ids.push_back(wid);
+    } else if (wid >= 0) {
+      const std::vector<int32_t>& sub = dict_->getSubwords(wid);
+      ids.insert(ids.end(), sub.begin(), sub.end());
+    } else if (subwords_ && !last) {
+      dict_->computeSubwords(fasttext::Dictionary::BOW + s.token + fasttext::Dictionary::EOW,
+                             ids);
+    }
+    s.hashes.push_back(static_cast<int32_t>(h));
+    // Word n-grams ending at this position, hashed exactly as fastText does (int32 hashes
+    // sign-extended into a 64-bit accumulator).
+    const size_t p = s.hashes.size() - 1;
+    if (bucket_ > 0) {
+      for (size_t n = 2; n <= static_cast<size_t>(word_ngrams_) && n <= p + 1; ++n) {
+        const size_t start = p + 1 - n;
+        uint64_t g = static_cast<uint64_t>(static_cast<int64_t>(s.hashes[start]));
+        for (size_t j = start + 1; j <= p; ++j) {
+          g = g * 116049371 + static_cast<uint64_t>(static_cast<int64_t>(s.hashes[j]));
+        }
+        const int32_t bucket = static_cast<int32_t>(g % bucket_);
+        if (!pruned_) {
+          ids.push_back(nwords_ + bucket);
+        } else {
+          auto it = std::lower_bound(pruneidx_.begin(), pruneidx_.end(),
+                                     std::pair<int32_t, int32_t>(bucket, INT32_MIN));
+          if (it != pruneidx_.end() && it->first == bucket) ids.push_back(nwords_ + it->second);
+        }
+      }
+    }
+    ends.push_back(static_cast<uint32_t>(ids.size()));
+  }
+}
+
+void Classifier::ScoreRows(const int32_t* ids, size_t n, LabelScores& out) const {
+  std::vector<float>& hidden = ThreadScratch().hidden;
+  hidden.assign(dim_, 0.0f);
+  for (size_t i = 0; i < n; ++i) {
+    const float* row = input_.data() + static_cast<size_t>(ids[i]) * dim_;
+    for (int d = 0; d < dim_; ++d) hidden[d] += row[d];
+  }
+  const float scale = n > 0 ? 1.0f / static_cast<float>(n) : 0.0f;
+  for (size_t j = 0; j < label_map_.size(); ++j) {
+    const int index = label_map_[j];
+    if (index < 0) continue;
+    const float* row = output_.data() + j * dim_;
+    float dot = 0;
+    for (int d = 0; d < dim_; ++d) dot += hidden[d] * row[d];
+    const double logit = static_cast<double>(dot * scale);
+    out[index] = std::max(out[index],
+                          static_cast<float>(1.0 / (1.0 + std::exp(-logit / temperature_))));
+  }
+}
+
 void Classifier::ScoreText(std::string_view text, LabelScores& out) const {
+  // fastText's own predict() squashes through a 512-entry sigmoid table that saturates at a
+  // logit of 8: thousands of dev messages tie at exactly 1.0 and no threshold can separate them.
+  // So the hidden vector (the average of the input rows) is dotted with each output row here,
+  // and the logit is squashed exactly, divided by the manifest's temperature.
   out.fill(0.0f);
   Scratch& s = ThreadScratch();
   s.features.clear();
   if (AppendFeatureText(text, max_tokens_, s.features) == 0) return;
-  s.features.push_back('\n');
-  MemoryBuf buf(s.features.data(), s.features.data() + s.features.size());
-  std::istream in(&buf);
-  // fastText's own predict() squashes through a 512-entry sigmoid table that saturates at a
-  // logit of 8: thousands of dev messages tie at exactly 1.0 and no threshold can separate them.
-  // So the hidden vector (the average of the input rows, which getSentenceVector computes for
-  // supervised models, quantised or not) is dotted with each output row here, and the logit is
-  // squashed exactly, divided by the manifest's temperature. getSentenceVector is not declared
-  // const but only reads the model, so concurrent calls are safe.
-  const int dim = model_->getDimension();
-  if (s.hidden == nullptr || s.hidden->size() != dim) {
-    s.hidden = std::make_unique<fasttext::Vector>(dim);
-  }
-  try {
-    model_->getSentenceVector(in, *s.hidden);
-  } catch (...) {
-    return;  // does not happen for a loaded model; a text then scores 0, the process lives on
-  }
-  for (size_t j = 0; j < label_map_.size(); ++j) {
-    const int index = label_map_[j];
-    if (index < 0) continue;
-    const double logit = output_->dotRow(*s.hidden, static_cast<int64_t>(j));
-    out[index] = static_cast<float>(1.0 / (1.0 + std::exp(-logit / temperature_)));
+  std::vector<int32_t>& ids = s.ids;
+  std::vector<uint32_t>& ends = s.ends;
+  RowsOf(s.features, ids, ends);
+  if (ids.empty()) return;
+  ScoreRows(ids.data(), ids.size(), out);
+  const size_t positions = ends.size();
+  if (window_tokens_ == 0 || positions <= window_tokens_) return;
+  const size_t stride = window_tokens_ / 2;
+  for (size_t start = 0;; start += stride) {
+    const size_t end = std::min(positions, start + window_tokens_);
+    const uint32_t first = start == 0 ? 0 : ends[start - 1];
+    if (ends[end - 1] > first) ScoreRows(ids.data() + first, ends[end - 1] - first, out);
+    if (end == positions) break;
   }
 }
 

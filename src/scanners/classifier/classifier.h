@@ -29,8 +29,7 @@
 #include "warden/status.h"
 
 namespace fasttext {
-class FastText;
-class DenseMatrix;
+class Dictionary;
 }
 
 namespace warden::classifier {
@@ -87,18 +86,45 @@ class Classifier {
   const std::string& model_path() const { return model_path_; }
   // Longest token prefix of a view that is scored (from the manifest; default 1024).
   size_t max_tokens() const { return max_tokens_; }
+  // Texts longer than this many tokens are also scored window by window (half-overlapping
+  // windows of this size) and each label keeps its maximum, so one injected instruction in a
+  // long document is not averaged away by the pages around it. 0: whole text only.
+  size_t window_tokens() const { return window_tokens_; }
 
  private:
   Classifier() = default;
 
-  std::unique_ptr<fasttext::FastText> model_;
-  std::shared_ptr<const fasttext::DenseMatrix> output_;  // one row per fastText label
+  // The input rows (vocabulary, then kept n-gram buckets) of text `features` plus
+  // fastText's end-of-line token, one entry per token position: `ids` holds the rows and
+  // `ends[p]` is one past the last row of position p (word or subwords, and the word n-grams
+  // that end at p).
+  void RowsOf(std::string_view features, std::vector<int32_t>& ids,
+              std::vector<uint32_t>& ends) const;
+  // Raw probabilities of the rows `ids[begin, end)`, averaged as fastText's hidden layer does.
+  void ScoreRows(const int32_t* ids, size_t n, LabelScores& out) const;
+
+  std::shared_ptr<const fasttext::Dictionary> dict_;
+  // The input and output matrices, decoded once at load into plain floats (row-major, dim_
+  // columns): a product-quantised row would otherwise be decoded on every use, which was most
+  // of the scoring time.
+  std::vector<float> input_;
+  std::vector<float> output_;
+  int dim_ = 0;
+  int32_t nwords_ = 0;
+  int word_ngrams_ = 1;
+  bool subwords_ = false;
+  uint64_t bucket_ = 0;
+  // fastText's pruned bucket -> row map (quantised models keep only some n-gram buckets);
+  // empty and `pruned_` false when every bucket has a row.
+  std::vector<std::pair<int32_t, int32_t>> pruneidx_;  // sorted by bucket
+  bool pruned_ = false;
   double temperature_ = 1.0;  // logits are divided by it before the sigmoid (manifest)
   // fastText label id -> index in kLabels, or -1 for labels Warden does not report ("safe").
   std::vector<int> label_map_;
   LabelScores thresholds_{};
   std::string model_path_;
   size_t max_tokens_ = 1024;
+  size_t window_tokens_ = 0;
 };
 
 }  // namespace warden::classifier
