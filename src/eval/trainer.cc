@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <type_traits>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -56,6 +58,7 @@ Status WriteTrainingFile(const TrainOptions& o, const std::vector<Example>& trai
   for (const auto& ex : train) ++group_size[{ex.source, ex.unsafe}];
 
   std::mt19937_64 rng(o.seed);
+  std::mt19937_64 keep_rng(o.seed ^ 0x6b656570u);  // "keep": the max_group sample
   text::ViewBuilder builder;
   std::vector<text::View> views;
   std::string features;
@@ -63,6 +66,8 @@ Status WriteTrainingFile(const TrainOptions& o, const std::vector<Example>& trai
   for (size_t i = 0; i < train.size(); ++i) {
     const Example& ex = train[i];
     const int64_t n = group_size[{ex.source, ex.unsafe}];
+    const double keep_draw = (keep_rng() >> 11) * (1.0 / 9007199254740992.0);
+    if (o.max_group > 0 && n > o.max_group && keep_draw * n >= o.max_group) continue;
     int repeat = 1;
     if (n < o.min_group) {
       repeat = std::min<int64_t>(o.max_repeat, (o.min_group + n - 1) / n);
@@ -139,7 +144,9 @@ Status WriteManifest(const std::string& path, const std::string& model_file, uin
        std::to_string(o.minn) + ", \"maxn\": " + std::to_string(o.maxn) + ", \"bucket\": " +
        std::to_string(o.bucket) + ", \"cutoff\": " + std::to_string(o.cutoff) +
        ", \"min_group\": " + std::to_string(o.min_group) + ", \"max_repeat\": " +
-       std::to_string(o.max_repeat) + ", \"augment\": ";
+       std::to_string(o.max_repeat) + ", \"max_group\": " + std::to_string(o.max_group) +
+       ", \"lr\": " + std::to_string(o.lr) + ", \"unsafe_fpr\": " +
+       std::to_string(o.unsafe_fpr) + ", \"augment\": ";
   AppendJsonNumber(j, o.augment);
   j += "}\n}\n";
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
@@ -194,6 +201,77 @@ LabelScores ChooseThresholds(const TrainOptions& o, const std::vector<Example>& 
 }
 
 }  // namespace
+
+void UseQuickConfig(TrainOptions& o) {
+  o.quick = true;
+  o.dim = 16;
+  o.epoch = 5;
+  o.minn = 0;
+  o.maxn = 0;
+  o.bucket = 200000;
+  o.cutoff = 50000;
+  o.augment = 0.05;
+}
+
+Status SetTrainOption(TrainOptions& o, std::string_view key, std::string_view value) {
+  const std::string v(value);
+  char* end = nullptr;
+  const double number = std::strtod(v.c_str(), &end);
+  if (v.empty() || end != v.c_str() + v.size()) {
+    return InvalidArgumentError("--set " + std::string(key) + ": \"" + v + "\" is not a number");
+  }
+  auto whole = [&](int64_t lo, int64_t hi, auto& field) -> Status {
+    if (number != static_cast<double>(static_cast<int64_t>(number)) || number < lo ||
+        number > hi) {
+      return InvalidArgumentError("--set " + std::string(key) + ": must be a whole number in [" +
+                                  std::to_string(lo) + ", " + std::to_string(hi) + "]");
+    }
+    field = static_cast<std::remove_reference_t<decltype(field)>>(number);
+    return OkStatus();
+  };
+  auto real = [&](double lo, double hi, double& field) -> Status {
+    if (!(number >= lo && number <= hi)) {
+      return InvalidArgumentError("--set " + std::string(key) + ": must be in [" +
+                                  std::to_string(lo) + ", " + std::to_string(hi) + "]");
+    }
+    field = number;
+    return OkStatus();
+  };
+  if (key == "dim") return whole(2, 1024, o.dim);
+  if (key == "epoch") return whole(1, 1000, o.epoch);
+  if (key == "word_ngrams") return whole(1, 5, o.word_ngrams);
+  if (key == "minn") return whole(0, 10, o.minn);
+  if (key == "maxn") return whole(0, 10, o.maxn);
+  if (key == "bucket") return whole(0, 50000000, o.bucket);
+  if (key == "cutoff") return whole(0, 50000000, o.cutoff);
+  if (key == "quantize") return whole(0, 1, o.quantize);
+  if (key == "window_tokens") {
+    if (number == 1) return InvalidArgumentError("--set window_tokens: must be 0 (off) or >= 2");
+    return whole(0, 1000000, o.window_tokens);
+  }
+  if (key == "min_group") return whole(0, 100000000, o.min_group);
+  if (key == "max_repeat") return whole(1, 1000, o.max_repeat);
+  if (key == "max_group") return whole(0, 100000000, o.max_group);
+  if (key == "lr") return real(1e-6, 10, o.lr);
+  if (key == "augment") return real(0, 1, o.augment);
+  if (key == "unsafe_fpr") return real(0, 1, o.unsafe_fpr);
+  if (key == "attack_fpr") return real(0, 1, o.attack_fpr);
+  if (key == "temperature") return real(1e-3, 1000, o.temperature);
+  return InvalidArgumentError(
+      "--set: unknown option \"" + std::string(key) +
+      "\" (known: dim, epoch, lr, word_ngrams, minn, maxn, bucket, cutoff, quantize, "
+      "window_tokens, min_group, max_repeat, max_group, augment, unsafe_fpr, attack_fpr, "
+      "temperature)");
+}
+
+Status SetTrainOptions(TrainOptions& o, const std::vector<std::string>& settings) {
+  for (const std::string& kv : settings) {
+    const size_t eq = kv.find('=');
+    if (eq == std::string::npos) return InvalidArgumentError("--set " + kv + ": expected KEY=VALUE");
+    if (Status s = SetTrainOption(o, kv.substr(0, eq), kv.substr(eq + 1)); !s.ok()) return s;
+  }
+  return OkStatus();
+}
 
 void ScoreExample(const classifier::Classifier& c, const text::ViewBuilder& builder,
                   std::string_view text, std::vector<text::View>& views, LabelScores& out) {

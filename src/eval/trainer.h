@@ -56,6 +56,9 @@ struct TrainOptions {
   // drowned by thousands of offensive posts.
   int min_group = 600;
   int max_repeat = 4;
+  // Groups larger than this keep a seeded random sample of this many rows (0: keep all), so no
+  // single source's style (thousands of offensive posts) dominates what "unsafe" means.
+  int max_group = 0;
   // Share of training rows added again as the feature text of a mutated copy seen through
   // Warden's views (augmentation against obfuscation).
   double augment = 0.15;
@@ -65,6 +68,17 @@ struct TrainOptions {
   // Called with a stage name ("write", "train", "quantize", "thresholds") and progress in [0,1].
   std::function<void(std::string_view stage, double fraction)> progress;
 };
+
+// The small, fast configuration (`--quick`): smoke tests and leave-one-source-out runs.
+void UseQuickConfig(TrainOptions& o);
+
+// Sets one hyper-parameter by name ("dim", "epoch", "lr", "word_ngrams", "minn", "maxn",
+// "bucket", "cutoff", "quantize", "window_tokens", "min_group", "max_repeat", "max_group",
+// "augment", "unsafe_fpr", "attack_fpr", "temperature"), as `warden train --set KEY=VALUE`
+// does. INVALID_ARGUMENT names the key for an unknown key or a value out of range.
+Status SetTrainOption(TrainOptions& o, std::string_view key, std::string_view value);
+// The same for a list of "KEY=VALUE" settings, in order.
+Status SetTrainOptions(TrainOptions& o, const std::vector<std::string>& settings);
 
 struct TrainResult {
   classifier::LabelScores thresholds{};

@@ -137,3 +137,30 @@ TEST_F(TrainerTest, CorruptOrMissingModelIsAClearError) {
 
 }  // namespace
 }  // namespace warden::eval
+
+namespace warden::eval {
+namespace {
+
+TEST(SetTrainOptionTest, SetsKnownKeysAndNamesBadOnes) {
+  TrainOptions o;
+  ASSERT_TRUE(SetTrainOptions(o, {"dim=48", "lr=0.25", "max_group=4000", "window_tokens=0"}).ok());
+  EXPECT_EQ(o.dim, 48);
+  EXPECT_DOUBLE_EQ(o.lr, 0.25);
+  EXPECT_EQ(o.max_group, 4000);
+  EXPECT_EQ(o.window_tokens, 0u);
+
+  Status s = SetTrainOptions(o, {"dims=48"});
+  EXPECT_NE(s.message().find("unknown option \"dims\""), std::string::npos) << s.message();
+  s = SetTrainOptions(o, {"dim=4.5"});
+  EXPECT_NE(s.message().find("whole number"), std::string::npos) << s.message();
+  s = SetTrainOptions(o, {"epoch"});
+  EXPECT_NE(s.message().find("KEY=VALUE"), std::string::npos) << s.message();
+  s = SetTrainOptions(o, {"augment=2"});
+  EXPECT_FALSE(s.ok());
+  s = SetTrainOptions(o, {"window_tokens=1"});
+  EXPECT_FALSE(s.ok());
+  EXPECT_EQ(o.dim, 48);  // failed settings change nothing they name
+}
+
+}  // namespace
+}  // namespace warden::eval

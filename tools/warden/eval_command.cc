@@ -39,6 +39,7 @@ struct EvalFlags {
   bool mutate = false;
   bool loso = false;
   bool quick = false;
+  std::vector<std::string> set;  // --set KEY=VALUE training options
   uint64_t seed = 1;
   std::vector<std::string> loso_sources;
 };
@@ -157,15 +158,10 @@ int RunLoso(const EvalFlags& f, std::string& json, std::vector<std::vector<std::
   }
   eval::TrainOptions o;
   o.seed = f.seed;
-  o.quick = f.quick;
-  if (f.quick) {
-    o.dim = 16;
-    o.epoch = 5;
-    o.minn = 0;
-    o.maxn = 0;
-    o.bucket = 200000;
-    o.cutoff = 50000;
-    o.augment = 0.05;
+  if (f.quick) eval::UseQuickConfig(o);
+  if (Status st = eval::SetTrainOptions(o, f.set); !st.ok()) {
+    std::cerr << "warden eval: " << st.message() << "\n";
+    return kExitError;
   }
   size_t done = 0;
   auto rows = eval::LeaveOneSourceOut(o, *train, *dev, sources, [&](const eval::LosoRow& r) {
@@ -371,6 +367,8 @@ void AddEvalCommand(CLI::App& app, int* exit_code) {
                 "directories with train.jsonl and dev.jsonl)");
   cmd->add_option("--loso-source", flags->loso_sources, "with --loso: only these sources");
   cmd->add_flag("--quick", flags->quick, "with --loso: train the quick model");
+  cmd->add_option("--set", flags->set,
+                  "with --loso: training option KEY=VALUE (repeatable), as for warden train");
   cmd->add_option("--seed", flags->seed, "seed for mutators and --loso training");
   cmd->callback([flags, exit_code] { *exit_code = RunEval(*flags); });
 }

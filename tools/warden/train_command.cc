@@ -20,6 +20,7 @@ struct TrainFlags {
   std::string out;
   uint64_t seed = 1;
   bool quick = false;
+  std::vector<std::string> set;  // --set KEY=VALUE training options
   std::string tmp_dir = "/tmp";
 };
 
@@ -46,6 +47,16 @@ Status SplitInputs(const std::vector<std::string>& data, std::vector<std::string
 }
 
 int RunTrain(const TrainFlags& f) {
+  eval::TrainOptions o;
+  o.out = f.out;
+  if (o.out.size() > 4 && o.out.compare(o.out.size() - 4, 4, ".ftz") == 0) o.out.resize(o.out.size() - 4);
+  o.seed = f.seed;
+  o.tmp_dir = f.tmp_dir;
+  if (f.quick) eval::UseQuickConfig(o);
+  if (Status st = eval::SetTrainOptions(o, f.set); !st.ok()) {
+    std::cerr << "warden train: " << st.message() << "\n";
+    return kExitError;
+  }
   std::vector<std::string> train_files, dev_files;
   if (Status s = SplitInputs(f.data, train_files, dev_files); !s.ok()) {
     std::cerr << "warden train: " << s.message() << "\n";
@@ -70,21 +81,6 @@ int RunTrain(const TrainFlags& f) {
             << " files; dev: " << dev->size() << " records from " << dev_files.size()
             << " files\n";
 
-  eval::TrainOptions o;
-  o.out = f.out;
-  if (o.out.size() > 4 && o.out.compare(o.out.size() - 4, 4, ".ftz") == 0) o.out.resize(o.out.size() - 4);
-  o.seed = f.seed;
-  o.quick = f.quick;
-  o.tmp_dir = f.tmp_dir;
-  if (f.quick) {
-    o.dim = 16;
-    o.epoch = 5;
-    o.minn = 0;
-    o.maxn = 0;
-    o.bucket = 200000;
-    o.cutoff = 50000;
-    o.augment = 0.05;
-  }
   std::unique_ptr<ProgressBar> bar;
   std::string stage;
   o.progress = [&](std::string_view s, double fraction) {
@@ -133,6 +129,8 @@ void AddTrainCommand(CLI::App& app, int* exit_code) {
       ->required();
   cmd->add_option("--seed", flags->seed, "random seed (fastText and augmentation)");
   cmd->add_flag("--quick", flags->quick, "small, fast model (smoke tests, leave-one-source-out)");
+  cmd->add_option("--set", flags->set,
+                  "training option KEY=VALUE (repeatable), e.g. --set dim=48 --set max_group=4000; see docs/classifier.md");
   cmd->add_option("--tmp-dir", flags->tmp_dir, "where the fastText training file is written");
   cmd->callback([flags, exit_code] { *exit_code = RunTrain(*flags); });
 }
