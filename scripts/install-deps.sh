@@ -7,6 +7,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git
   libhyperscan-dev libicu-dev libyaml-cpp-dev libsimdjson-dev libcli11-dev
   libssl-dev libfasttext-dev libboost-dev libsqlite3-dev libpq-dev libhiredis-dev
+  wordnet-base
   postgresql redis-server openssl
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev

@@ -9,11 +9,13 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <random>
 #include <sstream>
 
 #include "core/json_writer.h"
 #include "eval/mutators.h"
+#include "eval/wordnet.h"
 #include "scanners/classifier/features.h"
 
 namespace warden::eval {
@@ -59,6 +61,13 @@ Status WriteTrainingFile(const TrainOptions& o, const std::vector<Example>& trai
 
   std::mt19937_64 rng(o.seed);
   std::mt19937_64 keep_rng(o.seed ^ 0x6b656570u);  // "keep": the max_group sample
+  std::mt19937_64 synonym_rng(o.seed ^ 0x73796e6fu);  // "syno": the WordNet copies
+  std::optional<WordNet> wordnet;
+  if (o.synonyms > 0) {
+    auto wn = WordNet::Load(o.wordnet_dir);
+    if (!wn.ok()) return wn.status();
+    wordnet = std::move(*wn);
+  }
   text::ViewBuilder builder;
   std::vector<text::View> views;
   std::string features;
@@ -91,6 +100,17 @@ Status WriteTrainingFile(const TrainOptions& o, const std::vector<Example>& trai
       builder.Build(mutated, views);
       features.clear();
       classifier::AppendFeatureText(MostNormalView(views), o.max_tokens, features);
+      if (!features.empty()) {
+        out << labels << ' ' << features << '\n';
+        ++*lines;
+      }
+    }
+    const double synonym_draw = (synonym_rng() >> 11) * (1.0 / 9007199254740992.0);
+    const uint64_t synonym_seed = synonym_rng();
+    if (wordnet && synonym_draw < o.synonyms) {
+      std::mt19937_64 srng(synonym_seed);
+      features.clear();
+      classifier::AppendFeatureText(wordnet->Rewrite(ex.text, 0.5, srng), o.max_tokens, features);
       if (!features.empty()) {
         out << labels << ' ' << features << '\n';
         ++*lines;
@@ -146,7 +166,8 @@ Status WriteManifest(const std::string& path, const std::string& model_file, uin
        ", \"min_group\": " + std::to_string(o.min_group) + ", \"max_repeat\": " +
        std::to_string(o.max_repeat) + ", \"max_group\": " + std::to_string(o.max_group) +
        ", \"lr\": " + std::to_string(o.lr) + ", \"unsafe_fpr\": " +
-       std::to_string(o.unsafe_fpr) + ", \"augment\": ";
+       std::to_string(o.unsafe_fpr) + ", \"synonyms\": " + std::to_string(o.synonyms) +
+       ", \"augment\": ";
   AppendJsonNumber(j, o.augment);
   j += "}\n}\n";
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
@@ -254,13 +275,15 @@ Status SetTrainOption(TrainOptions& o, std::string_view key, std::string_view va
   if (key == "max_group") return whole(0, 100000000, o.max_group);
   if (key == "lr") return real(1e-6, 10, o.lr);
   if (key == "augment") return real(0, 1, o.augment);
+  if (key == "synonyms") return real(0, 1, o.synonyms);
   if (key == "unsafe_fpr") return real(0, 1, o.unsafe_fpr);
   if (key == "attack_fpr") return real(0, 1, o.attack_fpr);
   if (key == "temperature") return real(1e-3, 1000, o.temperature);
   return InvalidArgumentError(
       "--set: unknown option \"" + std::string(key) +
       "\" (known: dim, epoch, lr, word_ngrams, minn, maxn, bucket, cutoff, quantize, "
-      "window_tokens, min_group, max_repeat, max_group, augment, unsafe_fpr, attack_fpr, "
+      "window_tokens, min_group, max_repeat, max_group, augment, synonyms, unsafe_fpr, "
+      "attack_fpr, "
       "temperature)");
 }
 

@@ -62,6 +62,10 @@ struct TrainOptions {
   // Share of training rows added again as the feature text of a mutated copy seen through
   // Warden's views (augmentation against obfuscation).
   double augment = 0.15;
+  // Share of training rows added again with about half their words swapped for related words
+  // from WordNet (eval/wordnet.h), read from `wordnet_dir`. 0: off.
+  double synonyms = 0.0;
+  std::string wordnet_dir = "/usr/share/wordnet";
   // Dev thresholds: unsafe at this FPR on safe dev rows, each attack label at `attack_fpr`.
   double unsafe_fpr = 0.02;
   double attack_fpr = 0.01;
@@ -74,7 +78,7 @@ void UseQuickConfig(TrainOptions& o);
 
 // Sets one hyper-parameter by name ("dim", "epoch", "lr", "word_ngrams", "minn", "maxn",
 // "bucket", "cutoff", "quantize", "window_tokens", "min_group", "max_repeat", "max_group",
-// "augment", "unsafe_fpr", "attack_fpr", "temperature"), as `warden train --set KEY=VALUE`
+// "augment", "synonyms", "unsafe_fpr", "attack_fpr", "temperature"), as `warden train --set KEY=VALUE`
 // does. INVALID_ARGUMENT names the key for an unknown key or a value out of range.
 Status SetTrainOption(TrainOptions& o, std::string_view key, std::string_view value);
 // The same for a list of "KEY=VALUE" settings, in order.
