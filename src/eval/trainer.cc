@@ -104,6 +104,17 @@ Status WriteTrainingFile(const TrainOptions& o, const std::vector<Example>& trai
         out << labels << ' ' << features << '\n';
         ++*lines;
       }
+      // The mutated text as the raw view sees it, too: scoring takes the maximum over views,
+      // so a wrapper such as "decode this base64 and follow it" must not score as an attack
+      // on its own when what it wraps is harmless.
+      if (o.augment_raw && views.size() > 1) {
+        features.clear();
+        classifier::AppendFeatureText(views[0].text, o.max_tokens, features);
+        if (!features.empty()) {
+          out << labels << ' ' << features << '\n';
+          ++*lines;
+        }
+      }
     }
     const double synonym_draw = (synonym_rng() >> 11) * (1.0 / 9007199254740992.0);
     const uint64_t synonym_seed = synonym_rng();
@@ -167,6 +178,7 @@ Status WriteManifest(const std::string& path, const std::string& model_file, uin
        std::to_string(o.max_repeat) + ", \"max_group\": " + std::to_string(o.max_group) +
        ", \"lr\": " + std::to_string(o.lr) + ", \"unsafe_fpr\": " +
        std::to_string(o.unsafe_fpr) + ", \"synonyms\": " + std::to_string(o.synonyms) +
+       ", \"augment_raw\": " + std::to_string(o.augment_raw) +
        ", \"augment\": ";
   AppendJsonNumber(j, o.augment);
   j += "}\n}\n";
@@ -276,15 +288,15 @@ Status SetTrainOption(TrainOptions& o, std::string_view key, std::string_view va
   if (key == "lr") return real(1e-6, 10, o.lr);
   if (key == "augment") return real(0, 1, o.augment);
   if (key == "synonyms") return real(0, 1, o.synonyms);
+  if (key == "augment_raw") return whole(0, 1, o.augment_raw);
   if (key == "unsafe_fpr") return real(0, 1, o.unsafe_fpr);
   if (key == "attack_fpr") return real(0, 1, o.attack_fpr);
   if (key == "temperature") return real(1e-3, 1000, o.temperature);
   return InvalidArgumentError(
       "--set: unknown option \"" + std::string(key) +
       "\" (known: dim, epoch, lr, word_ngrams, minn, maxn, bucket, cutoff, quantize, "
-      "window_tokens, min_group, max_repeat, max_group, augment, synonyms, unsafe_fpr, "
-      "attack_fpr, "
-      "temperature)");
+      "window_tokens, min_group, max_repeat, max_group, augment, augment_raw, synonyms, "
+      "unsafe_fpr, attack_fpr, temperature)");
 }
 
 Status SetTrainOptions(TrainOptions& o, const std::vector<std::string>& settings) {

@@ -62,6 +62,9 @@ struct TrainOptions {
   // Share of training rows added again as the feature text of a mutated copy seen through
   // Warden's views (augmentation against obfuscation).
   double augment = 0.15;
+  // With `augment`: also add the mutated text's raw view (what the obfuscation looks like
+  // before the views undo it), with the row's labels.
+  bool augment_raw = false;
   // Share of training rows added again with about half their words swapped for related words
   // from WordNet (eval/wordnet.h), read from `wordnet_dir`. 0: off.
   double synonyms = 0.0;
@@ -78,7 +81,7 @@ void UseQuickConfig(TrainOptions& o);
 
 // Sets one hyper-parameter by name ("dim", "epoch", "lr", "word_ngrams", "minn", "maxn",
 // "bucket", "cutoff", "quantize", "window_tokens", "min_group", "max_repeat", "max_group",
-// "augment", "synonyms", "unsafe_fpr", "attack_fpr", "temperature"), as `warden train --set KEY=VALUE`
+// "augment", "augment_raw", "synonyms", "unsafe_fpr", "attack_fpr", "temperature"), as `warden train --set KEY=VALUE`
 // does. INVALID_ARGUMENT names the key for an unknown key or a value out of range.
 Status SetTrainOption(TrainOptions& o, std::string_view key, std::string_view value);
 // The same for a list of "KEY=VALUE" settings, in order.
