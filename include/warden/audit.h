@@ -103,6 +103,30 @@ StatusOr<Record> ParseRecord(std::string_view body);
 
 std::string HashToHex(const Hash& h);
 
+// A record as the writer hands it to a store: its canonical body and the hash stored beside it.
+// The appending thread serializes a record once (EncodeRecord); the writer thread then only
+// writes seq and prev_hash into the body and hashes it (SealRecord), and the store reads its
+// indexed columns out of the same bytes (ReadColumns).
+struct EncodedRecord {
+  std::string body;  // SerializeRecord(record)
+  Hash hash{};       // the stored hash: SHA-256(body) once sealed
+};
+// body = SerializeRecord(r), hash = r.hash (whatever the caller set: tests store bad hashes).
+EncodedRecord EncodeRecord(const Record& r);
+// Sets the body's seq and prev_hash (fixed places in the format: docs/audit-format.md, "Record
+// body") and `hash` to SHA-256 of the result. REQUIRES: `r.body` came from SerializeRecord.
+void SealRecord(EncodedRecord& r, uint64_t seq, const Hash& prev_hash);
+
+// The fields a store indexes, read from a body without copying: the views point into it.
+struct RecordColumns {
+  uint64_t seq = 0;
+  int64_t time_us = 0;
+  std::string_view request_id, key, tenant, direction, action, rule;
+};
+// Reads the columns from the head of `body`. DataLoss when it is not a well-formed record head
+// (stores refuse to write such a body).
+StatusOr<RecordColumns> ReadColumns(std::string_view body);
+
 // A signed statement "the chain up to record `seq` ends in `head_hash`".
 struct Checkpoint {
   uint64_t seq = 0;  // last record covered
@@ -195,12 +219,12 @@ struct ChainHead {
 };
 
 // Called by Store::AppendChained inside its transaction, with the chain's head read under the
-// store's lock. Must set seq, prev_hash and hash of every record (in order, continuing from
-// `head`) and may return a checkpoint to store in the same transaction (nullopt: none). An error
-// aborts the transaction. It may be called more than once for one AppendChained call if the store
-// retries, each time with the then current head; it must not keep state across calls.
-using ChainFn =
-    std::function<StatusOr<std::optional<Checkpoint>>(const ChainHead& head, std::span<Record>)>;
+// store's lock. Must seal every record (SealRecord: seq, prev_hash and hash, in order, continuing
+// from `head`) and may return a checkpoint to store in the same transaction (nullopt: none). An
+// error aborts the transaction. It may be called more than once for one AppendChained call if
+// the store retries, each time with the then current head; it must not keep state across calls.
+using ChainFn = std::function<StatusOr<std::optional<Checkpoint>>(const ChainHead& head,
+                                                                  std::span<EncodedRecord>)>;
 
 // Where records and checkpoints live. Implementations are thread-safe.
 //
@@ -210,18 +234,22 @@ using ChainFn =
 class Store {
  public:
   virtual ~Store() = default;
-  // Appends `records` (consecutive, seq and hash set) and, when not null, `checkpoint`, in one
-  // atomic, durable transaction. The caller owns the chain: nothing checks that the records
-  // continue the stored tail (tests use this to write tampered logs).
-  virtual Status Append(std::span<const Record> records, const Checkpoint* checkpoint) = 0;
+  // Appends `records` (consecutive, sealed) and, when not null, `checkpoint`, in one atomic,
+  // durable transaction. The caller owns the chain: nothing checks that the records continue the
+  // stored tail or that a hash matches its body (tests use this to write tampered logs).
+  // DataLoss, and nothing written, when a body is not a well-formed record (ReadColumns).
+  virtual Status AppendEncoded(std::span<const EncodedRecord> records,
+                               const Checkpoint* checkpoint) = 0;
+  // The same for records with seq and hash set: EncodeRecord on each, then AppendEncoded.
+  Status Append(std::span<const Record> records, const Checkpoint* checkpoint);
   // Appends `records` at the end of the chain in one atomic, durable transaction: takes the
   // store's append lock (so several writers, in several processes, keep one gap-free chain),
-  // reads the head, calls `chain(head, records)` to assign seq, prev_hash and hash (and maybe a
-  // checkpoint), inserts, and commits. On success `records` hold the values stored. `records` may
-  // be empty (a checkpoint alone). This is what Writer uses.
-  // Default: LoadTail + chain + Append, correct only when this object is the log's only writer
-  // (for test fakes); SqliteStore and PostgresStore lock inside the transaction.
-  virtual Status AppendChained(std::span<Record> records, const ChainFn& chain);
+  // reads the head, calls `chain(head, records)` to seal them (and maybe sign a checkpoint),
+  // inserts, and commits. On success `records` hold the values stored. `records` may be empty (a
+  // checkpoint alone). This is what Writer uses.
+  // Default: LoadTail + chain + AppendEncoded, correct only when this object is the log's only
+  // writer (for test fakes); SqliteStore and PostgresStore lock inside the transaction.
+  virtual Status AppendChained(std::span<EncodedRecord> records, const ChainFn& chain);
   // The last stored record (nullopt when empty) and the last checkpoint's seq (0 if none), for a
   // writer that resumes the chain.
   struct Tail {
@@ -271,8 +299,9 @@ class SqliteStore : public Store {
                                                      const SqliteOptions& options);
   ~SqliteStore() override;
 
-  Status Append(std::span<const Record> records, const Checkpoint* checkpoint) override;
-  Status AppendChained(std::span<Record> records, const ChainFn& chain) override;
+  Status AppendEncoded(std::span<const EncodedRecord> records,
+                       const Checkpoint* checkpoint) override;
+  Status AppendChained(std::span<EncodedRecord> records, const ChainFn& chain) override;
   StatusOr<Tail> LoadTail() override;
   Status ScanRecords(const std::function<bool(const StoredRecord&)>& fn) override;
   StatusOr<std::vector<Checkpoint>> LoadCheckpoints() override;
@@ -298,8 +327,9 @@ class PostgresStore : public Store {
   static StatusOr<std::unique_ptr<PostgresStore>> Open(const std::string& url, OpenMode mode);
   ~PostgresStore() override;
 
-  Status Append(std::span<const Record> records, const Checkpoint* checkpoint) override;
-  Status AppendChained(std::span<Record> records, const ChainFn& chain) override;
+  Status AppendEncoded(std::span<const EncodedRecord> records,
+                       const Checkpoint* checkpoint) override;
+  Status AppendChained(std::span<EncodedRecord> records, const ChainFn& chain) override;
   StatusOr<Tail> LoadTail() override;
   Status ScanRecords(const std::function<bool(const StoredRecord&)>& fn) override;
   StatusOr<std::vector<Checkpoint>> LoadCheckpoints() override;
@@ -403,7 +433,7 @@ class Writer {
 
  private:
   struct Pending {
-    Record record;
+    EncodedRecord record;  // serialized by the appending thread, sealed by the writer
     std::function<void(Status)> on_durable;  // may be empty
   };
   Writer(std::unique_ptr<Store> store, WriterOptions options);

@@ -113,6 +113,40 @@ TEST_F(AuditTest, RecordSerializationRoundTrips) {
   EXPECT_FALSE(ParseRecord(body + "x").ok());
 }
 
+TEST_F(AuditTest, SealingAnEncodedRecordEqualsSerializingTheChainedRecord) {
+  // The writer serializes on the appending thread with seq and prev_hash unset, then seals the
+  // bytes: the result must be exactly the canonical body of the chained record.
+  Record r = MakeTestRecord(4);
+  EncodedRecord e = EncodeRecord(r);
+  Hash prev{};
+  prev[0] = 7;
+  prev[31] = 9;
+  SealRecord(e, 0x0102030405060708, prev);
+  r.seq = 0x0102030405060708;
+  r.prev_hash = prev;
+  EXPECT_EQ(e.body, SerializeRecord(r));
+  EXPECT_EQ(e.hash, ComputeRecordHash(r));
+  auto c = ReadColumns(e.body);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->seq, r.seq);
+  EXPECT_EQ(c->time_us, r.time_us);
+  EXPECT_EQ(c->request_id, r.request_id);
+  EXPECT_EQ(c->key, r.key);
+  EXPECT_EQ(c->tenant, r.tenant);
+  EXPECT_EQ(c->direction, DirectionName(r.direction));
+  EXPECT_EQ(c->action, "block");
+  EXPECT_EQ(c->rule, "block-secrets");
+  // A store refuses a body whose head does not parse, and writes nothing.
+  for (size_t cut = 0; cut < 40; ++cut) EXPECT_FALSE(ReadColumns(e.body.substr(0, cut)).ok()) << cut;
+  auto store = SqliteStore::Open(db_, OpenMode::kCreate);
+  ASSERT_TRUE(store.ok());
+  std::vector<EncodedRecord> bad = {e, EncodedRecord{"not a record", {}}};
+  EXPECT_EQ((*store)->AppendEncoded(bad, nullptr).code(), StatusCode::kDataLoss);
+  auto tail = (*store)->LoadTail();
+  ASSERT_TRUE(tail.ok());
+  EXPECT_FALSE(tail->last.has_value());
+}
+
 TEST_F(AuditTest, ManyEmptyEntriesRoundTrip) {
   // The smallest possible entries: the reader's count bound must not reject them.
   Record r;
@@ -347,13 +381,14 @@ TEST_F(AuditTest, RefusesMissingOrForeignDatabase) {
 class GatedStore : public Store {
  public:
   explicit GatedStore(std::unique_ptr<Store> inner) : inner_(std::move(inner)) {}
-  Status Append(std::span<const Record> records, const Checkpoint* checkpoint) override {
+  Status AppendEncoded(std::span<const EncodedRecord> records,
+                       const Checkpoint* checkpoint) override {
     std::unique_lock lock(mu_);
     ++entered_;
     cv_.notify_all();
     cv_.wait(lock, [&] { return open_; });
     lock.unlock();
-    return inner_->Append(records, checkpoint);
+    return inner_->AppendEncoded(records, checkpoint);
   }
   StatusOr<Tail> LoadTail() override { return inner_->LoadTail(); }
   Status ScanRecords(const std::function<bool(const StoredRecord&)>& fn) override {
@@ -437,7 +472,7 @@ TEST_F(AuditTest, FullQueueBlocksUntilThereIsRoom) {
 class FailingStore : public GatedStore {
  public:
   using GatedStore::GatedStore;
-  Status Append(std::span<const Record>, const Checkpoint*) override {
+  Status AppendEncoded(std::span<const EncodedRecord>, const Checkpoint*) override {
     return InternalError("disk on fire");
   }
 };
@@ -525,9 +560,10 @@ class FlakyStore : public GatedStore {
  public:
   FlakyStore(std::unique_ptr<Store> inner, int failures) : GatedStore(std::move(inner)),
                                                            failures_(failures) {}
-  Status Append(std::span<const Record> records, const Checkpoint* checkpoint) override {
+  Status AppendEncoded(std::span<const EncodedRecord> records,
+                       const Checkpoint* checkpoint) override {
     if (failures_.fetch_sub(1) > 0) return UnavailableError("server restarting");
-    return GatedStore::Append(records, checkpoint);
+    return GatedStore::AppendEncoded(records, checkpoint);
   }
   void Heal() { failures_ = 0; }
 

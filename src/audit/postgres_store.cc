@@ -188,27 +188,37 @@ struct PostgresStore::Impl {
   }
 
   // Inserts inside the caller's transaction.
-  Status InsertRows(std::span<const Record> records, const Checkpoint* checkpoint) {
+  Status InsertRows(std::span<const EncodedRecord> records, const Checkpoint* checkpoint) {
     if (!records.empty()) {
+      // Every body is checked before COPY starts, so a bad one leaves nothing half sent.
+      std::vector<RecordColumns> columns;
+      columns.reserve(records.size());
+      for (const EncodedRecord& rec : records) {
+        auto c = ReadColumns(rec.body);
+        if (!c.ok()) {
+          return DataLossError(shown_url + ": refusing to store record: " + c.status().message());
+        }
+        columns.push_back(*c);
+      }
       Result r = Exec(
           "COPY warden_audit_records(seq, time_us, request_id, key, tenant, direction, action, "
           "rule, body, hash) FROM STDIN");
       if (r.status() != PGRES_COPY_IN) return Error(r, "insert records");
-      std::string buf, body;
+      std::string buf;
       buf.reserve(1 << 20);
-      for (const Record& rec : records) {
-        body = SerializeRecord(rec);
-        buf.append(std::to_string(rec.seq));
+      for (size_t i = 0; i < records.size(); ++i) {
+        const EncodedRecord& rec = records[i];
+        const RecordColumns& c = columns[i];
+        buf.append(std::to_string(c.seq));
         buf.push_back('\t');
-        buf.append(std::to_string(rec.time_us));
-        for (std::string_view field : {std::string_view(rec.request_id), std::string_view(rec.key),
-                                       std::string_view(rec.tenant), DirectionName(rec.direction),
-                                       ActionName(rec.action), std::string_view(rec.rule)}) {
+        buf.append(std::to_string(c.time_us));
+        for (std::string_view field :
+             {c.request_id, c.key, c.tenant, c.direction, c.action, c.rule}) {
           buf.push_back('\t');
           CopyText(buf, field);
         }
         buf.push_back('\t');
-        CopyBytea(buf, body.data(), body.size());
+        CopyBytea(buf, rec.body.data(), rec.body.size());
         buf.push_back('\t');
         CopyBytea(buf, rec.hash.data(), rec.hash.size());
         buf.push_back('\n');
@@ -329,7 +339,8 @@ StatusOr<std::unique_ptr<PostgresStore>> PostgresStore::Open(const std::string& 
   return std::unique_ptr<PostgresStore>(new PostgresStore(std::move(impl)));
 }
 
-Status PostgresStore::Append(std::span<const Record> records, const Checkpoint* checkpoint) {
+Status PostgresStore::AppendEncoded(std::span<const EncodedRecord> records,
+                                    const Checkpoint* checkpoint) {
   std::lock_guard lock(impl_->mu);
   if (Status s = impl_->EnsureConnected(); !s.ok()) return s;
   Result r = impl_->Exec("BEGIN");
@@ -341,7 +352,7 @@ Status PostgresStore::Append(std::span<const Record> records, const Checkpoint* 
   return impl_->Commit();
 }
 
-Status PostgresStore::AppendChained(std::span<Record> records, const ChainFn& chain) {
+Status PostgresStore::AppendChained(std::span<EncodedRecord> records, const ChainFn& chain) {
   std::lock_guard lock(impl_->mu);
   if (Status s = impl_->EnsureConnected(); !s.ok()) return s;
   // One round trip: begin, take the append lock, read the head.

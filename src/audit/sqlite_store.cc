@@ -2,6 +2,8 @@
 #include <sqlite3.h>
 #include <sys/stat.h>
 
+#include <cstring>
+
 #include "core/sqlite_statement.h"
 #include "warden/audit.h"
 
@@ -78,8 +80,45 @@ struct SqliteStore::Impl {
   SqliteOptions options;
   sqlite3* db = nullptr;
   std::mutex mu;  // one connection, serialized: the writer thread is the only hot user
+  // The append path's statements, prepared on first use and kept: parsing SQL for every batch
+  // cost the writer thread more than hashing did. Each is reset after use, so no read
+  // transaction stays open between batches.
+  std::unique_ptr<Stmt> begin, commit, read_head, read_checkpoint_seq, insert_record,
+      insert_checkpoint;
 
-  ~Impl() { sqlite3_close_v2(db); }
+  ~Impl() {
+    begin.reset();
+    commit.reset();
+    read_head.reset();
+    read_checkpoint_seq.reset();
+    insert_record.reset();
+    insert_checkpoint.reset();
+    sqlite3_close_v2(db);
+  }
+
+  // The cached statement in `slot`, prepared from `sql` when first needed; null when preparing
+  // fails (Error() then says why).
+  Stmt* Cached(std::unique_ptr<Stmt>& slot, const char* sql) {
+    if (!slot) {
+      auto s = std::make_unique<Stmt>(db, sql);
+      if (!s->ok()) return nullptr;
+      slot = std::move(s);
+    }
+    return slot.get();
+  }
+  // Runs a cached statement that returns no rows.
+  Status Run(std::unique_ptr<Stmt>& slot, const char* sql, std::string_view what) {
+    Stmt* s = Cached(slot, sql);
+    if (!s) return Error(what);
+    const int rc = s->Step();
+    sqlite3_reset(s->get());
+    if (rc != SQLITE_DONE) return Error(what);
+    return OkStatus();
+  }
+  Status Begin() { return Run(begin, "BEGIN IMMEDIATE", "begin"); }
+  Status Commit() { return Run(commit, "COMMIT", "commit"); }
+  // Inserts `records` and `checkpoint` inside the caller's transaction.
+  Status InsertRows(std::span<const EncodedRecord> records, const Checkpoint* checkpoint);
 
   // Errors name the file, what failed, SQLite's reason, and for the two a person must act on
   // (damaged, locked) what to do: a gateway that cannot open its log must say why, never start
@@ -164,103 +203,120 @@ StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path
   return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(impl)));
 }
 
-namespace {
-
-// Inserts `records` and `checkpoint` inside the caller's transaction; returns the failing step.
-const char* InsertRows(sqlite3* db, std::span<const Record> records, const Checkpoint* checkpoint) {
+Status SqliteStore::Impl::InsertRows(std::span<const EncodedRecord> records,
+                                     const Checkpoint* checkpoint) {
   if (!records.empty()) {
-    Stmt ins(db,
-             "INSERT INTO records(seq, time_us, request_id, key, tenant, direction, action, rule, "
-             "body, hash) VALUES (?,?,?,?,?,?,?,?,?,?)");
-    if (!ins.ok()) return "prepare insert";
-    std::string body;
-    for (const Record& r : records) {
-      sqlite3_stmt* s = ins.get();
-      body = SerializeRecord(r);
-      sqlite3_bind_int64(s, 1, static_cast<sqlite3_int64>(r.seq));
-      sqlite3_bind_int64(s, 2, r.time_us);
-      BindText(s, 3, r.request_id);
-      BindText(s, 4, r.key);
-      BindText(s, 5, r.tenant);
-      BindText(s, 6, DirectionName(r.direction));
-      BindText(s, 7, ActionName(r.action));
-      BindText(s, 8, r.rule);
-      BindBlob(s, 9, body.data(), body.size());
-      BindBlob(s, 10, r.hash.data(), r.hash.size());
-      if (sqlite3_step(s) != SQLITE_DONE) return "insert record";
+    Stmt* ins = Cached(insert_record,
+                       "INSERT INTO records(seq, time_us, request_id, key, tenant, direction, "
+                       "action, rule, body, hash) VALUES (?,?,?,?,?,?,?,?,?,?)");
+    if (!ins) return Error("prepare insert");
+    sqlite3_stmt* s = ins->get();
+    // The text columns are views into the body, bound without a copy (SQLITE_STATIC): the body
+    // outlives the step, and the bindings are cleared before it goes away.
+    auto text = [&](int i, std::string_view v) {
+      sqlite3_bind_text(s, i, v.data() ? v.data() : "", static_cast<int>(v.size()), SQLITE_STATIC);
+    };
+    Status result = OkStatus();
+    for (const EncodedRecord& r : records) {
+      auto c = ReadColumns(r.body);
+      if (!c.ok()) {
+        result = DataLossError(path + ": refusing to store record: " + c.status().message());
+        break;
+      }
+      sqlite3_bind_int64(s, 1, static_cast<sqlite3_int64>(c->seq));
+      sqlite3_bind_int64(s, 2, c->time_us);
+      text(3, c->request_id);
+      text(4, c->key);
+      text(5, c->tenant);
+      text(6, c->direction);
+      text(7, c->action);
+      text(8, c->rule);
+      sqlite3_bind_blob(s, 9, r.body.data(), static_cast<int>(r.body.size()), SQLITE_STATIC);
+      sqlite3_bind_blob(s, 10, r.hash.data(), static_cast<int>(r.hash.size()), SQLITE_STATIC);
+      const int rc = sqlite3_step(s);
       sqlite3_reset(s);
+      if (rc != SQLITE_DONE) {
+        result = Error("insert record");
+        break;
+      }
     }
+    sqlite3_clear_bindings(s);
+    if (!result.ok()) return result;
   }
   if (checkpoint) {
-    Stmt ins(db,
-             "INSERT INTO checkpoints(seq, time_us, prev_checkpoint_seq, head_hash, signature) "
-             "VALUES (?,?,?,?,?)");
-    if (!ins.ok()) return "prepare checkpoint";
-    sqlite3_bind_int64(ins.get(), 1, static_cast<sqlite3_int64>(checkpoint->seq));
-    sqlite3_bind_int64(ins.get(), 2, checkpoint->time_us);
-    sqlite3_bind_int64(ins.get(), 3, static_cast<sqlite3_int64>(checkpoint->prev_checkpoint_seq));
-    BindBlob(ins.get(), 4, checkpoint->head_hash.data(), checkpoint->head_hash.size());
-    BindBlob(ins.get(), 5, checkpoint->signature.data(), checkpoint->signature.size());
-    if (sqlite3_step(ins.get()) != SQLITE_DONE) return "insert checkpoint";
+    Stmt* ins = Cached(insert_checkpoint,
+                       "INSERT INTO checkpoints(seq, time_us, prev_checkpoint_seq, head_hash, "
+                       "signature) VALUES (?,?,?,?,?)");
+    if (!ins) return Error("prepare checkpoint");
+    sqlite3_bind_int64(ins->get(), 1, static_cast<sqlite3_int64>(checkpoint->seq));
+    sqlite3_bind_int64(ins->get(), 2, checkpoint->time_us);
+    sqlite3_bind_int64(ins->get(), 3, static_cast<sqlite3_int64>(checkpoint->prev_checkpoint_seq));
+    BindBlob(ins->get(), 4, checkpoint->head_hash.data(), checkpoint->head_hash.size());
+    BindBlob(ins->get(), 5, checkpoint->signature.data(), checkpoint->signature.size());
+    const int rc = ins->Step();
+    sqlite3_reset(ins->get());
+    if (rc != SQLITE_DONE) return Error("insert checkpoint");
   }
-  return nullptr;
+  return OkStatus();
 }
 
-}  // namespace
-
-Status SqliteStore::Append(std::span<const Record> records, const Checkpoint* checkpoint) {
+Status SqliteStore::AppendEncoded(std::span<const EncodedRecord> records,
+                                  const Checkpoint* checkpoint) {
   std::lock_guard lock(impl_->mu);
-  sqlite3* db = impl_->db;
-  if (Status s = impl_->Exec("BEGIN IMMEDIATE", "begin"); !s.ok()) return s;
-  if (const char* failed = InsertRows(db, records, checkpoint)) {
-    Status s = impl_->Error(failed);
-    sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+  if (Status s = impl_->Begin(); !s.ok()) return s;
+  if (Status s = impl_->InsertRows(records, checkpoint); !s.ok()) {
+    sqlite3_exec(impl_->db, "ROLLBACK", nullptr, nullptr, nullptr);
     return s;
   }
-  if (sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
-    Status s = impl_->Error("commit");
-    sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+  if (Status s = impl_->Commit(); !s.ok()) {
+    sqlite3_exec(impl_->db, "ROLLBACK", nullptr, nullptr, nullptr);
     return s;
   }
   return OkStatus();
 }
 
-Status SqliteStore::AppendChained(std::span<Record> records, const ChainFn& chain) {
+Status SqliteStore::AppendChained(std::span<EncodedRecord> records, const ChainFn& chain) {
   std::lock_guard lock(impl_->mu);
   sqlite3* db = impl_->db;
   // BEGIN IMMEDIATE takes SQLite's write lock, so the head read here stays the head until
   // COMMIT even when other processes append to the same file.
-  if (Status s = impl_->Exec("BEGIN IMMEDIATE", "begin"); !s.ok()) return s;
+  if (Status s = impl_->Begin(); !s.ok()) return s;
   auto fail = [&](Status s) {
     sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
     return s;
   };
   ChainHead head;
   {
-    Stmt q(db, "SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1");
-    if (!q.ok()) return fail(impl_->Error("read head"));
-    const int rc = sqlite3_step(q.get());
+    Stmt* q = impl_->Cached(impl_->read_head, "SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1");
+    if (!q) return fail(impl_->Error("read head"));
+    const int rc = q->Step();
     if (rc == SQLITE_ROW) {
-      head.seq = static_cast<uint64_t>(sqlite3_column_int64(q.get(), 0));
-      const std::string h = Blob(q.get(), 1);
-      if (h.size() == head.hash.size()) std::copy(h.begin(), h.end(), head.hash.begin());
-    } else if (rc != SQLITE_DONE) {
-      return fail(impl_->Error("read head"));
+      head.seq = static_cast<uint64_t>(sqlite3_column_int64(q->get(), 0));
+      const void* h = sqlite3_column_blob(q->get(), 1);
+      if (h && sqlite3_column_bytes(q->get(), 1) == static_cast<int>(head.hash.size())) {
+        std::memcpy(head.hash.data(), h, head.hash.size());
+      }
     }
+    sqlite3_reset(q->get());
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return fail(impl_->Error("read head"));
   }
   {
-    Stmt q(db, "SELECT COALESCE(MAX(seq), 0) FROM checkpoints");
-    if (!q.ok() || sqlite3_step(q.get()) != SQLITE_ROW) return fail(impl_->Error("read head"));
-    head.last_checkpoint_seq = static_cast<uint64_t>(sqlite3_column_int64(q.get(), 0));
+    Stmt* q =
+        impl_->Cached(impl_->read_checkpoint_seq, "SELECT COALESCE(MAX(seq), 0) FROM checkpoints");
+    if (!q) return fail(impl_->Error("read head"));
+    const int rc = q->Step();
+    if (rc == SQLITE_ROW) {
+      head.last_checkpoint_seq = static_cast<uint64_t>(sqlite3_column_int64(q->get(), 0));
+    }
+    sqlite3_reset(q->get());
+    if (rc != SQLITE_ROW) return fail(impl_->Error("read head"));
   }
   auto checkpoint = chain(head, records);
   if (!checkpoint.ok()) return fail(checkpoint.status());
-  if (const char* failed = InsertRows(db, records, *checkpoint ? &**checkpoint : nullptr)) {
-    return fail(impl_->Error(failed));
+  if (Status s = impl_->InsertRows(records, *checkpoint ? &**checkpoint : nullptr); !s.ok()) {
+    return fail(std::move(s));
   }
-  if (sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
-    return fail(impl_->Error("commit"));
-  }
+  if (Status s = impl_->Commit(); !s.ok()) return fail(std::move(s));
   return OkStatus();
 }
 

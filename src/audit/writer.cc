@@ -27,7 +27,14 @@ Status CheckLimits(const Record& r) {
 
 }  // namespace
 
-Status Store::AppendChained(std::span<Record> records, const ChainFn& chain) {
+Status Store::Append(std::span<const Record> records, const Checkpoint* checkpoint) {
+  std::vector<EncodedRecord> encoded;
+  encoded.reserve(records.size());
+  for (const Record& r : records) encoded.push_back(EncodeRecord(r));
+  return AppendEncoded(encoded, checkpoint);
+}
+
+Status Store::AppendChained(std::span<EncodedRecord> records, const ChainFn& chain) {
   auto tail = LoadTail();
   if (!tail.ok()) return tail.status();
   ChainHead head;
@@ -40,7 +47,7 @@ Status Store::AppendChained(std::span<Record> records, const ChainFn& chain) {
   }
   auto checkpoint = chain(head, records);
   if (!checkpoint.ok()) return checkpoint.status();
-  return Append(records, *checkpoint ? &**checkpoint : nullptr);
+  return AppendEncoded(records, *checkpoint ? &**checkpoint : nullptr);
 }
 
 Writer::Writer(std::unique_ptr<Store> store, WriterOptions options)
@@ -113,6 +120,14 @@ Status Writer::AppendNotify(Record record, std::function<void(Status)> on_durabl
 Status Writer::Enqueue(Record record, std::function<void(Status)> on_durable) {
   Status limits = CheckLimits(record);
   if (record.time_us == 0) record.time_us = options_.clock();
+  // Serialized here, once, on the appending thread: the writer thread only seals the bytes, and
+  // the record's many small strings are freed by the thread that allocated them.
+  EncodedRecord encoded;
+  if (limits.ok()) {
+    record.seq = 0;
+    record.prev_hash = Hash{};
+    encoded = EncodeRecord(record);
+  }
   std::unique_lock lock(mu_);
   auto refuse = [&](Status s) {
     ++refused_;
@@ -135,7 +150,7 @@ Status Writer::Enqueue(Record record, std::function<void(Status)> on_durable) {
     if (!error_.ok()) return refuse(UnavailableError("audit log unavailable: " + error_.message()));
     if (closing_) return refuse(UnavailableError("audit log closed"));
   }
-  queue_.push_back(Pending{std::move(record), std::move(on_durable)});
+  queue_.push_back(Pending{std::move(encoded), std::move(on_durable)});
   ++queued_total_;
   // The writer waits for the first record, or (lingering) for a full group: waking it for every
   // record in between would only cost a context switch each.
@@ -273,7 +288,7 @@ void Writer::Run() {
 }
 
 Status Writer::WriteBatch(std::vector<Pending>& batch, bool force_checkpoint) {
-  std::vector<Record> records;
+  std::vector<EncodedRecord> records;
   records.reserve(batch.size());
   for (Pending& p : batch) records.push_back(std::move(p.record));
   // What the chain callback decided in the transaction that committed.
@@ -282,13 +297,11 @@ Status Writer::WriteBatch(std::vector<Pending>& batch, bool force_checkpoint) {
   std::optional<Checkpoint> written_checkpoint;
   const int64_t last_cp_time = last_checkpoint_time_us_;
   ChainFn chain = [&](const ChainHead& head,
-                      std::span<Record> rs) -> StatusOr<std::optional<Checkpoint>> {
+                      std::span<EncodedRecord> rs) -> StatusOr<std::optional<Checkpoint>> {
     seq = head.seq;
     prev = head.hash;
-    for (Record& r : rs) {
-      r.seq = ++seq;
-      r.prev_hash = prev;
-      r.hash = ComputeRecordHash(r);
+    for (EncodedRecord& r : rs) {
+      SealRecord(r, ++seq, prev);
       prev = r.hash;
     }
     written_checkpoint.reset();

@@ -1653,6 +1653,9 @@ std::string Server::StateMetrics() const {
     const audit::WriterStats st = audit_->stats();
     gauge("warden_audit_records_written_total", "Audit records committed to the store.",
           "counter", st.written);
+    gauge("warden_audit_batches_total",
+          "Audit store transactions committed (records written / batches: the group size).",
+          "counter", st.batches);
     gauge("warden_audit_queue_records", "Audit records waiting to be written.", "gauge",
           st.queued);
     gauge("warden_audit_refused_total", "Decisions the audit log could not take (refused).",
