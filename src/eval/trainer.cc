@@ -238,7 +238,9 @@ LabelScores ChooseThresholds(const TrainOptions& o, const std::vector<Example>& 
 void UseQuickConfig(TrainOptions& o) {
   o.quick = true;
   o.dim = 16;
-  o.epoch = 5;
+  o.epoch = 10;
+  o.lr = 0.5;
+  o.word_ngrams = 2;
   o.minn = 0;
   o.maxn = 0;
   o.bucket = 200000;
