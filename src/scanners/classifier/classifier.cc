@@ -8,7 +8,6 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
-#include <climits>
 #include <memory>
 #include <sstream>
 
@@ -63,7 +62,8 @@ struct Scratch {
   std::vector<int32_t> ids;         // input rows of the text, grouped by token position
   std::vector<uint32_t> ends;       // one past each position's last row in `ids`
   std::vector<int32_t> hashes;      // fastText's word hash of each position
-  std::vector<float> hidden;
+  std::vector<float> hidden;        // one window's sum of rows
+  std::vector<float> prefix;        // running sums of rows by position (see ScoreText)
 };
 
 Scratch& ThreadScratch() {
@@ -121,13 +121,17 @@ bool ReadPruneIndex(const fasttext::Dictionary& dict,
   }
   pruned = prune_size >= 0;
   out.clear();
+  if (prune_size < 0 || prune_size > (int64_t{1} << 30)) return prune_size < 0 && at == bytes.size();
   for (int64_t i = 0; i < prune_size; ++i) {
     int32_t bucket = 0, row = 0;
     if (!take(&bucket, 4) || !take(&row, 4)) return false;
     out.emplace_back(bucket, row);
   }
-  std::sort(out.begin(), out.end());
   return at == bytes.size();
+}
+
+uint64_t BucketSlot(int32_t bucket) {
+  return static_cast<uint64_t>(static_cast<uint32_t>(bucket)) * 0x9E3779B97F4A7C15ull >> 20;
 }
 
 // fastText's word hash (FNV-1a over signed chars), computed without building a std::string.
@@ -265,13 +269,21 @@ StatusOr<std::shared_ptr<const Classifier>> Classifier::Load(const std::string& 
       output.size(0) != c->dict_->nlabels() || input.size(0) < c->nwords_) {
     return DataLossError(model_path + ": matrix shapes do not match the dictionary");
   }
-  if (!ReadPruneIndex(*c->dict_, c->pruneidx_, c->pruned_)) {
+  std::vector<std::pair<int32_t, int32_t>> kept;
+  if (!ReadPruneIndex(*c->dict_, kept, c->pruned_)) {
     return DataLossError(model_path + ": unreadable dictionary");
   }
-  for (const auto& [bucket, row] : c->pruneidx_) {
-    if (row < 0 || c->nwords_ + static_cast<int64_t>(row) >= input.size(0)) {
+  size_t capacity = 16;
+  while (capacity < 2 * kept.size()) capacity *= 2;
+  c->pruneidx_.assign(c->pruned_ ? capacity : 0, {-1, -1});
+  c->prune_mask_ = capacity - 1;
+  for (const auto& [bucket, row] : kept) {
+    if (bucket < 0 || row < 0 || c->nwords_ + static_cast<int64_t>(row) >= input.size(0)) {
       return DataLossError(model_path + ": n-gram index points past the input matrix");
     }
+    uint64_t slot = BucketSlot(bucket) & c->prune_mask_;
+    while (c->pruneidx_[slot].first >= 0) slot = (slot + 1) & c->prune_mask_;
+    c->pruneidx_[slot] = {bucket, row};
   }
   if (!c->pruned_ && c->word_ngrams_ > 1 &&
       input.size(0) < c->nwords_ + static_cast<int64_t>(c->bucket_)) {
@@ -340,10 +352,8 @@ void Classifier::RowsOf(std::string_view features, std::vector<int32_t>& ids,
         const int32_t bucket = static_cast<int32_t>(g % bucket_);
         if (!pruned_) {
           ids.push_back(nwords_ + bucket);
-        } else {
-          auto it = std::lower_bound(pruneidx_.begin(), pruneidx_.end(),
-                                     std::pair<int32_t, int32_t>(bucket, INT32_MIN));
-          if (it != pruneidx_.end() && it->first == bucket) ids.push_back(nwords_ + it->second);
+        } else if (const int32_t row = PrunedRow(bucket); row >= 0) {
+          ids.push_back(nwords_ + row);
         }
       }
     }
@@ -351,20 +361,25 @@ void Classifier::RowsOf(std::string_view features, std::vector<int32_t>& ids,
   }
 }
 
-void Classifier::ScoreRows(const int32_t* ids, size_t n, LabelScores& out) const {
-  std::vector<float>& hidden = ThreadScratch().hidden;
-  hidden.assign(dim_, 0.0f);
-  for (size_t i = 0; i < n; ++i) {
-    const float* row = input_.data() + static_cast<size_t>(ids[i]) * dim_;
-    for (int d = 0; d < dim_; ++d) hidden[d] += row[d];
+int32_t Classifier::PrunedRow(int32_t bucket) const {
+  if (pruneidx_.empty()) return -1;
+  for (uint64_t slot = BucketSlot(bucket) & prune_mask_;; slot = (slot + 1) & prune_mask_) {
+    const auto& [key, row] = pruneidx_[slot];
+    if (key == bucket) return row;
+    if (key < 0) return -1;
   }
+}
+
+void Classifier::ScoreSum(const float* sum, size_t n, LabelScores& out) const {
+  // The hidden layer is the mean of the rows; scaling the dot product instead of the vector
+  // saves a pass over it.
   const float scale = n > 0 ? 1.0f / static_cast<float>(n) : 0.0f;
   for (size_t j = 0; j < label_map_.size(); ++j) {
     const int index = label_map_[j];
     if (index < 0) continue;
     const float* row = output_.data() + j * dim_;
     float dot = 0;
-    for (int d = 0; d < dim_; ++d) dot += hidden[d] * row[d];
+    for (int d = 0; d < dim_; ++d) dot += sum[d] * row[d];
     const double logit = static_cast<double>(dot * scale);
     out[index] = std::max(out[index],
                           static_cast<float>(1.0 / (1.0 + std::exp(-logit / temperature_))));
@@ -380,18 +395,41 @@ void Classifier::ScoreText(std::string_view text, LabelScores& out) const {
   Scratch& s = ThreadScratch();
   s.features.clear();
   if (AppendFeatureText(text, max_tokens_, s.features) == 0) return;
-  std::vector<int32_t>& ids = s.ids;
-  std::vector<uint32_t>& ends = s.ends;
-  RowsOf(s.features, ids, ends);
-  if (ids.empty()) return;
-  ScoreRows(ids.data(), ids.size(), out);
-  const size_t positions = ends.size();
-  if (window_tokens_ == 0 || positions <= window_tokens_) return;
+  RowsOf(s.features, s.ids, s.ends);
+  if (s.ids.empty()) return;
+  const size_t positions = s.ends.size();
+  const size_t dim = static_cast<size_t>(dim_);
+  const bool windows = window_tokens_ > 0 && positions > window_tokens_;
+  // Running sums of the rows by position: prefix[p] holds the rows of positions before p, so
+  // any window's sum is one subtraction and windows cost next to nothing over the whole text.
+  std::vector<float>& prefix = s.prefix;
+  prefix.assign((windows ? positions + 1 : 2) * dim, 0.0f);
+  float* acc = prefix.data() + dim;  // the whole text's sum when there are no windows
+  for (size_t p = 0, row_at = 0; p < positions; ++p) {
+    if (windows) {
+      acc = prefix.data() + (p + 1) * dim;
+      std::memcpy(acc, acc - dim, sizeof(float) * dim);
+    }
+    for (; row_at < s.ends[p]; ++row_at) {
+      const float* row = input_.data() + static_cast<size_t>(s.ids[row_at]) * dim;
+      for (size_t d = 0; d < dim; ++d) acc[d] += row[d];
+    }
+  }
+  ScoreSum(acc, s.ids.size(), out);
+  if (!windows) return;
+  std::vector<float>& sum = s.hidden;
+  sum.resize(dim);
   const size_t stride = window_tokens_ / 2;
   for (size_t start = 0;; start += stride) {
     const size_t end = std::min(positions, start + window_tokens_);
-    const uint32_t first = start == 0 ? 0 : ends[start - 1];
-    if (ends[end - 1] > first) ScoreRows(ids.data() + first, ends[end - 1] - first, out);
+    const uint32_t first = start == 0 ? 0 : s.ends[start - 1];
+    const uint32_t rows = s.ends[end - 1] - first;
+    if (rows > 0) {
+      const float* hi = prefix.data() + end * dim;
+      const float* lo = prefix.data() + start * dim;
+      for (size_t d = 0; d < dim; ++d) sum[d] = hi[d] - lo[d];
+      ScoreSum(sum.data(), rows, out);
+    }
     if (end == positions) break;
   }
 }

@@ -100,8 +100,9 @@ class Classifier {
   // that end at p).
   void RowsOf(std::string_view features, std::vector<int32_t>& ids,
               std::vector<uint32_t>& ends) const;
-  // Raw probabilities of the rows `ids[begin, end)`, averaged as fastText's hidden layer does.
-  void ScoreRows(const int32_t* ids, size_t n, LabelScores& out) const;
+  // Raises `out` to the raw probabilities of the hidden layer `sum` / `n` (fastText's hidden
+  // layer is the mean of the input rows), label by label.
+  void ScoreSum(const float* sum, size_t n, LabelScores& out) const;
 
   std::shared_ptr<const fasttext::Dictionary> dict_;
   // The input and output matrices, decoded once at load into plain floats (row-major, dim_
@@ -116,8 +117,13 @@ class Classifier {
   uint64_t bucket_ = 0;
   // fastText's pruned bucket -> row map (quantised models keep only some n-gram buckets);
   // empty and `pruned_` false when every bucket has a row.
-  std::vector<std::pair<int32_t, int32_t>> pruneidx_;  // sorted by bucket
+  // Open addressing, linear probing: slot = (bucket, row), bucket -1 when empty; the capacity
+  // is a power of two at least twice the number of kept buckets.
+  std::vector<std::pair<int32_t, int32_t>> pruneidx_;
+  uint64_t prune_mask_ = 0;
   bool pruned_ = false;
+  // The row of n-gram bucket `bucket` in a pruned model, or -1 when it was pruned away.
+  int32_t PrunedRow(int32_t bucket) const;
   double temperature_ = 1.0;  // logits are divided by it before the sigmoid (manifest)
   // fastText label id -> index in kLabels, or -1 for labels Warden does not report ("safe").
   std::vector<int> label_map_;
