@@ -137,10 +137,11 @@ TEST(Cascade, JudgeOnAFewPercentMatchesTheJudgeEverywhere) {
                 eval::AveragePrecision(alone, labels), eval::AveragePrecision(banded, labels),
                 eval::AveragePrecision(fused, labels));
   }
+  // Issue 7's cascade target: the judge sees at most 10% of the stream, and the pooled ranking
+  // is at least as good as the judge asked about everything (docs/judge.md), and better than
+  // the classifier it protects.
   EXPECT_LE(share, 0.10);
-  // The cascade improves on the classifier it protects. Whether it also reaches the judge asked
-  // about everything depends on the judge's strength: see docs/judge.md for the measured
-  // break-even (not reached by the d' = 2 judge at 10% of the stream).
+  EXPECT_GE(ap_pooled, ap_judge);
   EXPECT_GT(ap_pooled, ap_classifier);
   EXPECT_LT(unknown.load(), 10);
 }
