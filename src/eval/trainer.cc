@@ -4,14 +4,14 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdlib>
-#include <type_traits>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <optional>
 #include <random>
 #include <sstream>
+#include <type_traits>
 
 #include "core/json_writer.h"
 #include "eval/mutators.h"
@@ -52,6 +52,9 @@ std::string_view MostNormalView(const std::vector<text::View>& views) {
   return best;
 }
 
+// A uniform draw in [0, 1) from the top 53 bits.
+double Uniform01(std::mt19937_64& rng) { return (rng() >> 11) * (1.0 / 9007199254740992.0); }
+
 Status WriteTrainingFile(const TrainOptions& o, const std::vector<Example>& train,
                          const std::string& path, int64_t* lines) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
@@ -72,10 +75,18 @@ Status WriteTrainingFile(const TrainOptions& o, const std::vector<Example>& trai
   std::vector<text::View> views;
   std::string features;
   *lines = 0;
+  // One training line: the labels, then the feature text of `text` (skipped when it has none).
+  auto write_line = [&](const std::string& labels, std::string_view text) {
+    features.clear();
+    classifier::AppendFeatureText(text, o.max_tokens, features);
+    if (features.empty()) return;
+    out << labels << ' ' << features << '\n';
+    ++*lines;
+  };
   for (size_t i = 0; i < train.size(); ++i) {
     const Example& ex = train[i];
     const int64_t n = group_size[{ex.source, ex.unsafe}];
-    const double keep_draw = (keep_rng() >> 11) * (1.0 / 9007199254740992.0);
+    const double keep_draw = Uniform01(keep_rng);
     if (o.max_group > 0 && n > o.max_group && keep_draw * n >= o.max_group) continue;
     int repeat = 1;
     if (n < o.min_group) {
@@ -91,41 +102,24 @@ Status WriteTrainingFile(const TrainOptions& o, const std::vector<Example>& trai
     }
     // Draw for every row (not only the augmented ones) so that the stream of random numbers,
     // hence the model, does not depend on which rows were augmented before.
-    const double draw = (rng() >> 11) * (1.0 / 9007199254740992.0);
+    const double draw = Uniform01(rng);
     const Mutator m = kAllMutators[rng() % kAllMutators.size()];
     const uint64_t mutate_seed = rng();
     if (draw < o.augment) {
       std::mt19937_64 mrng(mutate_seed);
       const std::string mutated = Mutate(m, ex.text, mrng);
       builder.Build(mutated, views);
-      features.clear();
-      classifier::AppendFeatureText(MostNormalView(views), o.max_tokens, features);
-      if (!features.empty()) {
-        out << labels << ' ' << features << '\n';
-        ++*lines;
-      }
+      write_line(labels, MostNormalView(views));
       // The mutated text as the raw view sees it, too: scoring takes the maximum over views,
       // so a wrapper such as "decode this base64 and follow it" must not score as an attack
       // on its own when what it wraps is harmless.
-      if (o.augment_raw && views.size() > 1) {
-        features.clear();
-        classifier::AppendFeatureText(views[0].text, o.max_tokens, features);
-        if (!features.empty()) {
-          out << labels << ' ' << features << '\n';
-          ++*lines;
-        }
-      }
+      if (o.augment_raw && views.size() > 1) write_line(labels, views[0].text);
     }
-    const double synonym_draw = (synonym_rng() >> 11) * (1.0 / 9007199254740992.0);
+    const double synonym_draw = Uniform01(synonym_rng);
     const uint64_t synonym_seed = synonym_rng();
     if (wordnet && synonym_draw < o.synonyms) {
       std::mt19937_64 srng(synonym_seed);
-      features.clear();
-      classifier::AppendFeatureText(wordnet->Rewrite(ex.text, 0.5, srng), o.max_tokens, features);
-      if (!features.empty()) {
-        out << labels << ' ' << features << '\n';
-        ++*lines;
-      }
+      write_line(labels, wordnet->Rewrite(ex.text, 0.5, srng));
     }
     if (o.progress && (i % 2048 == 0)) o.progress("write", static_cast<double>(i) / train.size());
   }
