@@ -396,6 +396,8 @@ void Classifier::ScoreText(std::string_view text, LabelScores& out) const {
   s.features.clear();
   if (AppendFeatureText(text, max_tokens_, s.features) == 0) return;
   RowsOf(s.features, s.ids, s.ends);
+  // A text with no token the model knows is no evidence of anything: it scores 0, where
+  // fastText would report the sigmoid of a zero logit, 0.5, for every label.
   if (s.ids.empty()) return;
   const size_t positions = s.ends.size();
   const size_t dim = static_cast<size_t>(dim_);
