@@ -11,7 +11,7 @@
 #include <random>
 #include <sstream>
 
-#include "scanners/classifier/features.h"
+#include "scanners/classifier/fasttext_reference.h"
 
 namespace warden::classifier {
 namespace {
@@ -47,28 +47,6 @@ std::shared_ptr<const Classifier> LoadWithWindow(size_t window) {
   return c.ok() ? *c : nullptr;
 }
 
-// Reference scores: fastText's own sentence vector for the feature text, dotted with its
-// output matrix, through the same exact sigmoid and temperature.
-LabelScores Reference(fasttext::FastText& ft, double temperature, std::string_view text) {
-  std::string features;
-  AppendFeatureText(text, 1024, features);
-  features.push_back('\n');
-  std::istringstream in(features);
-  fasttext::Vector hidden(ft.getDimension());
-  ft.getSentenceVector(in, hidden);
-  auto out = ft.getOutputMatrix();
-  auto dict = ft.getDictionary();
-  LabelScores s;
-  s.fill(0.0f);
-  for (int32_t j = 0; j < dict->nlabels(); ++j) {
-    std::string name = dict->getLabel(j).substr(9);
-    const int index = LabelIndex(name);
-    if (index < 0) continue;
-    s[index] = static_cast<float>(1.0 / (1.0 + std::exp(-out->dotRow(hidden, j) / temperature)));
-  }
-  return s;
-}
-
 TEST(ClassifierTest, ScoresAsFastTextDoes) {
   auto c = LoadWithWindow(0);
   ASSERT_NE(c, nullptr);
@@ -99,7 +77,7 @@ TEST(ClassifierTest, ScoresAsFastTextDoes) {
   for (const std::string& t : texts) {
     LabelScores got;
     c->ScoreText(t, got);
-    const LabelScores want = Reference(ft, 4.0, t);
+    const LabelScores want = FastTextReference(ft, 4.0, t);
     for (size_t i = 0; i < kNumLabels; ++i) {
       EXPECT_NEAR(got[i], want[i], 2e-5) << kLabels[i] << " of \"" << t << "\"";
     }
