@@ -137,7 +137,8 @@ TEST_F(AuditTest, SealingAnEncodedRecordEqualsSerializingTheChainedRecord) {
   EXPECT_EQ(c->action, "block");
   EXPECT_EQ(c->rule, "block-secrets");
   // A store refuses a body whose head does not parse, and writes nothing.
-  for (size_t cut = 0; cut < 40; ++cut) EXPECT_FALSE(ReadColumns(e.body.substr(0, cut)).ok()) << cut;
+  for (size_t cut = 0; cut < 40; ++cut)
+    EXPECT_FALSE(ReadColumns(e.body.substr(0, cut)).ok()) << cut;
   auto store = SqliteStore::Open(db_, OpenMode::kCreate);
   ASSERT_TRUE(store.ok());
   std::vector<EncodedRecord> bad = {e, EncodedRecord{"not a record", {}}};

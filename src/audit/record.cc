@@ -60,11 +60,18 @@ class Reader {
     f = std::bit_cast<float>(bits);
     return true;
   }
-  bool String(std::string& s) {
+  // A length-prefixed string, as a view into the input.
+  bool View(std::string_view& s) {
     uint32_t n;
     if (!U32(n) || n > kMaxString || in_.size() < n) return false;
-    s.assign(in_.data(), n);
+    s = in_.substr(0, n);
     in_.remove_prefix(n);
+    return true;
+  }
+  bool String(std::string& s) {
+    std::string_view v;
+    if (!View(v)) return false;
+    s.assign(v);
     return true;
   }
   bool Bytes(uint8_t* out, size_t n) {
@@ -84,12 +91,43 @@ class Reader {
   std::string_view in_;
 };
 
+// The head of a record body (magic, version, seq, time, ids, direction, action, rule) as views
+// into it; `in` is left at the scores. ParseRecord and ReadColumns both start here.
+Status ReadHead(Reader& in, RecordColumns& c, Direction& direction, Action& action) {
+  char magic[4];
+  uint8_t version = 0;
+  if (!in.Bytes(reinterpret_cast<uint8_t*>(magic), 4) || std::memcmp(magic, kMagic, 4) != 0) {
+    return DataLossError("record body: bad magic (not a Warden audit record)");
+  }
+  if (!in.U8(version) || version != kVersion) {
+    return DataLossError("record body: unknown version " + std::to_string(version));
+  }
+  uint64_t time = 0;
+  uint8_t d = 0, a = 0;
+  if (!in.U64(c.seq) || !in.U64(time) || !in.View(c.request_id) || !in.View(c.key) ||
+      !in.View(c.tenant) || !in.U8(d) || !in.U8(a) || !in.View(c.rule)) {
+    return DataLossError("record body: truncated or oversized header");
+  }
+  c.time_us = static_cast<int64_t>(time);
+  if (d > static_cast<uint8_t>(Direction::kToolResult)) {
+    return DataLossError("record body: unknown direction " + std::to_string(d));
+  }
+  if (a > static_cast<uint8_t>(Action::kKill)) {
+    return DataLossError("record body: unknown action " + std::to_string(a));
+  }
+  direction = static_cast<Direction>(d);
+  action = static_cast<Action>(a);
+  c.direction = DirectionName(direction);
+  c.action = ActionName(action);
+  return OkStatus();
+}
+
 Hash Sha256(std::string_view data) {
   // Fetched once and a context per thread: EVP_Digest with EVP_sha256() looks the algorithm up
   // and allocates a context on every call, which cost as much as hashing a record.
   static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
   thread_local std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(),
-                                                                          &EVP_MD_CTX_free);
+                                                                           &EVP_MD_CTX_free);
   Hash h{};
   unsigned int len = 0;
   if (!md || !ctx || !EVP_DigestInit_ex(ctx.get(), md, nullptr) ||
@@ -173,82 +211,32 @@ void SealRecord(EncodedRecord& r, uint64_t seq, const Hash& prev_hash) {
   constexpr size_t kSeqOffset = sizeof(kMagic) + 1;
   if (r.body.size() < kSeqOffset + 8 + prev_hash.size()) return;  // not from SerializeRecord
   for (int i = 0; i < 8; ++i) r.body[kSeqOffset + i] = static_cast<char>(seq >> (56 - 8 * i));
-  std::memcpy(r.body.data() + r.body.size() - prev_hash.size(), prev_hash.data(),
-              prev_hash.size());
+  std::memcpy(r.body.data() + r.body.size() - prev_hash.size(), prev_hash.data(), prev_hash.size());
   r.hash = Sha256(r.body);
 }
 
 StatusOr<RecordColumns> ReadColumns(std::string_view body) {
-  // The head of ParseRecord, with views instead of copies.
+  Reader in(body);
   RecordColumns c;
-  uint8_t version = 0, direction = 0, action = 0;
-  uint64_t time = 0;
-  auto view = [&](std::string_view& out) {
-    if (body.size() < 4) return false;
-    uint32_t n = 0;
-    for (int i = 0; i < 4; ++i) n = (n << 8) | static_cast<uint8_t>(body[i]);
-    if (n > kMaxString || body.size() - 4 < n) return false;
-    out = body.substr(4, n);
-    body.remove_prefix(4 + n);
-    return true;
-  };
-  auto fixed = [&](uint64_t& out, size_t bytes) {
-    if (body.size() < bytes) return false;
-    out = 0;
-    for (size_t i = 0; i < bytes; ++i) out = (out << 8) | static_cast<uint8_t>(body[i]);
-    body.remove_prefix(bytes);
-    return true;
-  };
-  uint64_t v = 0, d = 0, a = 0;
-  if (body.size() < 4 || std::memcmp(body.data(), kMagic, 4) != 0) {
-    return DataLossError("record body: bad magic (not a Warden audit record)");
-  }
-  body.remove_prefix(4);
-  if (!fixed(v, 1) || (version = static_cast<uint8_t>(v)) != kVersion || !fixed(c.seq, 8) ||
-      !fixed(time, 8) || !view(c.request_id) || !view(c.key) || !view(c.tenant) ||
-      !fixed(d, 1) || !fixed(a, 1) || !view(c.rule)) {
-    return DataLossError("record body: truncated or unknown header");
-  }
-  direction = static_cast<uint8_t>(d);
-  action = static_cast<uint8_t>(a);
-  if (direction > static_cast<uint8_t>(Direction::kToolResult) ||
-      action > static_cast<uint8_t>(Action::kKill)) {
-    return DataLossError("record body: unknown direction or action");
-  }
-  c.time_us = static_cast<int64_t>(time);
-  c.direction = DirectionName(static_cast<Direction>(direction));
-  c.action = ActionName(static_cast<Action>(action));
+  Direction direction;
+  Action action;
+  if (Status st = ReadHead(in, c, direction, action); !st.ok()) return st;
   return c;
 }
 
 StatusOr<Record> ParseRecord(std::string_view body) {
   Reader in(body);
   Record r;
-  char magic[4];
-  uint8_t version = 0;
-  if (!in.Bytes(reinterpret_cast<uint8_t*>(magic), 4) || std::memcmp(magic, kMagic, 4) != 0) {
-    return DataLossError("record body: bad magic (not a Warden audit record)");
-  }
-  if (!in.U8(version) || version != kVersion) {
-    return DataLossError("record body: unknown version " + std::to_string(version));
-  }
-  uint64_t time = 0;
-  uint8_t direction = 0, action = 0;
+  RecordColumns head;
+  if (Status st = ReadHead(in, head, r.direction, r.action); !st.ok()) return st;
+  r.seq = head.seq;
+  r.time_us = head.time_us;
+  r.request_id.assign(head.request_id);
+  r.key.assign(head.key);
+  r.tenant.assign(head.tenant);
+  r.rule.assign(head.rule);
   uint32_t n = 0;
-  if (!in.U64(r.seq) || !in.U64(time) || !in.String(r.request_id) || !in.String(r.key) ||
-      !in.String(r.tenant) || !in.U8(direction) || !in.U8(action) || !in.String(r.rule) ||
-      !in.Count(n, 8)) {
-    return DataLossError("record body: truncated or oversized header");
-  }
-  r.time_us = static_cast<int64_t>(time);
-  if (direction > static_cast<uint8_t>(Direction::kToolResult)) {
-    return DataLossError("record body: unknown direction " + std::to_string(direction));
-  }
-  if (action > static_cast<uint8_t>(Action::kKill)) {
-    return DataLossError("record body: unknown action " + std::to_string(action));
-  }
-  r.direction = static_cast<Direction>(direction);
-  r.action = static_cast<Action>(action);
+  if (!in.Count(n, 8)) return DataLossError("record body: truncated or oversized header");
   r.scores.resize(n);
   for (auto& [label, score] : r.scores) {
     if (!in.String(label) || !in.Float(score))

@@ -37,35 +37,18 @@ INSERT OR IGNORE INTO warden_audit_meta(name, value) VALUES ('format', 'warden-a
 
 using Stmt = SqliteStatement;
 
-std::string Text(sqlite3_stmt* s, int col) {
-  const auto* p = sqlite3_column_text(s, col);
-  return p ? std::string(reinterpret_cast<const char*>(p), sqlite3_column_bytes(s, col))
-           : std::string();
-}
-std::string Blob(sqlite3_stmt* s, int col) {
-  const void* p = sqlite3_column_blob(s, col);
-  return p ? std::string(static_cast<const char*>(p), sqlite3_column_bytes(s, col)) : std::string();
-}
-void BindText(sqlite3_stmt* s, int i, std::string_view v) {
-  // An empty view may have a null data(): bind "", never NULL (the columns are NOT NULL).
-  sqlite3_bind_text(s, i, v.data() ? v.data() : "", static_cast<int>(v.size()), SQLITE_TRANSIENT);
-}
-void BindBlob(sqlite3_stmt* s, int i, const void* p, size_t n) {
-  sqlite3_bind_blob(s, i, p, static_cast<int>(n), SQLITE_TRANSIENT);
-}
-
-StoredRecord ReadRow(sqlite3_stmt* s) {
+StoredRecord ReadRow(Stmt& s) {
   StoredRecord r;
-  r.seq = static_cast<uint64_t>(sqlite3_column_int64(s, 0));
-  r.time_us = sqlite3_column_int64(s, 1);
-  r.request_id = Text(s, 2);
-  r.key = Text(s, 3);
-  r.tenant = Text(s, 4);
-  r.direction = Text(s, 5);
-  r.action = Text(s, 6);
-  r.rule = Text(s, 7);
-  r.body = Blob(s, 8);
-  r.hash = Blob(s, 9);
+  r.seq = static_cast<uint64_t>(s.Int(0));
+  r.time_us = s.Int(1);
+  r.request_id = s.Text(2);
+  r.key = s.Text(3);
+  r.tenant = s.Text(4);
+  r.direction = s.Text(5);
+  r.action = s.Text(6);
+  r.rule = s.Text(7);
+  r.body = s.Blob(8);
+  r.hash = s.Blob(9);
   return r;
 }
 
@@ -111,7 +94,7 @@ struct SqliteStore::Impl {
     Stmt* s = Cached(slot, sql);
     if (!s) return Error(what);
     const int rc = s->Step();
-    sqlite3_reset(s->get());
+    s->Reset();
     if (rc != SQLITE_DONE) return Error(what);
     return OkStatus();
   }
@@ -185,9 +168,9 @@ StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path
       return Status(e.code() == StatusCode::kInternal ? StatusCode::kDataLoss : e.code(),
                     e.message());
     }
-    const int rc = sqlite3_step(q.get());
+    const int rc = q.Step();
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) return impl->Error("read format");
-    if (rc != SQLITE_ROW || Text(q.get(), 0) != "warden-audit-1") {
+    if (rc != SQLITE_ROW || q.Text(0) != "warden-audit-1") {
       return DataLossError(
           impl->Damaged(path + ": not a Warden audit log (no format warden-audit-1)"));
     }
@@ -210,12 +193,8 @@ Status SqliteStore::Impl::InsertRows(std::span<const EncodedRecord> records,
                        "INSERT INTO records(seq, time_us, request_id, key, tenant, direction, "
                        "action, rule, body, hash) VALUES (?,?,?,?,?,?,?,?,?,?)");
     if (!ins) return Error("prepare insert");
-    sqlite3_stmt* s = ins->get();
-    // The text columns are views into the body, bound without a copy (SQLITE_STATIC): the body
-    // outlives the step, and the bindings are cleared before it goes away.
-    auto text = [&](int i, std::string_view v) {
-      sqlite3_bind_text(s, i, v.data() ? v.data() : "", static_cast<int>(v.size()), SQLITE_STATIC);
-    };
+    // The text columns are views into the body, bound without a copy: the body outlives the
+    // step, and the bindings are cleared before it goes away.
     Status result = OkStatus();
     for (const EncodedRecord& r : records) {
       auto c = ReadColumns(r.body);
@@ -223,24 +202,24 @@ Status SqliteStore::Impl::InsertRows(std::span<const EncodedRecord> records,
         result = DataLossError(path + ": refusing to store record: " + c.status().message());
         break;
       }
-      sqlite3_bind_int64(s, 1, static_cast<sqlite3_int64>(c->seq));
-      sqlite3_bind_int64(s, 2, c->time_us);
-      text(3, c->request_id);
-      text(4, c->key);
-      text(5, c->tenant);
-      text(6, c->direction);
-      text(7, c->action);
-      text(8, c->rule);
-      sqlite3_bind_blob(s, 9, r.body.data(), static_cast<int>(r.body.size()), SQLITE_STATIC);
-      sqlite3_bind_blob(s, 10, r.hash.data(), static_cast<int>(r.hash.size()), SQLITE_STATIC);
-      const int rc = sqlite3_step(s);
-      sqlite3_reset(s);
+      ins->Bind(1, static_cast<int64_t>(c->seq))
+          .Bind(2, c->time_us)
+          .BindView(3, c->request_id)
+          .BindView(4, c->key)
+          .BindView(5, c->tenant)
+          .BindView(6, c->direction)
+          .BindView(7, c->action)
+          .BindView(8, c->rule)
+          .BindBlobView(9, r.body.data(), r.body.size())
+          .BindBlobView(10, r.hash.data(), r.hash.size());
+      const int rc = ins->Step();
+      ins->Reset();
       if (rc != SQLITE_DONE) {
         result = Error("insert record");
         break;
       }
     }
-    sqlite3_clear_bindings(s);
+    ins->ClearBindings();
     if (!result.ok()) return result;
   }
   if (checkpoint) {
@@ -248,13 +227,13 @@ Status SqliteStore::Impl::InsertRows(std::span<const EncodedRecord> records,
                        "INSERT INTO checkpoints(seq, time_us, prev_checkpoint_seq, head_hash, "
                        "signature) VALUES (?,?,?,?,?)");
     if (!ins) return Error("prepare checkpoint");
-    sqlite3_bind_int64(ins->get(), 1, static_cast<sqlite3_int64>(checkpoint->seq));
-    sqlite3_bind_int64(ins->get(), 2, checkpoint->time_us);
-    sqlite3_bind_int64(ins->get(), 3, static_cast<sqlite3_int64>(checkpoint->prev_checkpoint_seq));
-    BindBlob(ins->get(), 4, checkpoint->head_hash.data(), checkpoint->head_hash.size());
-    BindBlob(ins->get(), 5, checkpoint->signature.data(), checkpoint->signature.size());
+    ins->Bind(1, static_cast<int64_t>(checkpoint->seq))
+        .Bind(2, checkpoint->time_us)
+        .Bind(3, static_cast<int64_t>(checkpoint->prev_checkpoint_seq))
+        .BindBlob(4, checkpoint->head_hash.data(), checkpoint->head_hash.size())
+        .BindBlob(5, checkpoint->signature.data(), checkpoint->signature.size());
     const int rc = ins->Step();
-    sqlite3_reset(ins->get());
+    ins->Reset();
     if (rc != SQLITE_DONE) return Error("insert checkpoint");
   }
   return OkStatus();
@@ -287,17 +266,18 @@ Status SqliteStore::AppendChained(std::span<EncodedRecord> records, const ChainF
   };
   ChainHead head;
   {
-    Stmt* q = impl_->Cached(impl_->read_head, "SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1");
+    Stmt* q =
+        impl_->Cached(impl_->read_head, "SELECT seq, hash FROM records ORDER BY seq DESC LIMIT 1");
     if (!q) return fail(impl_->Error("read head"));
     const int rc = q->Step();
     if (rc == SQLITE_ROW) {
-      head.seq = static_cast<uint64_t>(sqlite3_column_int64(q->get(), 0));
+      head.seq = static_cast<uint64_t>(q->Int(0));
       const void* h = sqlite3_column_blob(q->get(), 1);
       if (h && sqlite3_column_bytes(q->get(), 1) == static_cast<int>(head.hash.size())) {
         std::memcpy(head.hash.data(), h, head.hash.size());
       }
     }
-    sqlite3_reset(q->get());
+    q->Reset();
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) return fail(impl_->Error("read head"));
   }
   {
@@ -306,9 +286,9 @@ Status SqliteStore::AppendChained(std::span<EncodedRecord> records, const ChainF
     if (!q) return fail(impl_->Error("read head"));
     const int rc = q->Step();
     if (rc == SQLITE_ROW) {
-      head.last_checkpoint_seq = static_cast<uint64_t>(sqlite3_column_int64(q->get(), 0));
+      head.last_checkpoint_seq = static_cast<uint64_t>(q->Int(0));
     }
-    sqlite3_reset(q->get());
+    q->Reset();
     if (rc != SQLITE_ROW) return fail(impl_->Error("read head"));
   }
   auto checkpoint = chain(head, records);
@@ -326,16 +306,16 @@ StatusOr<Store::Tail> SqliteStore::LoadTail() {
   {
     Stmt q(impl_->db, (std::string(kSelectRecord) + " ORDER BY seq DESC LIMIT 1").c_str());
     if (!q.ok()) return impl_->Error("read last record");
-    const int rc = sqlite3_step(q.get());
+    const int rc = q.Step();
     if (rc == SQLITE_ROW) {
-      tail.last = ReadRow(q.get());
+      tail.last = ReadRow(q);
     } else if (rc != SQLITE_DONE) {
       return impl_->Error("read last record");
     }
   }
   Stmt q(impl_->db, "SELECT COALESCE(MAX(seq), 0) FROM checkpoints");
-  if (!q.ok() || sqlite3_step(q.get()) != SQLITE_ROW) return impl_->Error("read checkpoints");
-  tail.last_checkpoint_seq = static_cast<uint64_t>(sqlite3_column_int64(q.get(), 0));
+  if (!q.ok() || q.Step() != SQLITE_ROW) return impl_->Error("read checkpoints");
+  tail.last_checkpoint_seq = static_cast<uint64_t>(q.Int(0));
   return tail;
 }
 
@@ -351,15 +331,15 @@ StatusOr<std::vector<Checkpoint>> SqliteStore::LoadCheckpoints() {
   if (!q.ok()) return impl_->Error("read checkpoints");
   std::vector<Checkpoint> out;
   int rc;
-  while ((rc = sqlite3_step(q.get())) == SQLITE_ROW) {
+  while ((rc = q.Step()) == SQLITE_ROW) {
     Checkpoint c;
-    c.seq = static_cast<uint64_t>(sqlite3_column_int64(q.get(), 0));
-    c.time_us = sqlite3_column_int64(q.get(), 1);
-    c.prev_checkpoint_seq = static_cast<uint64_t>(sqlite3_column_int64(q.get(), 2));
-    const std::string head = Blob(q.get(), 3);
+    c.seq = static_cast<uint64_t>(q.Int(0));
+    c.time_us = q.Int(1);
+    c.prev_checkpoint_seq = static_cast<uint64_t>(q.Int(2));
+    const std::string head = q.Blob(3);
     // A head of the wrong length stays all zero, which cannot match a real hash.
     if (head.size() == c.head_hash.size()) std::copy(head.begin(), head.end(), c.head_hash.begin());
-    c.signature = Blob(q.get(), 4);
+    c.signature = q.Blob(4);
     out.push_back(std::move(c));
   }
   if (rc != SQLITE_DONE) return impl_->Error("read checkpoints");
@@ -382,17 +362,17 @@ Status SqliteStore::Query(const QueryFilter& filter,
   if (filter.limit && filter.category.empty()) sql += " LIMIT " + std::to_string(filter.limit);
   Stmt q(impl_->db, sql.c_str());
   if (!q.ok()) return impl_->Error("query");
-  if (filter.since_us) sqlite3_bind_int64(q.get(), 1, *filter.since_us);
-  if (filter.until_us) sqlite3_bind_int64(q.get(), 2, *filter.until_us);
-  if (!filter.key.empty()) BindText(q.get(), 3, filter.key);
-  if (!filter.tenant.empty()) BindText(q.get(), 4, filter.tenant);
-  if (!filter.action.empty()) BindText(q.get(), 5, filter.action);
-  if (!filter.rule.empty()) BindText(q.get(), 6, filter.rule);
-  if (filter.after_seq) sqlite3_bind_int64(q.get(), 7, static_cast<sqlite3_int64>(filter.after_seq));
+  if (filter.since_us) q.Bind(1, *filter.since_us);
+  if (filter.until_us) q.Bind(2, *filter.until_us);
+  if (!filter.key.empty()) q.Bind(3, filter.key);
+  if (!filter.tenant.empty()) q.Bind(4, filter.tenant);
+  if (!filter.action.empty()) q.Bind(5, filter.action);
+  if (!filter.rule.empty()) q.Bind(6, filter.rule);
+  if (filter.after_seq) q.Bind(7, static_cast<int64_t>(filter.after_seq));
   uint64_t matched = 0;
   int rc;
-  while ((rc = sqlite3_step(q.get())) == SQLITE_ROW) {
-    StoredRecord row = ReadRow(q.get());
+  while ((rc = q.Step()) == SQLITE_ROW) {
+    StoredRecord row = ReadRow(q);
     if (!filter.category.empty()) {
       auto body = ParseRecord(row.body);
       if (!body.ok() || !MatchesCategory(*body, filter.category, filter.min_score)) continue;

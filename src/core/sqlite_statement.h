@@ -45,6 +45,20 @@ class SqliteStatement {
     sqlite3_bind_blob(stmt_, i, data ? data : "", static_cast<int>(size), SQLITE_TRANSIENT);
     return *this;
   }
+  // The same without a copy: the caller keeps the bytes alive until ClearBindings() or the
+  // statement's end (hot insert loops).
+  SqliteStatement& BindView(int i, std::string_view v) {
+    sqlite3_bind_text(stmt_, i, v.data() ? v.data() : "", static_cast<int>(v.size()),
+                      SQLITE_STATIC);
+    return *this;
+  }
+  SqliteStatement& BindBlobView(int i, const void* data, size_t size) {
+    sqlite3_bind_blob(stmt_, i, data ? data : "", static_cast<int>(size), SQLITE_STATIC);
+    return *this;
+  }
+  // Ready to step again (a statement kept across calls); bindings stay until ClearBindings().
+  int Reset() { return sqlite3_reset(stmt_); }
+  void ClearBindings() { sqlite3_clear_bindings(stmt_); }
 
   std::string Text(int col) {
     const auto* p = sqlite3_column_text(stmt_, col);

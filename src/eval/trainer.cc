@@ -63,7 +63,7 @@ Status WriteTrainingFile(const TrainOptions& o, const std::vector<Example>& trai
   for (const auto& ex : train) ++group_size[{ex.source, ex.unsafe}];
 
   std::mt19937_64 rng(o.seed);
-  std::mt19937_64 keep_rng(o.seed ^ 0x6b656570u);  // "keep": the max_group sample
+  std::mt19937_64 keep_rng(o.seed ^ 0x6b656570u);     // "keep": the max_group sample
   std::mt19937_64 synonym_rng(o.seed ^ 0x73796e6fu);  // "syno": the WordNet copies
   std::optional<WordNet> wordnet;
   if (o.synonyms > 0) {
@@ -164,17 +164,29 @@ Status WriteManifest(const std::string& path, const std::string& model_file, uin
   j += o.quick ? "true" : "false";
   j += ", \"lines\": ";
   AppendJsonUint(j, static_cast<uint64_t>(train_lines));
-  j += ", \"dim\": " + std::to_string(o.dim) + ", \"epoch\": " + std::to_string(o.epoch) +
-       ", \"word_ngrams\": " + std::to_string(o.word_ngrams) + ", \"minn\": " +
-       std::to_string(o.minn) + ", \"maxn\": " + std::to_string(o.maxn) + ", \"bucket\": " +
-       std::to_string(o.bucket) + ", \"cutoff\": " + std::to_string(o.cutoff) +
-       ", \"min_group\": " + std::to_string(o.min_group) + ", \"max_repeat\": " +
-       std::to_string(o.max_repeat) + ", \"max_group\": " + std::to_string(o.max_group) +
-       ", \"lr\": " + std::to_string(o.lr) + ", \"unsafe_fpr\": " +
-       std::to_string(o.unsafe_fpr) + ", \"synonyms\": " + std::to_string(o.synonyms) +
-       ", \"augment_raw\": " + std::to_string(o.augment_raw) +
-       ", \"augment\": ";
-  AppendJsonNumber(j, o.augment);
+  // The options that shaped the model, for the record (informational: loading ignores them).
+  auto field = [&j](const char* name, double value) {
+    j += ", \"";
+    j += name;
+    j += "\": ";
+    AppendJsonNumber(j, value);
+  };
+  field("dim", o.dim);
+  field("epoch", o.epoch);
+  field("lr", o.lr);
+  field("word_ngrams", o.word_ngrams);
+  field("minn", o.minn);
+  field("maxn", o.maxn);
+  field("bucket", o.bucket);
+  field("cutoff", static_cast<double>(o.cutoff));
+  field("min_group", o.min_group);
+  field("max_repeat", o.max_repeat);
+  field("max_group", o.max_group);
+  field("augment", o.augment);
+  field("augment_raw", o.augment_raw);
+  field("synonyms", o.synonyms);
+  field("unsafe_fpr", o.unsafe_fpr);
+  field("attack_fpr", o.attack_fpr);
   j += "}\n}\n";
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out << j;
@@ -250,8 +262,7 @@ Status SetTrainOption(TrainOptions& o, std::string_view key, std::string_view va
     return InvalidArgumentError("--set " + std::string(key) + ": \"" + v + "\" is not a number");
   }
   auto whole = [&](int64_t lo, int64_t hi, auto& field) -> Status {
-    if (number != static_cast<double>(static_cast<int64_t>(number)) || number < lo ||
-        number > hi) {
+    if (number != static_cast<double>(static_cast<int64_t>(number)) || number < lo || number > hi) {
       return InvalidArgumentError("--set " + std::string(key) + ": must be a whole number in [" +
                                   std::to_string(lo) + ", " + std::to_string(hi) + "]");
     }
@@ -298,7 +309,8 @@ Status SetTrainOption(TrainOptions& o, std::string_view key, std::string_view va
 Status SetTrainOptions(TrainOptions& o, const std::vector<std::string>& settings) {
   for (const std::string& kv : settings) {
     const size_t eq = kv.find('=');
-    if (eq == std::string::npos) return InvalidArgumentError("--set " + kv + ": expected KEY=VALUE");
+    if (eq == std::string::npos)
+      return InvalidArgumentError("--set " + kv + ": expected KEY=VALUE");
     if (Status s = SetTrainOption(o, kv.substr(0, eq), kv.substr(eq + 1)); !s.ok()) return s;
   }
   return OkStatus();

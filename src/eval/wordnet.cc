@@ -22,13 +22,13 @@ constexpr size_t kSensesPerWord = 2;
 // teaches noise.
 const std::unordered_set<std::string_view>& StopWords() {
   static const std::unordered_set<std::string_view> words = {
-      "about", "also",  "been",  "could", "does",  "doing", "done",  "even",  "from",
-      "give",  "have",  "help",  "here",  "into",  "just",  "know",  "like",  "make",
-      "more",  "most",  "much",  "need",  "only",  "please", "some", "take",  "tell",
-      "than",  "that",  "their", "them",  "then",  "there", "they",  "this",  "very",
-      "want",  "well",  "were",  "what",  "when",  "which", "will",  "with",  "would",
-      "write", "your",  "should", "other", "these", "those", "where", "while", "being",
-      "get",   "going", "used",  "using", "said",  "says",  "thing", "things", "people"};
+      "about", "also",  "been",   "could", "does",  "doing",  "done",  "even",   "from",
+      "give",  "have",  "help",   "here",  "into",  "just",   "know",  "like",   "make",
+      "more",  "most",  "much",   "need",  "only",  "please", "some",  "take",   "tell",
+      "than",  "that",  "their",  "them",  "then",  "there",  "they",  "this",   "very",
+      "want",  "well",  "were",   "what",  "when",  "which",  "will",  "with",   "would",
+      "write", "your",  "should", "other", "these", "those",  "where", "while",  "being",
+      "get",   "going", "used",   "using", "said",  "says",   "thing", "things", "people"};
   return words;
 }
 
@@ -45,7 +45,8 @@ Status ReadFile(const std::string& path, std::string& out) {
 
 std::string Lemma(std::string_view w) {
   std::string s(w);
-  for (char& c : s) c = c == '_' ? ' ' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (char& c : s)
+    c = c == '_' ? ' ' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   // Adjective markers such as "(a)" or "(p)" follow some lemmas in data.adj.
   if (const size_t paren = s.find('('); paren != std::string::npos) s.resize(paren);
   return s;
@@ -97,10 +98,15 @@ StatusOr<WordNet> WordNet::Load(const std::string& dir) {
   }
   auto data_of = [&](char pos) -> const std::string& {
     switch (pos) {
-      case 'v': return data[1];
-      case 'a': case 's': return data[2];
-      case 'r': return data[3];
-      default: return data[0];
+      case 'v':
+        return data[1];
+      case 'a':
+      case 's':
+        return data[2];
+      case 'r':
+        return data[3];
+      default:
+        return data[0];
     }
   };
   WordNet wn;
@@ -164,12 +170,25 @@ const std::vector<std::string>* WordNet::Related(std::string_view word) const {
   };
   if (auto* r = found(w)) return r;
   // morphy's detachment rules, in its order: the first base form WordNet knows wins.
-  static const std::array<std::pair<std::string_view, std::string_view>, 15> kRules = {{
-      {"ies", "y"}, {"ses", "s"}, {"xes", "x"}, {"zes", "z"}, {"ches", "ch"}, {"shes", "sh"},
-      {"men", "man"}, {"s", ""}, {"es", "e"}, {"es", ""}, {"ed", "e"}, {"ed", ""},
-      {"ing", "e"}, {"ing", ""}, {"est", ""}}};
+  static const std::array<std::pair<std::string_view, std::string_view>, 15> kRules = {
+      {{"ies", "y"},
+       {"ses", "s"},
+       {"xes", "x"},
+       {"zes", "z"},
+       {"ches", "ch"},
+       {"shes", "sh"},
+       {"men", "man"},
+       {"s", ""},
+       {"es", "e"},
+       {"es", ""},
+       {"ed", "e"},
+       {"ed", ""},
+       {"ing", "e"},
+       {"ing", ""},
+       {"est", ""}}};
   for (const auto& [suffix, base] : kRules) {
-    if (w.size() > suffix.size() + 2 && w.compare(w.size() - suffix.size(), suffix.size(), suffix) == 0) {
+    if (w.size() > suffix.size() + 2 &&
+        w.compare(w.size() - suffix.size(), suffix.size(), suffix) == 0) {
       std::string b = w.substr(0, w.size() - suffix.size());
       b += base;
       if (auto* r = found(b)) return r;

@@ -17,7 +17,8 @@ class WordNetTest : public ::testing::Test {
     std::filesystem::create_directories(dir_);
     // Byte offsets of the data lines, which index files and pointers refer to.
     const std::string header = "  1 This software and database is being provided\n";
-    const std::string l1 = "00000000 06 n 02 bomb 0 fire_bomb 0 002 @ OFF2____ n 0000 ~ OFF3____ n 0000 | a weapon\n";
+    const std::string l1 =
+        "00000000 06 n 02 bomb 0 fire_bomb 0 002 @ OFF2____ n 0000 ~ OFF3____ n 0000 | a weapon\n";
     std::string data = header;
     const size_t o1 = data.size();
     auto pad = [](size_t v) {

@@ -128,9 +128,9 @@ bool IsHex64(std::string_view s) {
 // `section` is "upstream" or "defer_upstream"; only the latter takes `model`.
 Status ParseUpstream(const Validator& v, const YAML::Node& node, const std::string& section,
                      UpstreamConfig& up) {
-  std::vector<std::string_view> known = {"url", "api_key", "api_key_env", "connect_timeout_ms",
-                                         "read_timeout_ms", "verify_tls", "ca_file",
-                                         "max_idle_connections"};
+  std::vector<std::string_view> known = {
+      "url",        "api_key", "api_key_env",         "connect_timeout_ms", "read_timeout_ms",
+      "verify_tls", "ca_file", "max_idle_connections"};
   if (section == "defer_upstream") known.push_back("model");
   if (Status s = v.CheckKeys(node, section, known); !s.ok()) return s;
   for (const auto& kv : node) {
@@ -472,10 +472,9 @@ StatusOr<GatewayConfig> ParseGatewayConfig(std::string_view yaml,
   }
   if (root.IsNull()) return config;
   if (Status s = v.CheckKeys(root, "",
-                             {"listen", "threads", "policy", "upstream", "defer_upstream", "restore_placeholders",
-                              "limits", "streaming",
-                              "refusal", "moderation", "admin", "keys", "rate_limits", "control",
-                              "audit"});
+                             {"listen", "threads", "policy", "upstream", "defer_upstream",
+                              "restore_placeholders", "limits", "streaming", "refusal",
+                              "moderation", "admin", "keys", "rate_limits", "control", "audit"});
       !s.ok()) {
     return s;
   }

@@ -186,6 +186,8 @@ class Session {
   void QueueForReview(const Verdict& v, Direction direction, std::string_view text);
   Reply AdminReviews(const http::request<http::string_body>& req, std::string_view rest);
   static Reply AdminError(unsigned status, std::string message, std::string_view code);
+  // 405 naming the method the admin endpoint takes ("GET", "POST").
+  static Reply WrongMethod(std::string_view allowed);
   static Reply StoreFailure(const Status& st, std::string_view not_found,
                             std::string_view conflict);
   // Agent control on a chat completion: kill switch and rate limits before screening.
@@ -430,11 +432,6 @@ Task<void> Session::Run() {
 Task<bool> Session::Handle(http::request<http::string_body>& req) {
   const std::string_view path = PathOf(std::string_view(req.target().data(), req.target().size()));
   const http::verb method = req.method();
-  auto wrong_method = [&](std::string_view allowed) {
-    return Reply{.status = 405,
-                 .body = ErrorJson("method not allowed; use " + std::string(allowed),
-                                   "invalid_request_error", "method_not_allowed")};
-  };
   if (path == "/healthz" || path == "/readyz") {
     endpoint_ = Endpoint::kHealth;
     if (path == "/readyz" && server_.stopping_.load()) {
@@ -446,8 +443,8 @@ Task<bool> Session::Handle(http::request<http::string_body>& req) {
       const audit::WriterStats st = server_.audit_->stats();
       if (!st.store_available || !st.error.ok()) {
         std::string body = "{\"status\":\"unavailable\",\"audit\":";
-        AppendJsonString(body, !st.error.ok() ? st.error.message()
-                                              : "the audit store is failing; retrying");
+        AppendJsonString(
+            body, !st.error.ok() ? st.error.message() : "the audit store is failing; retrying");
         body.append(",\"audit_queued\":");
         AppendJsonUint(body, st.queued);
         body.push_back('}');
@@ -524,7 +521,7 @@ Task<bool> Session::Handle(http::request<http::string_body>& req) {
   if (path == "/v1/chat/completions") {
     endpoint_ = Endpoint::kChatCompletions;
     if (method != http::verb::post) {
-      reply_ = wrong_method("POST");
+      reply_ = WrongMethod("POST");
       co_return co_await SendReply(req);
     }
     co_return co_await ChatCompletions(req, guard, tenant);
@@ -532,7 +529,7 @@ Task<bool> Session::Handle(http::request<http::string_body>& req) {
   if (path == "/v1/moderations") {
     endpoint_ = Endpoint::kModerations;
     if (method != http::verb::post) {
-      reply_ = wrong_method("POST");
+      reply_ = WrongMethod("POST");
       co_return co_await SendReply(req);
     }
     reply_ = Moderations(req, guard, tenant);
@@ -541,7 +538,7 @@ Task<bool> Session::Handle(http::request<http::string_body>& req) {
   if (path == "/v1/check") {
     endpoint_ = Endpoint::kCheck;
     if (method != http::verb::post) {
-      reply_ = wrong_method("POST");
+      reply_ = WrongMethod("POST");
       co_return co_await SendReply(req);
     }
     reply_ = Check(req, guard, tenant);
@@ -550,7 +547,7 @@ Task<bool> Session::Handle(http::request<http::string_body>& req) {
   if (path == "/v1/models" || path.starts_with("/v1/models/")) {
     endpoint_ = Endpoint::kModels;
     if (method != http::verb::get) {
-      reply_ = wrong_method("GET");
+      reply_ = WrongMethod("GET");
       co_return co_await SendReply(req);
     }
     co_return co_await Models(req);
@@ -632,14 +629,9 @@ Task<bool> Session::Admin(http::request<http::string_body>& req, std::string_vie
                                      "invalid_api_key")};
     co_return co_await SendReply(req);
   }
-  auto wrong_method = [&](std::string_view allowed) {
-    return Reply{.status = 405,
-                 .body = ErrorJson("method not allowed; use " + std::string(allowed),
-                                   "invalid_request_error", "method_not_allowed")};
-  };
   if (path == "/admin/reload") {
     if (method != http::verb::post) {
-      reply_ = wrong_method("POST");
+      reply_ = WrongMethod("POST");
     } else {
       reply_ = Reload(req);
       Record(GatewayVerdict(reply_.status == 200 ? Action::kAllow : Action::kBlock,
@@ -674,7 +666,7 @@ Task<bool> Session::Admin(http::request<http::string_body>& req, std::string_vie
         reply_ = Reply{.status = 200, .body = std::move(body)};
       }
     } else if (method != http::verb::post) {
-      reply_ = wrong_method(path == "/admin/revive" ? "POST" : "GET or POST");
+      reply_ = WrongMethod(path == "/admin/revive" ? "POST" : "GET or POST");
     } else {
       reply_ = AdminKill(req, path == "/admin/revive");
     }
@@ -790,6 +782,10 @@ Session::Reply Session::AdminError(unsigned status, std::string message, std::st
   return {.status = status, .body = ErrorJson(message, "invalid_request_error", code)};
 }
 
+Session::Reply Session::WrongMethod(std::string_view allowed) {
+  return AdminError(405, "method not allowed; use " + std::string(allowed), "method_not_allowed");
+}
+
 // A control store error as an admin reply: unknown id 404, already decided 409, store down 503.
 Session::Reply Session::StoreFailure(const Status& st, std::string_view not_found,
                                      std::string_view conflict) {
@@ -810,7 +806,7 @@ Session::Reply Session::AdminReviews(const http::request<http::string_body>& req
   const http::verb method = req.method();
   const std::string_view target(req.target().data(), req.target().size());
   if (rest.empty() || rest == "/") {
-    if (method != http::verb::get) return AdminError(405, "method not allowed; use GET", "method_not_allowed");
+    if (method != http::verb::get) return WrongMethod("GET");
     std::optional<bool> pending = true;  // unlabelled only, unless asked otherwise
     if (auto state = QueryParam(target, "state")) {
       if (*state == "labelled") {
@@ -827,13 +823,13 @@ Session::Reply Session::AdminReviews(const http::request<http::string_body>& req
   }
   const auto [id, action] = SplitIdAndAction(rest);
   if (action.empty()) {
-    if (method != http::verb::get) return AdminError(405, "method not allowed; use GET", "method_not_allowed");
+    if (method != http::verb::get) return WrongMethod("GET");
     auto item = store.GetReview(id);
     if (!item.ok()) return StoreFailure(item.status(), "unknown_review", "already_labelled");
     return {.status = 200, .body = control::ReviewItemToJson(*item)};
   }
   if (action != "label") return AdminError(404, "unknown review action (use label)", "unknown_url");
-  if (method != http::verb::post) return AdminError(405, "method not allowed; use POST", "method_not_allowed");
+  if (method != http::verb::post) return WrongMethod("POST");
   simdjson::dom::element doc;
   if (ThreadParser().parse(req.body()).get(doc) || !doc.is_object()) {
     return AdminError(400, "expected a JSON object like {\"label\":\"unsafe\",\"note\":\"...\"}",
@@ -848,8 +844,10 @@ Session::Reply Session::AdminReviews(const http::request<http::string_body>& req
     }
   }
   if (!control::IsReviewLabel(label)) {
-    return AdminError(400, "label: expected safe, unsafe, unsure or a taxonomy label (hate, "
-                           "self_harm, jailbreak, ...)", "invalid_request");
+    return AdminError(400,
+                      "label: expected safe, unsafe, unsure or a taxonomy label (hate, "
+                      "self_harm, jailbreak, ...)",
+                      "invalid_request");
   }
   auto labelled = store.LabelReview(id, label, reviewer, note);
   if (!labelled.ok()) return StoreFailure(labelled.status(), "unknown_review", "already_labelled");
@@ -865,7 +863,7 @@ Session::Reply Session::AdminApprovals(const http::request<http::string_body>& r
   const http::verb method = req.method();
   const std::string_view target(req.target().data(), req.target().size());
   if (rest.empty() || rest == "/") {
-    if (method != http::verb::get) return AdminError(405, "method not allowed; use GET", "method_not_allowed");
+    if (method != http::verb::get) return WrongMethod("GET");
     std::optional<control::ApprovalState> state;
     if (auto name = QueryParam(target, "state")) {
       state = control::ParseApprovalState(*name);
@@ -876,15 +874,14 @@ Session::Reply Session::AdminApprovals(const http::request<http::string_body>& r
     }
     auto list = store.ListApprovals(state, 500);
     if (!list.ok()) return StoreFailure(list.status(), "unknown_approval", "already_decided");
-    return {.status = 200,
-            .body = JsonList("approvals", *list, [](const control::Approval& a) {
-              return control::ApprovalToJson(a, false);
-            })};
+    return {.status = 200, .body = JsonList("approvals", *list, [](const control::Approval& a) {
+                             return control::ApprovalToJson(a, false);
+                           })};
   }
   // "/apr_x" or "/apr_x/approve" or "/apr_x/deny"
   const auto [id, action] = SplitIdAndAction(rest);
   if (action.empty()) {
-    if (method != http::verb::get) return AdminError(405, "method not allowed; use GET", "method_not_allowed");
+    if (method != http::verb::get) return WrongMethod("GET");
     auto a = store.GetApproval(id);
     if (!a.ok()) return StoreFailure(a.status(), "unknown_approval", "already_decided");
     return {.status = 200, .body = control::ApprovalToJson(*a, true)};
@@ -892,7 +889,7 @@ Session::Reply Session::AdminApprovals(const http::request<http::string_body>& r
   if (action != "approve" && action != "deny") {
     return AdminError(404, "unknown approval action (use approve or deny)", "unknown_url");
   }
-  if (method != http::verb::post) return AdminError(405, "method not allowed; use POST", "method_not_allowed");
+  if (method != http::verb::post) return WrongMethod("POST");
   std::string_view note;
   if (!req.body().empty()) {
     simdjson::dom::element doc;
@@ -963,8 +960,7 @@ Task<bool> Session::Models(http::request<http::string_body>& req) {
     reply_ = Reply{.status = 200, .body = "{\"object\":\"list\",\"data\":[]}"};
     co_return co_await SendReply(req);
   }
-  http::request<http::string_body> up =
-      UpstreamRequest(req, http::verb::get, "", config_.upstream);
+  http::request<http::string_body> up = UpstreamRequest(req, http::verb::get, "", config_.upstream);
   up.erase(http::field::content_type);
   UpstreamExchange ex(*worker_.pool);
   Status s = co_await ex.Start(up);
@@ -1216,8 +1212,7 @@ Task<bool> Session::ChatCompletions(http::request<http::string_body>& req, const
   }
   Record(in.verdict, Direction::kInput, {}, in.text);
   // `defer` refuses like `block` unless a trusted model is configured to answer instead.
-  if (Refuses(in.action) &&
-      !(in.action == Action::kDefer && !config_.defer_upstream.url.empty())) {
+  if (Refuses(in.action) && !(in.action == Action::kDefer && !config_.defer_upstream.url.empty())) {
     if (in.stream) co_return co_await RefuseAsStream(req, in);
     reply_ = Reply{.status = 200,
                    .body = RefusalCompletion(in.model, RefusalText(in), WardenField(in, "request")),
@@ -1561,15 +1556,31 @@ StatusOr<std::shared_ptr<const PolicySet>> Server::LoadPolicies(const GatewayCon
 }
 
 StatusOr<std::unique_ptr<Server>> Server::Create(GatewayConfig config) {
-  if (!config.defer_upstream.url.empty() && config.defer_upstream.parsed.host.empty()) {
-    auto parsed = ParseUpstreamUrl(config.defer_upstream.url);
-    if (!parsed.ok()) return Status(parsed.status().code(), "defer_upstream: " + parsed.status().message());
-    config.defer_upstream.parsed = *parsed;
+  // Both upstreams' URLs parsed, and their TLS contexts made (null for plain HTTP), once.
+  // Errors about the trusted model say so; the main upstream's keep their plain wording.
+  auto prepare = [](UpstreamConfig& up,
+                    std::string_view prefix) -> StatusOr<std::shared_ptr<net::ssl::context>> {
+    if (up.parsed.host.empty()) {
+      auto parsed = ParseUpstreamUrl(up.url);
+      if (!parsed.ok()) {
+        return Status(parsed.status().code(), std::string(prefix) + parsed.status().message());
+      }
+      up.parsed = *parsed;
+    }
+    auto tls = MakeUpstreamTlsContext(up);
+    if (!tls.ok()) return Status(tls.status().code(), std::string(prefix) + tls.status().message());
+    return *tls;
+  };
+  std::shared_ptr<net::ssl::context> tls, defer_tls;
+  if (!config.upstream.url.empty()) {
+    auto t = prepare(config.upstream, "");
+    if (!t.ok()) return t.status();
+    tls = *t;
   }
-  if (!config.upstream.url.empty() && config.upstream.parsed.host.empty()) {
-    auto parsed = ParseUpstreamUrl(config.upstream.url);
-    if (!parsed.ok()) return parsed.status();
-    config.upstream.parsed = *parsed;
+  if (!config.defer_upstream.url.empty()) {
+    auto t = prepare(config.defer_upstream, "defer_upstream: ");
+    if (!t.ok()) return t.status();
+    defer_tls = *t;
   }
   std::unique_ptr<Server> server(new Server(std::move(config)));
   server->dashboard_ = std::make_unique<dashboard::Dashboard>(*server, dashboard::DashboardOptions{});
@@ -1582,22 +1593,14 @@ StatusOr<std::unique_ptr<Server>> Server::Create(GatewayConfig config) {
   auto policies = LoadPolicies(server->config_, nullptr);
   if (!policies.ok()) return policies.status();
   server->policies_.store(*policies);
-  auto tls = MakeUpstreamTlsContext(server->config_.upstream);
-  if (!tls.ok()) return tls.status();
-  std::optional<std::shared_ptr<net::ssl::context>> defer_tls;
-  if (!server->config_.defer_upstream.url.empty()) {
-    auto t = MakeUpstreamTlsContext(server->config_.defer_upstream);
-    if (!t.ok()) return Status(t.status().code(), "defer_upstream: " + t.status().message());
-    defer_tls = *t;
-  }
   unsigned threads = server->config_.threads;
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
   for (unsigned i = 0; i < threads; ++i) {
     auto w = std::make_unique<Worker>();
-    w->pool = std::make_unique<UpstreamPool>(w->ioc, server->config_.upstream, *tls);
-    if (defer_tls) {
+    w->pool = std::make_unique<UpstreamPool>(w->ioc, server->config_.upstream, tls);
+    if (!server->config_.defer_upstream.url.empty()) {
       w->defer_pool =
-          std::make_unique<UpstreamPool>(w->ioc, server->config_.defer_upstream, *defer_tls);
+          std::make_unique<UpstreamPool>(w->ioc, server->config_.defer_upstream, defer_tls);
     }
     server->workers_.push_back(std::move(w));
   }
@@ -1651,13 +1654,12 @@ std::string Server::StateMetrics() const {
   };
   if (audit_) {
     const audit::WriterStats st = audit_->stats();
-    gauge("warden_audit_records_written_total", "Audit records committed to the store.",
-          "counter", st.written);
+    gauge("warden_audit_records_written_total", "Audit records committed to the store.", "counter",
+          st.written);
     gauge("warden_audit_batches_total",
           "Audit store transactions committed (records written / batches: the group size).",
           "counter", st.batches);
-    gauge("warden_audit_queue_records", "Audit records waiting to be written.", "gauge",
-          st.queued);
+    gauge("warden_audit_queue_records", "Audit records waiting to be written.", "gauge", st.queued);
     gauge("warden_audit_refused_total", "Decisions the audit log could not take (refused).",
           "counter", st.refused);
     gauge("warden_audit_store_up", "1 while the audit store takes writes.", "gauge",

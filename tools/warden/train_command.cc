@@ -49,7 +49,8 @@ Status SplitInputs(const std::vector<std::string>& data, std::vector<std::string
 int RunTrain(const TrainFlags& f) {
   eval::TrainOptions o;
   o.out = f.out;
-  if (o.out.size() > 4 && o.out.compare(o.out.size() - 4, 4, ".ftz") == 0) o.out.resize(o.out.size() - 4);
+  if (o.out.size() > 4 && o.out.compare(o.out.size() - 4, 4, ".ftz") == 0)
+    o.out.resize(o.out.size() - 4);
   o.seed = f.seed;
   o.tmp_dir = f.tmp_dir;
   if (f.quick) eval::UseQuickConfig(o);
@@ -130,7 +131,8 @@ void AddTrainCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--seed", flags->seed, "random seed (fastText and augmentation)");
   cmd->add_flag("--quick", flags->quick, "small, fast model (smoke tests, leave-one-source-out)");
   cmd->add_option("--set", flags->set,
-                  "training option KEY=VALUE (repeatable), e.g. --set dim=48 --set max_group=4000; see docs/classifier.md");
+                  "training option KEY=VALUE (repeatable), e.g. --set dim=48 --set max_group=4000; "
+                  "see docs/classifier.md");
   cmd->add_option("--tmp-dir", flags->tmp_dir, "where the fastText training file is written");
   cmd->callback([flags, exit_code] { *exit_code = RunTrain(*flags); });
 }

@@ -58,12 +58,12 @@ bool ReadFile(const std::string& path, std::string& out) {
 
 struct Scratch {
   std::string features;
-  std::string token;                // one token, for fastText's dictionary lookup
-  std::vector<int32_t> ids;         // input rows of the text, grouped by token position
-  std::vector<uint32_t> ends;       // one past each position's last row in `ids`
-  std::vector<int32_t> hashes;      // fastText's word hash of each position
-  std::vector<float> hidden;        // one window's sum of rows
-  std::vector<float> prefix;        // running sums of rows by position (see ScoreText)
+  std::string token;            // one token, for fastText's dictionary lookup
+  std::vector<int32_t> ids;     // input rows of the text, grouped by token position
+  std::vector<uint32_t> ends;   // one past each position's last row in `ids`
+  std::vector<int32_t> hashes;  // fastText's word hash of each position
+  std::vector<float> hidden;    // one window's sum of rows
+  std::vector<float> prefix;    // running sums of rows by position (see ScoreText)
 };
 
 Scratch& ThreadScratch() {
@@ -96,8 +96,8 @@ std::vector<float> DecodeMatrix(const fasttext::Matrix& m) {
 // writes it at the end of the dictionary's serialised form: size, nwords, nlabels (int32),
 // ntokens, pruneidx_size (int64), the entries (NUL-terminated word, int64 count, int8 type),
 // then pruneidx_size (bucket, row) int32 pairs.
-bool ReadPruneIndex(const fasttext::Dictionary& dict,
-                    std::vector<std::pair<int32_t, int32_t>>& out, bool& pruned) {
+bool ReadPruneIndex(const fasttext::Dictionary& dict, std::vector<std::pair<int32_t, int32_t>>& out,
+                    bool& pruned) {
   std::ostringstream ss;
   dict.save(ss);
   const std::string bytes = std::move(ss).str();
@@ -121,7 +121,7 @@ bool ReadPruneIndex(const fasttext::Dictionary& dict,
   }
   pruned = prune_size >= 0;
   out.clear();
-  if (prune_size < 0 || prune_size > (int64_t{1} << 30)) return prune_size < 0 && at == bytes.size();
+  if (prune_size > (int64_t{1} << 30)) return false;  // corrupt: no model keeps that many
   for (int64_t i = 0; i < prune_size; ++i) {
     int32_t bucket = 0, row = 0;
     if (!take(&bucket, 4) || !take(&row, 4)) return false;
@@ -247,8 +247,7 @@ StatusOr<std::shared_ptr<const Classifier>> Classifier::Load(const std::string& 
   }
   const fasttext::Args args = model->getArgs();
   if (args.loss != fasttext::loss_name::ova || args.model != fasttext::model_name::sup) {
-    return InvalidArgumentError(model_path +
-                                ": model must be supervised with the one-vs-all loss");
+    return InvalidArgumentError(model_path + ": model must be supervised with the one-vs-all loss");
   }
   c->dict_ = model->getDictionary();
   c->label_map_.assign(c->dict_->nlabels(), -1);
@@ -335,8 +334,7 @@ void Classifier::RowsOf(std::string_view features, std::vector<int32_t>& ids,
       const std::vector<int32_t>& sub = dict_->getSubwords(wid);
       ids.insert(ids.end(), sub.begin(), sub.end());
     } else if (subwords_ && !last) {
-      dict_->computeSubwords(fasttext::Dictionary::BOW + s.token + fasttext::Dictionary::EOW,
-                             ids);
+      dict_->computeSubwords(fasttext::Dictionary::BOW + s.token + fasttext::Dictionary::EOW, ids);
     }
     s.hashes.push_back(static_cast<int32_t>(h));
     // Word n-grams ending at this position, hashed exactly as fastText does (int32 hashes
@@ -381,8 +379,8 @@ void Classifier::ScoreSum(const float* sum, size_t n, LabelScores& out) const {
     float dot = 0;
     for (int d = 0; d < dim_; ++d) dot += sum[d] * row[d];
     const double logit = static_cast<double>(dot * scale);
-    out[index] = std::max(out[index],
-                          static_cast<float>(1.0 / (1.0 + std::exp(-logit / temperature_))));
+    out[index] =
+        std::max(out[index], static_cast<float>(1.0 / (1.0 + std::exp(-logit / temperature_))));
   }
 }
 

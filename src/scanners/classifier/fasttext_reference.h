@@ -37,8 +37,7 @@ inline LabelScores FastTextReference(fasttext::FastText& ft, double temperature,
   for (int32_t j = 0; j < dict->nlabels(); ++j) {
     const int index = LabelIndex(dict->getLabel(j).substr(9));  // after "__label__"
     if (index < 0) continue;
-    s[index] =
-        static_cast<float>(1.0 / (1.0 + std::exp(-out->dotRow(hidden, j) / temperature)));
+    s[index] = static_cast<float>(1.0 / (1.0 + std::exp(-out->dotRow(hidden, j) / temperature)));
   }
   return s;
 }

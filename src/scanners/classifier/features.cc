@@ -8,13 +8,13 @@ namespace {
 // so word bigrams become character bigrams. Otherwise a whole sentence would be one token the
 // model has never seen.
 bool UnspacedScript(uint32_t cp) {
-  return (cp >= 0x0E00 && cp <= 0x0EFF) ||   // Thai, Lao
-         (cp >= 0x1000 && cp <= 0x109F) ||   // Myanmar
-         (cp >= 0x1780 && cp <= 0x17FF) ||   // Khmer
-         (cp >= 0x2E80 && cp <= 0x9FFF) ||   // CJK radicals, punctuation, kana, ideographs
-         (cp >= 0xF900 && cp <= 0xFAFF) ||   // CJK compatibility ideographs
-         (cp >= 0xFF00 && cp <= 0xFFEF) ||   // half- and full-width forms
-         (cp >= 0x20000 && cp <= 0x3FFFF);   // CJK extensions
+  return (cp >= 0x0E00 && cp <= 0x0EFF) ||  // Thai, Lao
+         (cp >= 0x1000 && cp <= 0x109F) ||  // Myanmar
+         (cp >= 0x1780 && cp <= 0x17FF) ||  // Khmer
+         (cp >= 0x2E80 && cp <= 0x9FFF) ||  // CJK radicals, punctuation, kana, ideographs
+         (cp >= 0xF900 && cp <= 0xFAFF) ||  // CJK compatibility ideographs
+         (cp >= 0xFF00 && cp <= 0xFFEF) ||  // half- and full-width forms
+         (cp >= 0x20000 && cp <= 0x3FFFF);  // CJK extensions
 }
 
 // Length and code point of the UTF-8 sequence at text[i] when it is well formed (2-4 bytes);

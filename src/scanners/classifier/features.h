@@ -19,9 +19,9 @@ namespace warden::classifier {
 // lower-cased (non-ASCII text is case-folded by the normalized view, not here); runs of
 // letters, digits and non-ASCII bytes form one token, except that every character of a script
 // written without spaces (CJK, kana, Thai, Lao, Myanmar, Khmer, full-width forms) is a token of
-// its own; every other ASCII punctuation character is a token of its own; control characters and whitespace separate tokens. At most
-// `max_tokens` tokens are appended. Returns the number of tokens appended.
-// Any bytes are accepted; the output never contains '\n' (fastText's end-of-line).
+// its own; every other ASCII punctuation character is a token of its own; control characters and
+// whitespace separate tokens. At most `max_tokens` tokens are appended. Returns the number of
+// tokens appended. Any bytes are accepted; the output never contains '\n' (fastText's end-of-line).
 size_t AppendFeatureText(std::string_view text, size_t max_tokens, std::string& out);
 
 }  // namespace warden::classifier
