@@ -135,6 +135,10 @@ class ControlStore {
                                                         size_t limit) = 0;
   virtual StatusOr<ReviewItem> LabelReview(std::string_view id, std::string_view label,
                                            std::string_view reviewer, std::string_view note) = 0;
+  // The item queued for one request's decision in `direction` ("input", "output", …), oldest
+  // first when there are several; nullopt when none was queued.
+  virtual StatusOr<std::optional<ReviewItem>> FindReviewForRequest(std::string_view request_id,
+                                                                   std::string_view direction) = 0;
 
   // Counters: adds `amount` to the counter `name` of the fixed window that ends at
   // `window_end_us` and returns the new total. Shared between gateways when the store is.

@@ -213,6 +213,35 @@ TEST_P(ControlStoreTest, ReviewQueue) {
   EXPECT_FALSE(IsReviewLabel("bad"));
 }
 
+TEST_P(ControlStoreTest, FindsTheReviewItemOfARequest) {
+  ReviewItem in{.id = NewReviewId(),
+                .created_us = 10,
+                .request_id = "req_7",
+                .key = "bot",
+                .tenant = "acme",
+                .direction = "input",
+                .action = "escalate",
+                .reason = "rule"};
+  ReviewItem out = in;
+  out.id = NewReviewId();
+  out.created_us = 11;
+  out.direction = "output";
+  ReviewItem later = in;  // a second input item of the same request: the first one is found
+  later.id = NewReviewId();
+  later.created_us = 12;
+  for (const ReviewItem& r : {in, out, later}) ASSERT_TRUE(store_->AddReview(r).ok());
+
+  auto found = store_->FindReviewForRequest("req_7", "input");
+  ASSERT_TRUE(found.ok()) << found.status().message();
+  ASSERT_TRUE(found->has_value());
+  EXPECT_EQ((*found)->id, in.id);
+  found = store_->FindReviewForRequest("req_7", "output");
+  ASSERT_TRUE(found.ok() && found->has_value());
+  EXPECT_EQ((*found)->id, out.id);
+  EXPECT_FALSE(store_->FindReviewForRequest("req_7", "tool_call")->has_value());
+  EXPECT_FALSE(store_->FindReviewForRequest("req_8", "input")->has_value());
+}
+
 INSTANTIATE_TEST_SUITE_P(Stores, ControlStoreTest, ::testing::Values("sqlite", "redis"),
                          [](const auto& info) { return info.param; });
 

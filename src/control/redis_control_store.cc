@@ -254,8 +254,23 @@ class RedisControlStore : public ControlStore {
       args.push_back(values[i]);
     }
     if (auto rr = Command(args); !rr.ok()) return rr.status();
+    // The request's first item in this direction, for FindReviewForRequest.
+    auto f = Command({"SET", ReviewForKey(r.request_id, r.direction), r.id, "NX"});
+    if (!f.ok()) return f.status();
     auto z = Command({"ZADD", "warden:reviews", created, r.id});
     return z.ok() ? OkStatus() : z.status();
+  }
+
+  StatusOr<std::optional<ReviewItem>> FindReviewForRequest(std::string_view request_id,
+                                                           std::string_view direction) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto r = Command({"GET", ReviewForKey(request_id, direction)});
+    if (!r.ok()) return r.status();
+    if ((*r)->type != REDIS_REPLY_STRING) return std::optional<ReviewItem>();
+    StatusOr<ReviewItem> item = GetReviewLocked(Str(r->get()));
+    if (item.status().code() == StatusCode::kNotFound) return std::optional<ReviewItem>();
+    if (!item.ok()) return item.status();
+    return std::optional<ReviewItem>(std::move(item).value());
   }
 
   StatusOr<ReviewItem> GetReview(std::string_view id) override {
@@ -397,6 +412,10 @@ class RedisControlStore : public ControlStore {
       else if (f == "note") a.note = std::move(v);
     }
     return a;
+  }
+
+  static std::string ReviewForKey(std::string_view request_id, std::string_view direction) {
+    return "warden:review-for:" + std::string(request_id) + ":" + std::string(direction);
   }
 
   StatusOr<ReviewItem> GetReviewLocked(std::string_view id) {

@@ -59,6 +59,7 @@ CREATE TABLE IF NOT EXISTS reviews(
   note TEXT NOT NULL,
   labelled_us INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS reviews_created ON reviews(created_us);
+CREATE INDEX IF NOT EXISTS reviews_request ON reviews(request_id);
 )sql";
 
 using Stmt = SqliteStatement;
@@ -249,6 +250,20 @@ class SqliteControlStore : public ControlStore {
   StatusOr<ReviewItem> GetReview(std::string_view id) override {
     std::lock_guard<std::mutex> lock(mu_);
     return GetReviewLocked(id);
+  }
+
+  StatusOr<std::optional<ReviewItem>> FindReviewForRequest(std::string_view request_id,
+                                                           std::string_view direction) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    Stmt s(db_, (std::string("SELECT ") + kReviewColumns +
+                 " FROM reviews WHERE request_id = ?1 AND direction = ?2 ORDER BY created_us "
+                 "LIMIT 1")
+                    .c_str());
+    s.Bind(1, request_id).Bind(2, direction);
+    const int rc = s.Step();
+    if (rc == SQLITE_ROW) return std::optional<ReviewItem>(ReadReview(s));
+    if (rc != SQLITE_DONE) return Error("find the review item of a request");
+    return std::optional<ReviewItem>();
   }
 
   StatusOr<std::vector<ReviewItem>> ListReviews(std::optional<bool> pending,

@@ -1091,15 +1091,11 @@ UiResponse Dashboard::Review(const http::request<http::string_body>& req, std::s
   // The same decision labels the interaction's item in the stored review queue, so that it
   // reaches `warden review export` and the training data.
   if (control::ControlStore* store = server_.control_store()) {
-    auto pending = store->ListReviews(true, 1000);
-    if (pending.ok()) {
-      const std::string direction(DirectionName(decided->event->direction));
-      for (const control::ReviewItem& item : *pending) {
-        if (item.request_id != decided->event->request_id || item.direction != direction) continue;
-        (void)store->LabelReview(item.id, decided->state == "confirmed" ? "unsafe" : "safe",
-                                 "dashboard", note);
-        break;
-      }
+    auto item = store->FindReviewForRequest(decided->event->request_id,
+                                            DirectionName(decided->event->direction));
+    if (item.ok() && item->has_value() && (*item)->label.empty()) {
+      (void)store->LabelReview((*item)->id, decided->state == "confirmed" ? "unsafe" : "safe",
+                               "dashboard", note);
     }
   }
   UiResponse r = Json(
