@@ -15,6 +15,7 @@
 
 #include "core/json_writer.h"
 #include "eval/mutators.h"
+#include "eval/semantic_trainer.h"
 #include "eval/wordnet.h"
 #include "scanners/classifier/features.h"
 
@@ -135,9 +136,16 @@ std::string HexHash(uint64_t h) {
   return buf;
 }
 
+// The manifest's record of a semantic head file.
+struct SemanticFile {
+  std::string file;  // name beside the manifest; empty: no head
+  uint64_t bytes = 0;
+  uint64_t hash = 0;
+};
+
 Status WriteManifest(const std::string& path, const std::string& model_file, uint64_t bytes,
-                     uint64_t hash, const TrainOptions& o, const LabelScores& thresholds,
-                     int64_t train_lines) {
+                     uint64_t hash, const SemanticFile& semantic, const TrainOptions& o,
+                     const LabelScores& thresholds, int64_t train_lines) {
   std::string j = "{\n  \"format\": \"warden-classifier/1\",\n  \"model_file\": ";
   AppendJsonString(j, model_file);
   j += ",\n  \"model_bytes\": ";
@@ -148,6 +156,15 @@ Status WriteManifest(const std::string& path, const std::string& model_file, uin
   AppendJsonUint(j, o.window_tokens);
   j += ",\n  \"temperature\": ";
   AppendJsonNumber(j, o.temperature);
+  if (!semantic.file.empty()) {
+    j += ",\n  \"semantic\": {\"file\": ";
+    AppendJsonString(j, semantic.file);
+    j += ", \"bytes\": ";
+    AppendJsonUint(j, semantic.bytes);
+    j += ", \"fnv1a64\": \"" + HexHash(semantic.hash) + "\", \"weight\": ";
+    AppendJsonNumber(j, o.semantic_weight);
+    j += "}";
+  }
   j += ",\n  \"thresholds\": {";
   for (size_t i = 0; i < kNumLabels; ++i) {
     j += i ? ",\n    " : "\n    ";
@@ -185,6 +202,12 @@ Status WriteManifest(const std::string& path, const std::string& model_file, uin
   field("augment", o.augment);
   field("augment_raw", o.augment_raw);
   field("synonyms", o.synonyms);
+  if (!semantic.file.empty()) {
+    field("vector_words", static_cast<double>(o.vector_words));
+    field("semantic_hidden", o.semantic_hidden);
+    field("semantic_epoch", o.semantic_epoch);
+    field("semantic_lr", o.semantic_lr);
+  }
   field("unsafe_fpr", o.unsafe_fpr);
   field("attack_fpr", o.attack_fpr);
   j += "}\n}\n";
@@ -299,11 +322,17 @@ Status SetTrainOption(TrainOptions& o, std::string_view key, std::string_view va
   if (key == "unsafe_fpr") return real(0, 1, o.unsafe_fpr);
   if (key == "attack_fpr") return real(0, 1, o.attack_fpr);
   if (key == "temperature") return real(1e-3, 1000, o.temperature);
+  if (key == "vector_words") return whole(1, 10000000, o.vector_words);
+  if (key == "semantic_hidden") return whole(1, 4096, o.semantic_hidden);
+  if (key == "semantic_epoch") return whole(1, 1000, o.semantic_epoch);
+  if (key == "semantic_lr") return real(1e-6, 10, o.semantic_lr);
+  if (key == "semantic_weight") return real(0, 100, o.semantic_weight);
   return InvalidArgumentError(
       "--set: unknown option \"" + std::string(key) +
       "\" (known: dim, epoch, lr, word_ngrams, minn, maxn, bucket, cutoff, quantize, "
       "window_tokens, min_group, max_repeat, max_group, augment, augment_raw, synonyms, "
-      "unsafe_fpr, attack_fpr, temperature)");
+      "unsafe_fpr, attack_fpr, temperature, vector_words, semantic_hidden, semantic_epoch, "
+      "semantic_lr, semantic_weight)");
 }
 
 Status SetTrainOptions(TrainOptions& o, const std::vector<std::string>& settings) {
@@ -334,13 +363,14 @@ StatusOr<TrainResult> TrainModel(const TrainOptions& o, const std::vector<Exampl
       (fs::path(o.tmp_dir) / ("warden-train-" + tag + ".txt")).string();
   const std::string tmp_model = o.out + ".tmp-" + tag + ".ftz";
   const std::string tmp_manifest = classifier::ManifestPath(tmp_model);
+  const std::string tmp_semantic = o.out + ".tmp-" + tag + ".sem";
   struct Cleanup {
     std::vector<std::string> files;
     ~Cleanup() {
       std::error_code ec;
       for (const auto& f : files) fs::remove(f, ec);
     }
-  } cleanup{{train_file, tmp_model, tmp_manifest}};
+  } cleanup{{train_file, tmp_model, tmp_manifest, tmp_semantic}};
 
   if (Status s = WriteTrainingFile(o, train, train_file, &result.train_lines); !s.ok()) return s;
 
@@ -381,6 +411,30 @@ StatusOr<TrainResult> TrainModel(const TrainOptions& o, const std::vector<Exampl
   }
   if (o.progress) o.progress("quantize", 1.0);
 
+  // The semantic head learns from the same lines (same mix, same augmentation).
+  SemanticFile semantic;
+  if (!o.vectors.empty()) {
+    if (o.progress) o.progress("semantic", 0.0);
+    classifier::SemanticHead head;
+    if (Status s = LoadWordVectors(o.vectors, o.vector_words, head); !s.ok()) return s;
+    SemanticTrainOptions so;
+    so.seed = o.seed;
+    so.hidden = static_cast<uint32_t>(o.semantic_hidden);
+    so.epoch = o.semantic_epoch;
+    so.lr = o.semantic_lr;
+    if (o.progress) so.progress = [&o](double f) { o.progress("semantic", f); };
+    if (Status s = TrainSemanticHead(train_file, so, head); !s.ok()) return s;
+    const std::string head_bytes = head.Serialize();
+    std::ofstream out(tmp_semantic, std::ios::binary | std::ios::trunc);
+    out << head_bytes;
+    out.close();
+    if (!out) return InternalError(tmp_semantic + ": cannot write semantic head");
+    // The provisional manifest names the temp file; the final one the renamed file.
+    semantic.file = fs::path(tmp_semantic).filename().string();
+    semantic.bytes = head_bytes.size();
+    semantic.hash = classifier::Fnv1a64(head_bytes);
+  }
+
   std::string bytes;
   if (Status s = ReadAll(tmp_model, bytes); !s.ok()) return s;
   result.model_bytes = bytes.size();
@@ -388,8 +442,8 @@ StatusOr<TrainResult> TrainModel(const TrainOptions& o, const std::vector<Exampl
   const std::string model_file = fs::path(o.out + ".ftz").filename().string();
   LabelScores provisional;
   provisional.fill(0.5f);
-  if (Status s = WriteManifest(tmp_manifest, model_file, bytes.size(), hash, o, provisional,
-                               result.train_lines);
+  if (Status s = WriteManifest(tmp_manifest, model_file, bytes.size(), hash, semantic, o,
+                               provisional, result.train_lines);
       !s.ok()) {
     return s;
   }
@@ -414,14 +468,20 @@ StatusOr<TrainResult> TrainModel(const TrainOptions& o, const std::vector<Exampl
     }
     result.dev_unsafe = ComputeMetrics(s, y, result.thresholds[classifier::kUnsafeLabel]);
   }
-  if (Status s = WriteManifest(tmp_manifest, model_file, bytes.size(), hash, o,
+  if (!semantic.file.empty()) semantic.file = fs::path(o.out + ".sem").filename().string();
+  if (Status s = WriteManifest(tmp_manifest, model_file, bytes.size(), hash, semantic, o,
                                result.thresholds, result.train_lines);
       !s.ok()) {
     return s;
   }
-  // The model first, then its manifest: a reader that races with the renames sees a hash
-  // mismatch (a clear error), never a model with the wrong thresholds.
+  // The model files first, then their manifest: a reader that races with the renames sees a
+  // hash mismatch (a clear error), never a model with the wrong thresholds.
   std::error_code ec;
+  if (!semantic.file.empty()) {
+    const std::string semantic_path = o.out + ".sem";
+    fs::rename(tmp_semantic, semantic_path, ec);
+    if (ec) return InternalError(semantic_path + ": rename failed: " + ec.message());
+  }
   result.model_path = o.out + ".ftz";
   fs::rename(tmp_model, result.model_path, ec);
   if (ec) return InternalError(result.model_path + ": rename failed: " + ec.message());
@@ -462,6 +522,7 @@ StatusOr<std::vector<LosoRow>> LeaveOneSourceOut(
     std::error_code ec;
     fs::remove(r->model_path, ec);
     fs::remove(classifier::ManifestPath(r->model_path), ec);
+    fs::remove(o.out + ".sem", ec);
   }
   return rows;
 }

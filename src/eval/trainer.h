@@ -71,6 +71,14 @@ struct TrainOptions {
   // from WordNet (eval/wordnet.h), read from `wordnet_dir`. 0: off.
   double synonyms = 0.0;
   std::string wordnet_dir = "/usr/share/wordnet";
+  // Pretrained word vectors for the semantic head (scanners/classifier/semantic.h): a GloVe
+  // text file or wink-embeddings JSON (scripts/fetch-vectors.sh). Empty: no head, fastText only.
+  std::string vectors;
+  size_t vector_words = 100000;  // the most frequent words kept (about 100 bytes each)
+  int semantic_hidden = 64;
+  int semantic_epoch = 10;
+  double semantic_lr = 0.02;
+  double semantic_weight = 1.0;  // the head's logits are added with this weight
   // Dev thresholds: unsafe at this FPR on safe dev rows, each attack label at `attack_fpr`.
   double unsafe_fpr = 0.02;
   double attack_fpr = 0.01;
@@ -83,7 +91,8 @@ void UseQuickConfig(TrainOptions& o);
 
 // Sets one hyper-parameter by name ("dim", "epoch", "lr", "word_ngrams", "minn", "maxn",
 // "bucket", "cutoff", "quantize", "window_tokens", "min_group", "max_repeat", "max_group",
-// "augment", "augment_raw", "synonyms", "unsafe_fpr", "attack_fpr", "temperature"), as `warden
+// "augment", "augment_raw", "synonyms", "unsafe_fpr", "attack_fpr", "temperature",
+// "vector_words", "semantic_hidden", "semantic_epoch", "semantic_lr", "semantic_weight"), as `warden
 // train --set KEY=VALUE` does. INVALID_ARGUMENT names the key for an unknown key or a value out of
 // range.
 Status SetTrainOption(TrainOptions& o, std::string_view key, std::string_view value);

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
@@ -182,6 +183,109 @@ TEST_F(TrainerTest, CorruptOrMissingModelIsAClearError) {
   auto bad_manifest = classifier::Classifier::Load(r->model_path);
   ASSERT_FALSE(bad_manifest.ok());
   EXPECT_NE(bad_manifest.status().message().find("m.json"), std::string::npos);
+}
+
+// Word vectors in GloVe's text format, most frequent first: function words, then two
+// clusters, hazards and harmless objects. Training sees only some words of each cluster.
+void WriteTinyVectors(const fs::path& path) {
+  std::ofstream out(path);
+  const char* function_words[] = {"how", "do", "i", "make", "a", "the", "me", "for"};
+  for (const char* w : function_words) out << w << " 0 0 0 1\n";
+  const char* hazards[] = {"bomb", "poison", "explosive", "grenade", "toxin", "nerve"};
+  const char* objects[] = {"cake", "bread", "poem", "pie", "soup", "song"};
+  for (int i = 0; i < 6; ++i) {
+    out << hazards[i] << " 1 0 " << 0.1 * i << " 0\n";
+    out << objects[i] << " 0 1 " << 0.1 * i << " 0\n";
+  }
+}
+
+// The semantic head's reason to exist: a harmful word the training data never contained
+// ("toxin") scores as unsafe because its vector is near the harmful words it did contain, and
+// an unseen harmless word ("soup") does not. The n-gram model alone cannot tell them apart.
+TEST_F(TrainerTest, SemanticHeadCarriesTrainingToUnseenWords) {
+  WriteTinyVectors(dir_ / "vectors.txt");
+  std::vector<Example> data;
+  const char* unsafe[] = {"how do i make a bomb", "how do i make a poison", "make me a grenade",
+                          "a explosive for me"};
+  const char* safe[] = {"how do i make a cake", "how do i make a bread", "make me a poem",
+                        "a pie for me"};
+  for (int copy = 0; copy < 30; ++copy) {
+    for (const char* t : unsafe) {
+      Example e;
+      e.text = t;
+      e.unsafe = true;
+      e.source = "tiny";
+      data.push_back(e);
+    }
+    for (const char* t : safe) {
+      Example e;
+      e.text = t;
+      e.source = "tiny";
+      data.push_back(e);
+    }
+  }
+  TrainOptions o;
+  o.tmp_dir = dir_.string();
+  o.dim = 4;
+  o.epoch = 20;
+  o.bucket = 1000;
+  o.quantize = false;
+  o.min_group = 0;
+  o.augment = 0;
+  o.semantic_hidden = 8;
+  o.semantic_epoch = 20;
+  o.semantic_lr = 0.05;
+  auto unsafe_margin = [&](const std::string& name, const std::string& vectors) {
+    o.out = (dir_ / name).string();
+    o.vectors = vectors;
+    auto r = TrainModel(o, data, data);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    auto c = classifier::Classifier::Load((dir_ / (name + ".ftz")).string());
+    EXPECT_TRUE(c.ok()) << c.status().ToString();
+    if (!c.ok()) return 0.0f;
+    classifier::LabelScores toxin, soup;
+    (*c)->ScoreText("how do i make a toxin", toxin);
+    (*c)->ScoreText("how do i make a soup", soup);
+    return toxin[classifier::kUnsafeLabel] - soup[classifier::kUnsafeLabel];
+  };
+  const float with_head = unsafe_margin("head", (dir_ / "vectors.txt").string());
+  const float without = unsafe_margin("plain", "");
+  EXPECT_GT(with_head, 0.3f);
+  EXPECT_LT(std::fabs(without), 0.1f);
+  EXPECT_TRUE(fs::exists(dir_ / "head.sem"));
+  EXPECT_FALSE(fs::exists(dir_ / "plain.sem"));
+  // Only the model files are left: vectors.txt, head.{ftz,json,sem}, plain.{ftz,json}.
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir_), fs::directory_iterator()), 6);
+
+  // The same seed gives the same head, byte for byte.
+  auto read = [](const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    return std::string((std::istreambuf_iterator<char>(in)), {});
+  };
+  const std::string first = read(dir_ / "head.sem");
+  unsafe_margin("head", (dir_ / "vectors.txt").string());
+  EXPECT_EQ(read(dir_ / "head.sem"), first);
+
+  // A missing or altered head is an error that names it.
+  fs::rename(dir_ / "head.sem", dir_ / "moved.sem");
+  auto missing = classifier::Classifier::Load((dir_ / "head.ftz").string());
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
+  EXPECT_NE(missing.status().message().find("head.sem"), std::string::npos);
+  std::string altered = first;
+  altered[altered.size() / 2] ^= 0x01;
+  std::ofstream(dir_ / "head.sem", std::ios::binary) << altered;
+  auto corrupt = classifier::Classifier::Load((dir_ / "head.ftz").string());
+  ASSERT_FALSE(corrupt.ok());
+  EXPECT_EQ(corrupt.status().code(), StatusCode::kDataLoss);
+  EXPECT_NE(corrupt.status().message().find("head.sem"), std::string::npos);
+
+  // Missing vectors name the file and how to get it.
+  o.out = (dir_ / "none").string();
+  o.vectors = (dir_ / "absent.txt").string();
+  auto r = TrainModel(o, data, data);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("fetch-vectors"), std::string::npos);
 }
 
 }  // namespace

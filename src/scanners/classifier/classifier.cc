@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "scanners/classifier/features.h"
+#include "scanners/classifier/semantic.h"
 
 namespace warden::classifier {
 
@@ -64,6 +65,15 @@ struct Scratch {
   std::vector<int32_t> hashes;  // fastText's word hash of each position
   std::vector<float> hidden;    // one window's sum of rows
   std::vector<float> prefix;    // running sums of rows by position (see ScoreText)
+  // The semantic head's share: each position's word-vector row (-1: none), running sums of
+  // the vectors and running counts of positions with one, one window's sum, the mean and
+  // the head's hidden layer.
+  std::vector<int32_t> semantic_rows;
+  std::vector<float> semantic_prefix;
+  std::vector<uint32_t> semantic_count;
+  std::vector<float> semantic_window;
+  std::vector<float> semantic_mean;
+  std::vector<float> semantic_hidden;
 };
 
 Scratch& ThreadScratch() {
@@ -130,6 +140,24 @@ bool ReadPruneIndex(const fasttext::Dictionary& dict, std::vector<std::pair<int3
   return at == bytes.size();
 }
 
+std::string HashHex(std::string_view bytes) {
+  char hex[17];
+  std::snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(Fnv1a64(bytes)));
+  return hex;
+}
+
+// DATA_LOSS unless `bytes` (the contents of `path`) have the size and hash the manifest states.
+Status CheckAgainstManifest(const std::string& path, std::string_view bytes,
+                            uint64_t expected_bytes, std::string_view expected_hash,
+                            const std::string& manifest_path) {
+  const std::string hash = HashHex(bytes);
+  if (bytes.size() == expected_bytes && expected_hash == hash) return OkStatus();
+  return DataLossError(path + ": file does not match its manifest " + manifest_path + " (" +
+                       std::to_string(bytes.size()) + " bytes, fnv1a64 " + hash + "; expected " +
+                       std::to_string(expected_bytes) + " bytes, " + std::string(expected_hash) +
+                       "): corrupt or replaced");
+}
+
 uint64_t BucketSlot(int32_t bucket) {
   return static_cast<uint64_t>(static_cast<uint32_t>(bucket)) * 0x9E3779B97F4A7C15ull >> 20;
 }
@@ -179,15 +207,10 @@ StatusOr<std::shared_ptr<const Classifier>> Classifier::Load(const std::string& 
     return InvalidArgumentError(manifest_path +
                                 ": \"model_bytes\" and \"model_fnv1a64\" are required");
   }
-  char hash_hex[17];
-  std::snprintf(hash_hex, sizeof(hash_hex), "%016llx",
-                static_cast<unsigned long long>(Fnv1a64(model_bytes)));
-  if (model_bytes.size() != expected_bytes || expected_hash != hash_hex) {
-    return DataLossError(model_path + ": model file does not match its manifest " +
-                         manifest_path + " (" + std::to_string(model_bytes.size()) +
-                         " bytes, fnv1a64 " + hash_hex + "; expected " +
-                         std::to_string(expected_bytes) + " bytes, " +
-                         std::string(expected_hash) + "): corrupt or replaced");
+  if (Status st = CheckAgainstManifest(model_path, model_bytes, expected_bytes, expected_hash,
+                                       manifest_path);
+      !st.ok()) {
+    return st;
   }
   uint64_t max_tokens = 0;
   if (root["max_tokens"].get(max_tokens) == simdjson::SUCCESS && max_tokens > 0) {
@@ -206,6 +229,35 @@ StatusOr<std::shared_ptr<const Classifier>> Classifier::Load(const std::string& 
       return InvalidArgumentError(manifest_path + ": \"temperature\" must be a positive number");
     }
     c->temperature_ = temperature;
+  }
+  simdjson::dom::object semantic;
+  if (root["semantic"].get(semantic) == simdjson::SUCCESS) {
+    std::string_view file, hash;
+    uint64_t bytes = 0;
+    double weight = 1.0;
+    if (semantic["file"].get(file) != simdjson::SUCCESS || file.empty() ||
+        file.find('/') != std::string_view::npos || semantic["bytes"].get(bytes) != simdjson::SUCCESS ||
+        semantic["fnv1a64"].get(hash) != simdjson::SUCCESS ||
+        (semantic["weight"].error() != simdjson::NO_SUCH_FIELD &&
+         semantic["weight"].get(weight) != simdjson::SUCCESS) ||
+        !(weight >= 0 && weight <= 100)) {
+      return InvalidArgumentError(manifest_path +
+                                  ": \"semantic\" needs \"file\" (a name beside the manifest), "
+                                  "\"bytes\", \"fnv1a64\" and optionally \"weight\" in [0,100]");
+    }
+    const size_t slash = model_path.find_last_of('/');
+    const std::string path =
+        (slash == std::string::npos ? std::string() : model_path.substr(0, slash + 1)) +
+        std::string(file);
+    std::string head_bytes;
+    if (!ReadFile(path, head_bytes)) return NotFoundError(path + ": cannot read semantic head");
+    if (Status st = CheckAgainstManifest(path, head_bytes, bytes, hash, manifest_path); !st.ok()) {
+      return st;
+    }
+    auto head = SemanticHead::Parse(head_bytes, path);
+    if (!head.ok()) return head.status();
+    c->semantic_ = std::make_shared<const SemanticHead>(std::move(*head));
+    c->semantic_weight_ = static_cast<float>(weight);
   }
   simdjson::dom::object thresholds;
   if (root["thresholds"].get(thresholds) != simdjson::SUCCESS) {
@@ -251,11 +303,13 @@ StatusOr<std::shared_ptr<const Classifier>> Classifier::Load(const std::string& 
   }
   c->dict_ = model->getDictionary();
   c->label_map_.assign(c->dict_->nlabels(), -1);
+  c->scored_.fill(c->semantic_ != nullptr);
   for (int32_t i = 0; i < c->dict_->nlabels(); ++i) {
     std::string name = c->dict_->getLabel(i);
     constexpr std::string_view kPrefix = "__label__";
     if (name.rfind(kPrefix, 0) == 0) name.erase(0, kPrefix.size());
     c->label_map_[i] = LabelIndex(name);
+    if (c->label_map_[i] >= 0) c->scored_[c->label_map_[i]] = true;
   }
   c->dim_ = args.dim;
   c->nwords_ = c->dict_->nwords();
@@ -300,7 +354,7 @@ StatusOr<std::shared_ptr<const Classifier>> Classifier::Load(const std::string& 
 Classifier::~Classifier() = default;
 
 void Classifier::RowsOf(std::string_view features, std::vector<int32_t>& ids,
-                        std::vector<uint32_t>& ends) const {
+                        std::vector<uint32_t>& ends, std::vector<int32_t>& semantic_rows) const {
   // This is fastText's Dictionary::getLine for a supervised model, position by position: a
   // known word contributes its row (or its subword rows), an unknown word only its subwords;
   // every word's hash takes part in the word n-grams, which hash into buckets; a pruned model
@@ -310,6 +364,7 @@ void Classifier::RowsOf(std::string_view features, std::vector<int32_t>& ids,
   Scratch& s = ThreadScratch();
   ids.clear();
   ends.clear();
+  semantic_rows.clear();
   s.hashes.clear();
   size_t at = 0;
   bool last = false;
@@ -337,6 +392,7 @@ void Classifier::RowsOf(std::string_view features, std::vector<int32_t>& ids,
       dict_->computeSubwords(fasttext::Dictionary::BOW + s.token + fasttext::Dictionary::EOW, ids);
     }
     s.hashes.push_back(static_cast<int32_t>(h));
+    if (semantic_) semantic_rows.push_back(last ? -1 : semantic_->Row(word));
     // Word n-grams ending at this position, hashed exactly as fastText does (int32 hashes
     // sign-extended into a 64-bit accumulator).
     const size_t p = s.hashes.size() - 1;
@@ -368,19 +424,31 @@ int32_t Classifier::PrunedRow(int32_t bucket) const {
   }
 }
 
-void Classifier::ScoreSum(const float* sum, size_t n, LabelScores& out) const {
+void Classifier::ScoreSum(const float* sum, size_t n, const float* semantic_sum,
+                          size_t semantic_n, LabelScores& out) const {
+  LabelScores logits{};
   // The hidden layer is the mean of the rows; scaling the dot product instead of the vector
   // saves a pass over it.
   const float scale = n > 0 ? 1.0f / static_cast<float>(n) : 0.0f;
+  const float inv_temperature = static_cast<float>(1.0 / temperature_);
   for (size_t j = 0; j < label_map_.size(); ++j) {
     const int index = label_map_[j];
     if (index < 0) continue;
     const float* row = output_.data() + j * dim_;
     float dot = 0;
     for (int d = 0; d < dim_; ++d) dot += sum[d] * row[d];
-    const double logit = static_cast<double>(dot * scale);
-    out[index] =
-        std::max(out[index], static_cast<float>(1.0 / (1.0 + std::exp(-logit / temperature_))));
+    logits[index] = dot * scale * inv_temperature;
+  }
+  if (semantic_ && semantic_n > 0) {
+    Scratch& s = ThreadScratch();
+    s.semantic_mean.resize(semantic_->dim);
+    const float inv = 1.0f / static_cast<float>(semantic_n);
+    for (uint32_t d = 0; d < semantic_->dim; ++d) s.semantic_mean[d] = semantic_sum[d] * inv;
+    semantic_->AddLogits(s.semantic_mean.data(), semantic_weight_, s.semantic_hidden, logits);
+  }
+  for (size_t i = 0; i < kNumLabels; ++i) {
+    if (!scored_[i]) continue;
+    out[i] = std::max(out[i], static_cast<float>(1.0 / (1.0 + std::exp(-double{logits[i]}))));
   }
 }
 
@@ -393,42 +461,69 @@ void Classifier::ScoreText(std::string_view text, LabelScores& out) const {
   Scratch& s = ThreadScratch();
   s.features.clear();
   if (AppendFeatureText(text, max_tokens_, s.features) == 0) return;
-  RowsOf(s.features, s.ids, s.ends);
+  RowsOf(s.features, s.ids, s.ends, s.semantic_rows);
   // A text with no token the model knows is no evidence of anything: it scores 0, where
   // fastText would report the sigmoid of a zero logit, 0.5, for every label.
-  if (s.ids.empty()) return;
+  const bool any_semantic = std::any_of(s.semantic_rows.begin(), s.semantic_rows.end(),
+                                        [](int32_t row) { return row >= 0; });
+  if (s.ids.empty() && !any_semantic) return;
   const size_t positions = s.ends.size();
   const size_t dim = static_cast<size_t>(dim_);
+  const size_t sdim = semantic_ ? semantic_->dim : 0;
   const bool windows = window_tokens_ > 0 && positions > window_tokens_;
   // Running sums of the rows by position: prefix[p] holds the rows of positions before p, so
   // any window's sum is one subtraction and windows cost next to nothing over the whole text.
+  // The semantic head's word vectors get the same treatment, with a running count of the
+  // positions that have one.
+  const size_t sums = windows ? positions + 1 : 2;
   std::vector<float>& prefix = s.prefix;
-  prefix.assign((windows ? positions + 1 : 2) * dim, 0.0f);
+  std::vector<float>& semantic_prefix = s.semantic_prefix;
+  std::vector<uint32_t>& semantic_count = s.semantic_count;
+  prefix.assign(sums * dim, 0.0f);
+  semantic_prefix.assign(sums * sdim, 0.0f);
+  semantic_count.assign(sums, 0);
   float* acc = prefix.data() + dim;  // the whole text's sum when there are no windows
+  float* semantic_acc = semantic_prefix.data() + sdim;
+  uint32_t* count = semantic_count.data() + 1;
   for (size_t p = 0, row_at = 0; p < positions; ++p) {
     if (windows) {
       acc = prefix.data() + (p + 1) * dim;
       std::memcpy(acc, acc - dim, sizeof(float) * dim);
+      semantic_acc = semantic_prefix.data() + (p + 1) * sdim;
+      std::memcpy(semantic_acc, semantic_acc - sdim, sizeof(float) * sdim);
+      count = semantic_count.data() + p + 1;
+      *count = count[-1];
     }
     for (; row_at < s.ends[p]; ++row_at) {
       const float* row = input_.data() + static_cast<size_t>(s.ids[row_at]) * dim;
       for (size_t d = 0; d < dim; ++d) acc[d] += row[d];
     }
+    if (semantic_ && s.semantic_rows[p] >= 0) {
+      const float* v = semantic_->Vector(s.semantic_rows[p]);
+      for (size_t d = 0; d < sdim; ++d) semantic_acc[d] += v[d];
+      ++*count;
+    }
   }
-  ScoreSum(acc, s.ids.size(), out);
+  ScoreSum(acc, s.ids.size(), semantic_acc, *count, out);
   if (!windows) return;
   std::vector<float>& sum = s.hidden;
+  std::vector<float>& semantic_sum = s.semantic_window;
   sum.resize(dim);
+  semantic_sum.resize(sdim);
   const size_t stride = window_tokens_ / 2;
   for (size_t start = 0;; start += stride) {
     const size_t end = std::min(positions, start + window_tokens_);
     const uint32_t first = start == 0 ? 0 : s.ends[start - 1];
     const uint32_t rows = s.ends[end - 1] - first;
-    if (rows > 0) {
+    const uint32_t words = semantic_count[end] - semantic_count[start];
+    if (rows > 0 || words > 0) {
       const float* hi = prefix.data() + end * dim;
       const float* lo = prefix.data() + start * dim;
       for (size_t d = 0; d < dim; ++d) sum[d] = hi[d] - lo[d];
-      ScoreSum(sum.data(), rows, out);
+      const float* shi = semantic_prefix.data() + end * sdim;
+      const float* slo = semantic_prefix.data() + start * sdim;
+      for (size_t d = 0; d < sdim; ++d) semantic_sum[d] = shi[d] - slo[d];
+      ScoreSum(sum.data(), rows, semantic_sum.data(), words, out);
     }
     if (end == positions) break;
   }

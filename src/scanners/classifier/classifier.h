@@ -5,9 +5,12 @@
 //   std::vector<std::pair<std::string, float>> scores;
 //   (*c)->Score(views, scores);   // views from text::ViewBuilder; {"hate", 0.03}, …
 //
-// A model is two files side by side (format in docs/classifier.md):
+// A model is two or three files side by side (format in docs/classifier.md):
 //   NAME.ftz   a (quantised) fastText supervised model with labels __label__<name>
-//   NAME.json  its manifest: format tag, size and FNV-1a hash of NAME.ftz (so a corrupt or
+//   NAME.sem   optional: a semantic head over pretrained word vectors (semantic.h), whose
+//              logits are added to fastText's, so words the training data never contained
+//              still count by their meaning
+//   NAME.json  its manifest: format tag, size and FNV-1a hash of each file (so a corrupt or
 //              swapped model is an error, not garbage scores), and the per-label thresholds
 //              chosen on the dev split.
 //
@@ -33,6 +36,8 @@ class Dictionary;
 }
 
 namespace warden::classifier {
+
+struct SemanticHead;
 
 // The labels every model scores, in this fixed order: the 16 harm categories of DESIGN.md, then
 // "jailbreak", "prompt_injection", then "unsafe" (anything the training data labels unsafe).
@@ -98,11 +103,15 @@ class Classifier {
   // fastText's end-of-line token, one entry per token position: `ids` holds the rows and
   // `ends[p]` is one past the last row of position p (word or subwords, and the word n-grams
   // that end at p).
-  void RowsOf(std::string_view features, std::vector<int32_t>& ids,
-              std::vector<uint32_t>& ends) const;
-  // Raises `out` to the raw probabilities of the hidden layer `sum` / `n` (fastText's hidden
-  // layer is the mean of the input rows), label by label.
-  void ScoreSum(const float* sum, size_t n, LabelScores& out) const;
+  // With a semantic head, `semantic_rows[p]` is the head's row of position p's word, or -1.
+  void RowsOf(std::string_view features, std::vector<int32_t>& ids, std::vector<uint32_t>& ends,
+              std::vector<int32_t>& semantic_rows) const;
+  // Raises `out` to the raw probabilities of one span of text, label by label: fastText's
+  // hidden layer is the mean `sum` / `n` of the input rows; with a semantic head, its logits
+  // for the mean `semantic_sum` / `semantic_n` of the span's word vectors are added (none
+  // when `semantic_n` is 0: a span without a known word has no semantic evidence).
+  void ScoreSum(const float* sum, size_t n, const float* semantic_sum, size_t semantic_n,
+                LabelScores& out) const;
 
   std::shared_ptr<const fasttext::Dictionary> dict_;
   // The input and output matrices, decoded once at load into plain floats (row-major, dim_
@@ -125,6 +134,10 @@ class Classifier {
   // The row of n-gram bucket `bucket` in a pruned model, or -1 when it was pruned away.
   int32_t PrunedRow(int32_t bucket) const;
   double temperature_ = 1.0;  // logits are divided by it before the sigmoid (manifest)
+  std::shared_ptr<const SemanticHead> semantic_;  // null without a NAME.sem
+  float semantic_weight_ = 1.0f;                  // its logits' weight (manifest)
+  // Labels some part of the model scores; the others stay 0.
+  std::array<bool, kNumLabels> scored_{};
   // fastText label id -> index in kLabels, or -1 for labels Warden does not report ("safe").
   std::vector<int> label_map_;
   LabelScores thresholds_{};

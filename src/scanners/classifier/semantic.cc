@@ -1,0 +1,201 @@
+#include "scanners/classifier/semantic.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+namespace warden::classifier {
+namespace {
+
+constexpr char kMagic[8] = {'W', 'D', 'N', 'S', 'E', 'M', '1', '\0'};
+// Bounds that no real head comes near; they keep a corrupt header from asking for gigabytes.
+constexpr uint32_t kMaxDim = 4096;
+constexpr uint32_t kMaxHidden = 4096;
+constexpr uint32_t kMaxWords = 10000000;
+
+template <typename T>
+void Put(std::string& out, const T& v) {
+  out.append(reinterpret_cast<const char*>(&v), sizeof(T));
+}
+
+void PutFloats(std::string& out, const std::vector<float>& v) {
+  out.append(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(float));
+}
+
+class Reader {
+ public:
+  explicit Reader(std::string_view bytes) : bytes_(bytes) {}
+  template <typename T>
+  bool Get(T& v) {
+    if (bytes_.size() - at_ < sizeof(T)) return false;
+    std::memcpy(&v, bytes_.data() + at_, sizeof(T));
+    at_ += sizeof(T);
+    return true;
+  }
+  bool GetFloats(std::vector<float>& v, size_t n) {
+    if ((bytes_.size() - at_) / sizeof(float) < n) return false;
+    v.resize(n);
+    std::memcpy(v.data(), bytes_.data() + at_, n * sizeof(float));
+    at_ += n * sizeof(float);
+    return true;
+  }
+  bool GetBytes(std::string_view& v, size_t n) {
+    if (bytes_.size() - at_ < n) return false;
+    v = bytes_.substr(at_, n);
+    at_ += n;
+    return true;
+  }
+  bool done() const { return at_ == bytes_.size(); }
+
+ private:
+  std::string_view bytes_;
+  size_t at_ = 0;
+};
+
+}  // namespace
+
+float SifWeight(size_t rank) {
+  // Zipf: p(rank) ~ 1 / (rank * H), H ~ 13 for a 400,000-word vocabulary; a = 1e-4.
+  constexpr double kA = 1e-4;
+  constexpr double kH = 13.0;
+  const double p = 1.0 / (static_cast<double>(std::max<size_t>(rank, 1)) * kH);
+  return static_cast<float>(kA / (kA + p));
+}
+
+uint64_t WordHash(std::string_view word) { return Fnv1a64(word); }
+
+void SemanticHead::BuildIndex() {
+  size_t capacity = 16;
+  while (capacity < 2 * words.size()) capacity *= 2;
+  index_.assign(capacity, 0);
+  index_mask_ = capacity - 1;
+  for (size_t row = 0; row < words.size(); ++row) {
+    uint64_t slot = WordHash(words[row]) & index_mask_;
+    while (index_[slot] != 0) slot = (slot + 1) & index_mask_;
+    index_[slot] = static_cast<uint32_t>(row + 1);
+  }
+}
+
+int32_t SemanticHead::Row(std::string_view word) const {
+  if (index_.empty()) return -1;
+  for (uint64_t slot = WordHash(word) & index_mask_;; slot = (slot + 1) & index_mask_) {
+    const uint32_t entry = index_[slot];
+    if (entry == 0) return -1;
+    if (words[entry - 1] == word) return static_cast<int32_t>(entry - 1);
+  }
+}
+
+void SemanticHead::QuantiseVectors() {
+  for (size_t row = 0; row < words.size(); ++row) {
+    float* v = vectors.data() + row * dim;
+    float max_abs = 0;
+    for (uint32_t d = 0; d < dim; ++d) max_abs = std::max(max_abs, std::fabs(v[d]));
+    const float scale = max_abs / 127.0f;
+    for (uint32_t d = 0; d < dim; ++d) {
+      v[d] = scale > 0 ? scale * std::nearbyint(v[d] / scale) : 0.0f;
+    }
+  }
+}
+
+std::string SemanticHead::Serialize() const {
+  std::string out(kMagic, sizeof(kMagic));
+  Put(out, dim);
+  Put(out, hidden);
+  Put(out, static_cast<uint32_t>(kNumLabels));
+  Put(out, static_cast<uint32_t>(words.size()));
+  for (const std::string& w : words) {
+    Put(out, static_cast<uint8_t>(w.size()));
+    out += w;
+  }
+  for (size_t row = 0; row < words.size(); ++row) {
+    const float* v = vectors.data() + row * dim;
+    float max_abs = 0;
+    for (uint32_t d = 0; d < dim; ++d) max_abs = std::max(max_abs, std::fabs(v[d]));
+    const float scale = max_abs / 127.0f;
+    Put(out, scale);
+    for (uint32_t d = 0; d < dim; ++d) {
+      Put(out, static_cast<int8_t>(scale > 0 ? std::nearbyint(v[d] / scale) : 0.0f));
+    }
+  }
+  PutFloats(out, input_mean);
+  PutFloats(out, input_scale);
+  PutFloats(out, w1);
+  PutFloats(out, b1);
+  PutFloats(out, w2);
+  PutFloats(out, b2);
+  return out;
+}
+
+StatusOr<SemanticHead> SemanticHead::Parse(std::string_view bytes, const std::string& path) {
+  auto corrupt = [&](const std::string& what) {
+    return DataLossError(path + ": not a valid semantic head: " + what);
+  };
+  Reader in(bytes);
+  std::string_view magic;
+  if (!in.GetBytes(magic, sizeof(kMagic)) || magic != std::string_view(kMagic, sizeof(kMagic))) {
+    return corrupt("bad magic (expected a WDNSEM1 file)");
+  }
+  SemanticHead h;
+  uint32_t labels = 0, nwords = 0;
+  if (!in.Get(h.dim) || !in.Get(h.hidden) || !in.Get(labels) || !in.Get(nwords)) {
+    return corrupt("truncated header");
+  }
+  if (h.dim == 0 || h.dim > kMaxDim || h.hidden == 0 || h.hidden > kMaxHidden ||
+      nwords > kMaxWords || labels != kNumLabels) {
+    return corrupt("header out of range (dim " + std::to_string(h.dim) + ", hidden " +
+                   std::to_string(h.hidden) + ", labels " + std::to_string(labels) + ", words " +
+                   std::to_string(nwords) + ")");
+  }
+  h.words.reserve(nwords);
+  for (uint32_t i = 0; i < nwords; ++i) {
+    uint8_t len = 0;
+    std::string_view w;
+    if (!in.Get(len) || !in.GetBytes(w, len)) return corrupt("truncated word list");
+    h.words.emplace_back(w);
+  }
+  h.vectors.resize(size_t(nwords) * h.dim);
+  for (uint32_t row = 0; row < nwords; ++row) {
+    float scale = 0;
+    std::string_view q;
+    if (!in.Get(scale) || !in.GetBytes(q, h.dim)) return corrupt("truncated vectors");
+    if (!std::isfinite(scale)) return corrupt("vector scale is not a number");
+    float* v = h.vectors.data() + size_t(row) * h.dim;
+    for (uint32_t d = 0; d < h.dim; ++d) v[d] = scale * static_cast<int8_t>(q[d]);
+  }
+  if (!in.GetFloats(h.input_mean, h.dim) || !in.GetFloats(h.input_scale, h.dim) ||
+      !in.GetFloats(h.w1, size_t(h.hidden) * h.dim) || !in.GetFloats(h.b1, h.hidden) ||
+      !in.GetFloats(h.w2, kNumLabels * size_t(h.hidden)) || !in.GetFloats(h.b2, kNumLabels)) {
+    return corrupt("truncated network weights");
+  }
+  if (!in.done()) return corrupt("trailing bytes");
+  for (const auto* v : {&h.input_mean, &h.input_scale, &h.w1, &h.b1, &h.w2, &h.b2}) {
+    for (float x : *v) {
+      if (!std::isfinite(x)) return corrupt("a network weight is not a number");
+    }
+  }
+  h.BuildIndex();
+  return h;
+}
+
+void SemanticHead::AddLogits(const float* mean, float weight, std::vector<float>& scratch,
+                             LabelScores& logits) const {
+  const size_t n = dim;
+  scratch.resize(n + hidden);
+  float* x = scratch.data();
+  float* h = x + n;
+  for (size_t d = 0; d < n; ++d) x[d] = (mean[d] - input_mean[d]) * input_scale[d];
+  for (uint32_t j = 0; j < hidden; ++j) {
+    const float* w = w1.data() + j * n;
+    float a = b1[j];
+    for (size_t d = 0; d < n; ++d) a += w[d] * x[d];
+    h[j] = a > 0 ? a : 0;
+  }
+  for (size_t k = 0; k < kNumLabels; ++k) {
+    const float* w = w2.data() + k * hidden;
+    float a = b2[k];
+    for (uint32_t j = 0; j < hidden; ++j) a += w[j] * h[j];
+    logits[k] += weight * a;
+  }
+}
+
+}  // namespace warden::classifier
