@@ -63,15 +63,18 @@ struct Scratch {
   std::vector<int32_t> ids;     // input rows of the text, grouped by token position
   std::vector<uint32_t> ends;   // one past each position's last row in `ids`
   std::vector<int32_t> hashes;  // fastText's word hash of each position
-  std::vector<float> hidden;    // one window's sum of rows
-  std::vector<float> prefix;    // running sums of rows by position (see ScoreText)
-  // The semantic head's share: each position's word-vector row (-1: none), running sums of
-  // the vectors and running counts of positions with one, one window's sum, the mean and
-  // the head's hidden layer.
+  std::vector<float> hidden;    // the running sum of rows (see ScoreText)
+  std::vector<uint32_t> bounds; // positions where windows start or end
+  std::vector<float> prefix;    // the running sum at each of `bounds`
+  std::vector<float> window;    // one window's sums (rows, then word vectors)
+  std::vector<float> dots;      // one span's dot product with each output row
+  // The semantic head's share: each position's word-vector row (-1: none), the running sum of
+  // the vectors and the sums and counts of positions with one at each of `bounds`, the mean
+  // and the head's hidden layer.
   std::vector<int32_t> semantic_rows;
+  std::vector<float> semantic_window;
   std::vector<float> semantic_prefix;
   std::vector<uint32_t> semantic_count;
-  std::vector<float> semantic_window;
   std::vector<float> semantic_mean;
   std::vector<float> semantic_hidden;
 };
@@ -344,7 +347,14 @@ StatusOr<std::shared_ptr<const Classifier>> Classifier::Load(const std::string& 
   }
   try {
     c->input_ = DecodeMatrix(input);
-    c->output_ = DecodeMatrix(output);
+    const std::vector<float> by_label = DecodeMatrix(output);
+    const size_t labels = static_cast<size_t>(output.size(0));
+    c->output_.resize(by_label.size());
+    for (size_t j = 0; j < labels; ++j) {
+      for (size_t d = 0; d < static_cast<size_t>(c->dim_); ++d) {
+        c->output_[d * labels + j] = by_label[j * c->dim_ + d];
+      }
+    }
   } catch (const std::exception& e) {
     return DataLossError(model_path + ": cannot decode the model's matrices: " + e.what());
   }
@@ -426,21 +436,25 @@ int32_t Classifier::PrunedRow(int32_t bucket) const {
 
 void Classifier::ScoreSum(const float* sum, size_t n, const float* semantic_sum,
                           size_t semantic_n, LabelScores& out) const {
+  Scratch& s = ThreadScratch();
+  // The hidden layer is the mean of the rows; scaling the logits instead of the vector saves a
+  // pass over it.
+  const size_t labels = label_map_.size();
+  s.dots.assign(labels, 0.0f);
+  float* __restrict dots = s.dots.data();
+  const size_t dim = static_cast<size_t>(dim_);
+  for (size_t d = 0; d < dim; ++d) {
+    const float x = sum[d];
+    const float* __restrict row = output_.data() + d * labels;
+    for (size_t j = 0; j < labels; ++j) dots[j] += x * row[j];
+  }
   LabelScores logits{};
-  // The hidden layer is the mean of the rows; scaling the dot product instead of the vector
-  // saves a pass over it.
-  const float scale = n > 0 ? 1.0f / static_cast<float>(n) : 0.0f;
-  const float inv_temperature = static_cast<float>(1.0 / temperature_);
-  for (size_t j = 0; j < label_map_.size(); ++j) {
-    const int index = label_map_[j];
-    if (index < 0) continue;
-    const float* row = output_.data() + j * dim_;
-    float dot = 0;
-    for (int d = 0; d < dim_; ++d) dot += sum[d] * row[d];
-    logits[index] = dot * scale * inv_temperature;
+  const float scale = n > 0 ? static_cast<float>(1.0 / (static_cast<double>(n) * temperature_))
+                            : 0.0f;
+  for (size_t j = 0; j < labels; ++j) {
+    if (label_map_[j] >= 0) logits[label_map_[j]] = dots[j] * scale;
   }
   if (semantic_ && semantic_n > 0) {
-    Scratch& s = ThreadScratch();
     s.semantic_mean.resize(semantic_->dim);
     const float inv = 1.0f / static_cast<float>(semantic_n);
     for (uint32_t d = 0; d < semantic_->dim; ++d) s.semantic_mean[d] = semantic_sum[d] * inv;
@@ -471,59 +485,78 @@ void Classifier::ScoreText(std::string_view text, LabelScores& out) const {
   const size_t dim = static_cast<size_t>(dim_);
   const size_t sdim = semantic_ ? semantic_->dim : 0;
   const bool windows = window_tokens_ > 0 && positions > window_tokens_;
-  // Running sums of the rows by position: prefix[p] holds the rows of positions before p, so
-  // any window's sum is one subtraction and windows cost next to nothing over the whole text.
-  // The semantic head's word vectors get the same treatment, with a running count of the
-  // positions that have one.
-  const size_t sums = windows ? positions + 1 : 2;
+  const size_t stride = window_tokens_ / 2;
+
+  // The positions where a window starts or ends, ascending. Running sums of the rows (and of
+  // the semantic head's word vectors, with a count of the positions that have one) are kept at
+  // exactly these positions, so any window's sum is one subtraction and windows cost next to
+  // nothing over the whole text.
+  std::vector<uint32_t>& bounds = s.bounds;
+  bounds.assign(1, 0);
+  if (windows) {
+    for (size_t start = 0;; start += stride) {
+      const size_t end = std::min(positions, start + window_tokens_);
+      bounds.push_back(static_cast<uint32_t>(start));
+      bounds.push_back(static_cast<uint32_t>(end));
+      if (end == positions) break;
+    }
+    std::sort(bounds.begin(), bounds.end());
+    bounds.erase(std::unique(bounds.begin(), bounds.end()), bounds.end());
+  } else {
+    bounds.push_back(static_cast<uint32_t>(positions));
+  }
   std::vector<float>& prefix = s.prefix;
   std::vector<float>& semantic_prefix = s.semantic_prefix;
   std::vector<uint32_t>& semantic_count = s.semantic_count;
-  prefix.assign(sums * dim, 0.0f);
-  semantic_prefix.assign(sums * sdim, 0.0f);
-  semantic_count.assign(sums, 0);
-  float* acc = prefix.data() + dim;  // the whole text's sum when there are no windows
-  float* semantic_acc = semantic_prefix.data() + sdim;
-  uint32_t* count = semantic_count.data() + 1;
+  prefix.assign(bounds.size() * dim, 0.0f);
+  semantic_prefix.assign(bounds.size() * sdim, 0.0f);
+  semantic_count.assign(bounds.size(), 0);
+  std::vector<float>& acc = s.hidden;
+  std::vector<float>& semantic_acc = s.semantic_window;
+  acc.assign(dim, 0.0f);
+  semantic_acc.assign(sdim, 0.0f);
+  uint32_t count = 0;
+  size_t next = 1;  // bounds[0] is position 0, whose sums are zero
+  float* __restrict running = acc.data();
+  float* __restrict semantic_running = semantic_acc.data();
   for (size_t p = 0, row_at = 0; p < positions; ++p) {
-    if (windows) {
-      acc = prefix.data() + (p + 1) * dim;
-      std::memcpy(acc, acc - dim, sizeof(float) * dim);
-      semantic_acc = semantic_prefix.data() + (p + 1) * sdim;
-      std::memcpy(semantic_acc, semantic_acc - sdim, sizeof(float) * sdim);
-      count = semantic_count.data() + p + 1;
-      *count = count[-1];
-    }
     for (; row_at < s.ends[p]; ++row_at) {
-      const float* row = input_.data() + static_cast<size_t>(s.ids[row_at]) * dim;
-      for (size_t d = 0; d < dim; ++d) acc[d] += row[d];
+      const float* __restrict row = input_.data() + static_cast<size_t>(s.ids[row_at]) * dim;
+      for (size_t d = 0; d < dim; ++d) running[d] += row[d];
     }
     if (semantic_ && s.semantic_rows[p] >= 0) {
-      const float* v = semantic_->Vector(s.semantic_rows[p]);
-      for (size_t d = 0; d < sdim; ++d) semantic_acc[d] += v[d];
-      ++*count;
+      const float* __restrict v = semantic_->Vector(s.semantic_rows[p]);
+      for (size_t d = 0; d < sdim; ++d) semantic_running[d] += v[d];
+      ++count;
+    }
+    if (next < bounds.size() && bounds[next] == p + 1) {
+      std::copy(acc.begin(), acc.end(), prefix.begin() + next * dim);
+      std::copy(semantic_acc.begin(), semantic_acc.end(), semantic_prefix.begin() + next * sdim);
+      semantic_count[next] = count;
+      ++next;
     }
   }
-  ScoreSum(acc, s.ids.size(), semantic_acc, *count, out);
+  ScoreSum(acc.data(), s.ids.size(), semantic_acc.data(), count, out);
   if (!windows) return;
-  std::vector<float>& sum = s.hidden;
-  std::vector<float>& semantic_sum = s.semantic_window;
-  sum.resize(dim);
-  semantic_sum.resize(sdim);
-  const size_t stride = window_tokens_ / 2;
+  std::vector<float>& sum = s.window;
+  sum.resize(dim + sdim);
+  float* semantic_sum = sum.data() + dim;
+  auto at = [&](size_t position) {
+    return static_cast<size_t>(std::lower_bound(bounds.begin(), bounds.end(), position) -
+                               bounds.begin());
+  };
   for (size_t start = 0;; start += stride) {
     const size_t end = std::min(positions, start + window_tokens_);
+    const size_t lo = at(start), hi = at(end);
     const uint32_t first = start == 0 ? 0 : s.ends[start - 1];
     const uint32_t rows = s.ends[end - 1] - first;
-    const uint32_t words = semantic_count[end] - semantic_count[start];
+    const uint32_t words = semantic_count[hi] - semantic_count[lo];
     if (rows > 0 || words > 0) {
-      const float* hi = prefix.data() + end * dim;
-      const float* lo = prefix.data() + start * dim;
-      for (size_t d = 0; d < dim; ++d) sum[d] = hi[d] - lo[d];
-      const float* shi = semantic_prefix.data() + end * sdim;
-      const float* slo = semantic_prefix.data() + start * sdim;
-      for (size_t d = 0; d < sdim; ++d) semantic_sum[d] = shi[d] - slo[d];
-      ScoreSum(sum.data(), rows, semantic_sum.data(), words, out);
+      for (size_t d = 0; d < dim; ++d) sum[d] = prefix[hi * dim + d] - prefix[lo * dim + d];
+      for (size_t d = 0; d < sdim; ++d) {
+        semantic_sum[d] = semantic_prefix[hi * sdim + d] - semantic_prefix[lo * sdim + d];
+      }
+      ScoreSum(sum.data(), rows, semantic_sum, words, out);
     }
     if (end == positions) break;
   }

@@ -114,9 +114,11 @@ class Classifier {
                 LabelScores& out) const;
 
   std::shared_ptr<const fasttext::Dictionary> dict_;
-  // The input and output matrices, decoded once at load into plain floats (row-major, dim_
-  // columns): a product-quantised row would otherwise be decoded on every use, which was most
-  // of the scoring time.
+  // The input and output matrices, decoded once at load into plain floats: a product-quantised
+  // row would otherwise be decoded on every use, which was most of the scoring time. input_ is
+  // row-major (dim_ columns); output_ is transposed (dim_ rows of one weight per fastText
+  // label), so that scoring adds each hidden value times a row into all labels at once, a loop
+  // the compiler vectorises.
   std::vector<float> input_;
   std::vector<float> output_;
   int dim_ = 0;

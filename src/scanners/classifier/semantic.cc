@@ -174,28 +174,43 @@ StatusOr<SemanticHead> SemanticHead::Parse(std::string_view bytes, const std::st
     }
   }
   h.BuildIndex();
+  h.PrepareForScoring();
   return h;
+}
+
+void SemanticHead::PrepareForScoring() {
+  w1_t_.resize(w1.size());
+  for (size_t j = 0; j < hidden; ++j) {
+    for (size_t d = 0; d < dim; ++d) w1_t_[d * hidden + j] = w1[j * dim + d];
+  }
+  w2_t_.resize(w2.size());
+  for (size_t k = 0; k < kNumLabels; ++k) {
+    for (size_t j = 0; j < hidden; ++j) w2_t_[j * kNumLabels + k] = w2[k * hidden + j];
+  }
 }
 
 void SemanticHead::AddLogits(const float* mean, float weight, std::vector<float>& scratch,
                              LabelScores& logits) const {
-  const size_t n = dim;
-  scratch.resize(n + hidden);
-  float* x = scratch.data();
-  float* h = x + n;
-  for (size_t d = 0; d < n; ++d) x[d] = (mean[d] - input_mean[d]) * input_scale[d];
-  for (uint32_t j = 0; j < hidden; ++j) {
-    const float* w = w1.data() + j * n;
-    float a = b1[j];
-    for (size_t d = 0; d < n; ++d) a += w[d] * x[d];
-    h[j] = a > 0 ? a : 0;
+  // Local sizes and restrict-qualified pointers: otherwise the compiler must assume a store
+  // into the hidden layer could change them, and leaves the loops scalar.
+  const size_t n_in = dim, n_hidden = hidden;
+  scratch.resize(n_hidden);
+  float* __restrict h = scratch.data();
+  std::copy(b1.begin(), b1.end(), h);
+  for (size_t d = 0; d < n_in; ++d) {
+    const float x = (mean[d] - input_mean[d]) * input_scale[d];
+    const float* __restrict w = w1_t_.data() + d * n_hidden;
+    for (size_t j = 0; j < n_hidden; ++j) h[j] += x * w[j];
   }
-  for (size_t k = 0; k < kNumLabels; ++k) {
-    const float* w = w2.data() + k * hidden;
-    float a = b2[k];
-    for (uint32_t j = 0; j < hidden; ++j) a += w[j] * h[j];
-    logits[k] += weight * a;
+  LabelScores out;
+  std::copy(b2.begin(), b2.end(), out.begin());
+  for (size_t j = 0; j < n_hidden; ++j) {
+    if (h[j] <= 0) continue;  // ReLU
+    const float hj = h[j];
+    const float* __restrict w = w2_t_.data() + j * kNumLabels;
+    for (size_t k = 0; k < kNumLabels; ++k) out[k] += hj * w[k];
   }
+  for (size_t k = 0; k < kNumLabels; ++k) logits[k] += weight * out[k];
 }
 
 }  // namespace warden::classifier

@@ -59,13 +59,16 @@ struct SemanticHead {
   void QuantiseVectors();
   // Builds the word -> row index; Parse() calls it, a trainer calls it after filling `words`.
   void BuildIndex();
+  // Lays the network out for AddLogits() (transposed copies of w1 and w2); Parse() calls it,
+  // and so must whoever fills the weights by hand.
+  void PrepareForScoring();
 
   // The row of `word`, or -1.
   int32_t Row(std::string_view word) const;
   const float* Vector(int32_t row) const { return vectors.data() + size_t(row) * dim; }
 
   // Adds `weight` times the network's logit for each label to `logits`, given the average word
-  // vector of a text. `scratch` holds the layers.
+  // vector of a text. `scratch` holds the layers. Needs PrepareForScoring().
   void AddLogits(const float* mean, float weight, std::vector<float>& scratch,
                  LabelScores& logits) const;
 
@@ -74,6 +77,11 @@ struct SemanticHead {
   // least twice the number of words.
   std::vector<uint32_t> index_;
   uint64_t index_mask_ = 0;
+  // w1 as dim x hidden and w2 as hidden x labels: the inner loops of AddLogits then run over
+  // independent outputs, which the compiler vectorises; a dot product's running sum would be
+  // one long dependency chain (floating-point sums may not be reordered).
+  std::vector<float> w1_t_;
+  std::vector<float> w2_t_;
 };
 
 // 64-bit FNV-1a of a word, the index's hash.

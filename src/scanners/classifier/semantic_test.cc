@@ -22,6 +22,7 @@ SemanticHead SmallHead() {
   h.b2[kUnsafeLabel] = 0.5f;
   h.QuantiseVectors();
   h.BuildIndex();
+  h.PrepareForScoring();
   return h;
 }
 
