@@ -66,6 +66,13 @@ void BM_Patterns_Mixed16K(benchmark::State& s) {
 }
 void BM_Default_Ascii1K(benchmark::State& s) { RunCheck(s, "default.yaml", Repeat(kProse, 1024)); }
 void BM_Default_Mixed1K(benchmark::State& s) { RunCheck(s, "default.yaml", Repeat(kMixed, 1024)); }
+// A typical chat turn: what the gateway screens twice per proxied request.
+void BM_Default_ShortTurn(benchmark::State& s) {
+  RunCheck(s, "default.yaml", "Summarise the plot of Hamlet in two sentences, please.");
+}
+void BM_Patterns_ShortTurn(benchmark::State& s) {
+  RunCheck(s, "patterns.yaml", "Summarise the plot of Hamlet in two sentences, please.");
+}
 
 BENCHMARK(BM_Patterns_Ascii1K);
 BENCHMARK(BM_Patterns_Ascii1K_Pii);
@@ -74,6 +81,8 @@ BENCHMARK(BM_Patterns_Ascii16K);
 BENCHMARK(BM_Patterns_Mixed16K);
 BENCHMARK(BM_Default_Ascii1K);
 BENCHMARK(BM_Default_Mixed1K);
+BENCHMARK(BM_Default_ShortTurn);
+BENCHMARK(BM_Patterns_ShortTurn);
 
 }  // namespace
 
