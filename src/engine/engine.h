@@ -52,6 +52,9 @@ class Engine {
   std::shared_ptr<const classifier::Classifier> classifier_; // null: no classifier in the policy
   std::shared_ptr<const judge::Judge> judge_;                // null: no judge in the policy
   PolicyInfo info_;
+  // Distinct for every engine ever compiled in this process (a reloaded policy's engine may be
+  // allocated where the old one was): the per-thread classifier score cache keys on it.
+  const uint64_t id_;
 };
 
 }  // namespace warden::engine

@@ -1,7 +1,10 @@
 #include "warden/guard.h"
 
 #include <algorithm>
+#include <array>
+#include <atomic>
 #include <chrono>
+#include <functional>
 #include <cstdlib>
 
 #include "core/suggest.h"
@@ -103,10 +106,35 @@ StatusOr<std::shared_ptr<const judge::Judge>> MakeJudge(const policy::JudgeScann
   return j;
 }
 
+uint64_t NextEngineId() {
+  static std::atomic<uint64_t> next{1};
+  return next.fetch_add(1, std::memory_order_relaxed);
+}
+
+// The classifier's scores for the last texts a thread scored. Chat clients send the whole
+// conversation with every request, so the same system prompt and earlier turns come back turn
+// after turn, and the classifier is the costliest check of each (its model is 50 MB of rows
+// read at random). Direct-mapped by a hash of the text; the full text is compared, so a
+// collision costs only a miss. Texts over kMaxText bytes are not kept.
+struct ScoreCache {
+  static constexpr size_t kSlots = 64;
+  static constexpr size_t kMaxText = 16384;
+  struct Entry {
+    uint64_t engine = 0;  // 0: empty
+    std::string text;
+    std::vector<std::pair<std::string, float>> scores;
+  };
+  std::array<Entry, kSlots> entries;
+
+  Entry& SlotFor(std::string_view text) {
+    return entries[std::hash<std::string_view>{}(text) % kSlots];
+  }
+};
+
 }  // namespace
 
 Engine::Engine(policy::PolicyConfig policy)
-    : policy_(std::move(policy)), views_(policy_.views) {}
+    : policy_(std::move(policy)), views_(policy_.views), id_(NextEngineId()) {}
 
 StatusOr<std::shared_ptr<const Engine>> Engine::Compile(policy::PolicyConfig policy) {
   std::shared_ptr<Engine> engine(new Engine(std::move(policy)));
@@ -199,11 +227,23 @@ void Engine::AddClassifierScores(const std::vector<text::View>& views, std::stri
     any_masked = true;
     std::fill(masked.begin() + f.start, masked.begin() + f.end, ' ');
   }
-  if (any_masked) {
-    views_.Build(masked, masked_views);
-    classifier_->Score(masked_views, scores);
+  const std::string_view scored = any_masked ? std::string_view(masked) : text;
+  thread_local ScoreCache cache;
+  ScoreCache::Entry& entry = cache.SlotFor(scored);
+  if (entry.engine == id_ && entry.text == scored) {
+    scores = entry.scores;
   } else {
-    classifier_->Score(views, scores);
+    if (any_masked) {
+      views_.Build(masked, masked_views);
+      classifier_->Score(masked_views, scores);
+    } else {
+      classifier_->Score(views, scores);
+    }
+    if (scored.size() <= ScoreCache::kMaxText) {
+      entry.engine = id_;
+      entry.text.assign(scored);
+      entry.scores = scores;
+    }
   }
   for (const auto& [label, score] : scores) {
     // Calibrated scores put each label's threshold at 0.5: above it the classifier has made a

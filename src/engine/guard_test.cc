@@ -3,6 +3,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <thread>
 
 namespace warden {
@@ -147,6 +150,57 @@ TEST(Guard, SharedBetweenThreads) {
   }
   for (auto& t : threads) t.join();
   EXPECT_EQ(mismatches.load(), 0);
+}
+
+
+// The classifier's scores come from a per-thread cache for texts seen before (chat clients resend
+// every earlier turn): they must be exactly what scoring gives, after evictions too, and never
+// another policy's.
+TEST(Guard, CachedClassifierScoresAreTheScores) {
+  auto a = Guard::Open(WARDEN_SOURCE_DIR "/policies/default.yaml");
+  auto b = Guard::Open(WARDEN_SOURCE_DIR "/policies/default.yaml");
+  ASSERT_TRUE(a.ok() && b.ok());
+  std::vector<std::string> texts;
+  for (int i = 0; i < 300; ++i) {
+    texts.push_back("message " + std::to_string(i) + ": how do I get rid of the " +
+                    (i % 2 ? "weeds in my garden" : "people who annoy me") + "?");
+  }
+  texts.push_back("mail jane.doe@example.com the plan");  // scored with the address blanked
+  std::vector<std::vector<std::pair<std::string, float>>> first;
+  for (const auto& t : texts) first.push_back(a->Check({.text = t}).scores);
+  for (int pass = 0; pass < 2; ++pass) {
+    for (size_t i = 0; i < texts.size(); ++i) {
+      ASSERT_EQ(a->Check({.text = texts[i]}).scores, first[i]) << texts[i];
+      ASSERT_EQ(b->Check({.text = texts[i]}).scores, first[i]) << texts[i];
+    }
+  }
+
+  // The same model with another unsafe threshold: the calibrated scores differ, and a text the
+  // thread just scored with the shipped policy must not answer from its cache.
+  namespace fs = std::filesystem;
+  const fs::path dir =
+      fs::temp_directory_path() / ("warden-guard-cache-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  for (const char* f : {"warden-v1.ftz", "warden-v1.sem"}) {
+    fs::copy_file(fs::path(WARDEN_SOURCE_DIR "/models") / f, dir / f,
+                  fs::copy_options::overwrite_existing);
+  }
+  std::ifstream in(WARDEN_SOURCE_DIR "/models/warden-v1.json");
+  std::stringstream manifest;
+  manifest << in.rdbuf();
+  std::string m = manifest.str();
+  const size_t at = m.find("\"unsafe\": ");
+  ASSERT_NE(at, std::string::npos);
+  m.replace(at, m.find_first_of(",\n}", at) - at, "\"unsafe\": 0.01");
+  std::ofstream(dir / "warden-v1.json") << m;
+  const std::string yaml = "version: 1\nname: low\nscanners:\n  classifier:\n    model: " +
+                           (dir / "warden-v1.ftz").string() + "\n";
+  auto low = Guard::FromYaml(yaml, "low.yaml", WARDEN_SOURCE_DIR "/policies");
+  ASSERT_TRUE(low.ok()) << low.status().ToString();
+  const Verdict shipped = a->Check({.text = texts[0]});
+  const Verdict lowered = low->Check({.text = texts[0]});
+  EXPECT_GT(lowered.Score("unsafe"), shipped.Score("unsafe"));
+  fs::remove_all(dir);
 }
 
 }  // namespace
