@@ -126,7 +126,7 @@ Status LoadWordVectors(const std::string& path, size_t max_words, SemanticHead& 
   const size_t dim = all.front().values.size();
   head.dim = static_cast<uint32_t>(dim);
   head.words.clear();
-  head.vectors.clear();
+  std::vector<float> weighted;
   for (const RankedVector& v : all) {
     if (head.words.size() >= max_words) break;
     if (v.values.size() != dim) {
@@ -137,10 +137,10 @@ Status LoadWordVectors(const std::string& path, size_t max_words, SemanticHead& 
     if (!IsFeatureToken(v.word)) continue;
     const float weight = classifier::SifWeight(v.rank + 1);
     head.words.push_back(v.word);
-    for (float x : v.values) head.vectors.push_back(x * weight);
+    for (float x : v.values) weighted.push_back(x * weight);
   }
   if (head.words.empty()) return DataLossError(path + ": no word is a Warden feature token");
-  head.QuantiseVectors();
+  head.SetVectors(weighted);
   head.BuildIndex();
   return OkStatus();
 }
@@ -173,8 +173,7 @@ Status TrainSemanticHead(const std::string& training_file, const SemanticTrainOp
       }
       const int32_t row = head.Row(token);
       if (row < 0) continue;
-      const float* v = head.Vector(row);
-      for (size_t d = 0; d < dim; ++d) mean[d] += v[d];
+      head.AddVector(row, mean.data());
       ++words;
     }
     if (words == 0) continue;

@@ -525,8 +525,7 @@ void Classifier::ScoreText(std::string_view text, LabelScores& out) const {
       for (size_t d = 0; d < dim; ++d) running[d] += row[d];
     }
     if (semantic_ && s.semantic_rows[p] >= 0) {
-      const float* __restrict v = semantic_->Vector(s.semantic_rows[p]);
-      for (size_t d = 0; d < sdim; ++d) semantic_running[d] += v[d];
+      semantic_->AddVector(s.semantic_rows[p], semantic_running);
       ++count;
     }
     if (next < bounds.size() && bounds[next] == p + 1) {

@@ -85,14 +85,18 @@ int32_t SemanticHead::Row(std::string_view word) const {
   }
 }
 
-void SemanticHead::QuantiseVectors() {
-  for (size_t row = 0; row < words.size(); ++row) {
-    float* v = vectors.data() + row * dim;
+void SemanticHead::SetVectors(const std::vector<float>& weighted) {
+  const size_t rows = dim == 0 ? 0 : weighted.size() / dim;
+  codes.resize(rows * dim);
+  scales.resize(rows);
+  for (size_t row = 0; row < rows; ++row) {
+    const float* v = weighted.data() + row * dim;
     float max_abs = 0;
     for (uint32_t d = 0; d < dim; ++d) max_abs = std::max(max_abs, std::fabs(v[d]));
     const float scale = max_abs / 127.0f;
+    scales[row] = scale;
     for (uint32_t d = 0; d < dim; ++d) {
-      v[d] = scale > 0 ? scale * std::nearbyint(v[d] / scale) : 0.0f;
+      codes[row * dim + d] = static_cast<int8_t>(scale > 0 ? std::nearbyint(v[d] / scale) : 0.0f);
     }
   }
 }
@@ -108,14 +112,8 @@ std::string SemanticHead::Serialize() const {
     out += w;
   }
   for (size_t row = 0; row < words.size(); ++row) {
-    const float* v = vectors.data() + row * dim;
-    float max_abs = 0;
-    for (uint32_t d = 0; d < dim; ++d) max_abs = std::max(max_abs, std::fabs(v[d]));
-    const float scale = max_abs / 127.0f;
-    Put(out, scale);
-    for (uint32_t d = 0; d < dim; ++d) {
-      Put(out, static_cast<int8_t>(scale > 0 ? std::nearbyint(v[d] / scale) : 0.0f));
-    }
+    Put(out, scales[row]);
+    out.append(reinterpret_cast<const char*>(codes.data() + row * dim), dim);
   }
   PutFloats(out, input_mean);
   PutFloats(out, input_scale);
@@ -153,14 +151,13 @@ StatusOr<SemanticHead> SemanticHead::Parse(std::string_view bytes, const std::st
     if (!in.Get(len) || !in.GetBytes(w, len)) return corrupt("truncated word list");
     h.words.emplace_back(w);
   }
-  h.vectors.resize(size_t(nwords) * h.dim);
+  h.codes.resize(size_t(nwords) * h.dim);
+  h.scales.resize(nwords);
   for (uint32_t row = 0; row < nwords; ++row) {
-    float scale = 0;
     std::string_view q;
-    if (!in.Get(scale) || !in.GetBytes(q, h.dim)) return corrupt("truncated vectors");
-    if (!std::isfinite(scale)) return corrupt("vector scale is not a number");
-    float* v = h.vectors.data() + size_t(row) * h.dim;
-    for (uint32_t d = 0; d < h.dim; ++d) v[d] = scale * static_cast<int8_t>(q[d]);
+    if (!in.Get(h.scales[row]) || !in.GetBytes(q, h.dim)) return corrupt("truncated vectors");
+    if (!std::isfinite(h.scales[row])) return corrupt("vector scale is not a number");
+    std::memcpy(h.codes.data() + size_t(row) * h.dim, q.data(), h.dim);
   }
   if (!in.GetFloats(h.input_mean, h.dim) || !in.GetFloats(h.input_scale, h.dim) ||
       !in.GetFloats(h.w1, size_t(h.hidden) * h.dim) || !in.GetFloats(h.b1, h.hidden) ||

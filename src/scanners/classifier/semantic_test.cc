@@ -10,7 +10,7 @@ SemanticHead SmallHead() {
   h.dim = 3;
   h.hidden = 2;
   h.words = {"kill", "cake", "don't"};
-  h.vectors = {1.0f, -0.5f, 0.25f, 0.0f, 2.0f, -1.0f, 0.5f, 0.5f, 0.5f};
+  h.SetVectors({1.0f, -0.5f, 0.25f, 0.0f, 2.0f, -1.0f, 0.5f, 0.5f, 0.5f});
   h.input_mean = {0.1f, 0.2f, 0.3f};
   h.input_scale = {1.0f, 2.0f, 0.5f};
   h.w1 = {1, 0, 0, 0, 1, 1};
@@ -20,7 +20,6 @@ SemanticHead SmallHead() {
   h.w2[kUnsafeLabel * h.hidden] = 2.0f;
   h.w2[kUnsafeLabel * h.hidden + 1] = -1.0f;
   h.b2[kUnsafeLabel] = 0.5f;
-  h.QuantiseVectors();
   h.BuildIndex();
   h.PrepareForScoring();
   return h;
@@ -32,7 +31,12 @@ TEST(SemanticHeadTest, RoundTripsAndFindsWords) {
   auto parsed = SemanticHead::Parse(bytes, "x.sem");
   ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
   EXPECT_EQ(parsed->words, h.words);
-  EXPECT_EQ(parsed->vectors, h.vectors);  // quantised before: stored exactly
+  EXPECT_EQ(parsed->codes, h.codes);
+  EXPECT_EQ(parsed->scales, h.scales);
+  std::vector<float> cake(3, 0.0f);
+  parsed->AddVector(1, cake.data());  // (0, 2, -1) is stored exactly: 2 = 127 x (2 / 127)
+  EXPECT_NEAR(cake[1], 2.0f, 1e-6);
+  EXPECT_NEAR(cake[2], -1.0f, 0.01f);
   EXPECT_EQ(parsed->w2, h.w2);
   EXPECT_EQ(parsed->Serialize(), bytes);
   EXPECT_EQ(parsed->Row("kill"), 0);
