@@ -356,6 +356,10 @@ StatusOr<TrainResult> TrainModel(const TrainOptions& o, const std::vector<Exampl
   if (train.empty()) return InvalidArgumentError("no training examples");
   if (dev.empty()) return InvalidArgumentError("no dev examples to choose thresholds on");
   if (o.out.empty()) return InvalidArgumentError("no output path");
+  // Before minutes of training, not after.
+  if (!o.vectors.empty() && !std::ifstream(o.vectors)) {
+    return NotFoundError(o.vectors + ": cannot read word vectors (run scripts/fetch-vectors.sh)");
+  }
   TrainResult result;
   const std::string tag = std::to_string(::getpid()) + "-" + std::to_string(o.seed) + "-" +
                           std::to_string(reinterpret_cast<uintptr_t>(&result) & 0xffffff);
