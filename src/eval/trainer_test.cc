@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "eval/semantic_trainer.h"
 #include "scanners/classifier/classifier.h"
 #include "scanners/classifier/fasttext_reference.h"
 
@@ -276,6 +277,28 @@ TEST_F(TrainerTest, SemanticHeadCarriesTrainingToUnseenWords) {
   auto r = TrainModel(o, data, data);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("fetch-vectors"), std::string::npos);
+}
+
+// Malformed vector files are errors that name the file and, for the text format, the line.
+TEST_F(TrainerTest, MalformedWordVectorsNameTheFileAndLine) {
+  classifier::SemanticHead head;
+  auto load = [&](const std::string& name, const std::string& contents) {
+    std::ofstream(dir_ / name) << contents;
+    return LoadWordVectors((dir_ / name).string(), 100, head);
+  };
+  Status s = load("bad-number.txt", "the 0 0 1\nbomb 1 x 0\n");
+  EXPECT_EQ(s.code(), StatusCode::kDataLoss);
+  EXPECT_NE(s.message().find("bad-number.txt:2"), std::string::npos) << s.message();
+  s = load("ragged.txt", "the 0 0 1\nbomb 1 0\n");
+  EXPECT_NE(s.message().find("\"bomb\" has 2 numbers"), std::string::npos) << s.message();
+  s = load("empty.txt", "");
+  EXPECT_NE(s.message().find("no word vectors"), std::string::npos) << s.message();
+  s = load("bad.json", "{\"vectors\": {\"bomb\": [1, \"x\", 0, 5, 1]}}");
+  EXPECT_NE(s.message().find("\"bomb\" has a non-number"), std::string::npos) << s.message();
+  s = load("word2vec.vec", "2 3\nthe 0 0 1\nbomb 1 0 0\n");  // fastText's header line
+  EXPECT_TRUE(s.ok()) << s.message();
+  EXPECT_EQ(head.words.size(), 2u);
+  EXPECT_EQ(head.Row("bomb"), 1);
 }
 
 }  // namespace
