@@ -4,8 +4,8 @@
 #include <array>
 #include <atomic>
 #include <chrono>
-#include <functional>
 #include <cstdlib>
+#include <functional>
 
 #include "core/suggest.h"
 #include "engine/engine.h"

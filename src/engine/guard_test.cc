@@ -152,7 +152,6 @@ TEST(Guard, SharedBetweenThreads) {
   EXPECT_EQ(mismatches.load(), 0);
 }
 
-
 // The classifier's scores come from a per-thread cache for texts seen before (chat clients resend
 // every earlier turn): they must be exactly what scoring gives, after evictions too, and never
 // another policy's.

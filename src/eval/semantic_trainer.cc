@@ -42,8 +42,9 @@ Status ReadJsonVectors(const std::string& path, std::vector<RankedVector>& out) 
   simdjson::ondemand::object vectors;
   if (parser.iterate(json).get(doc) != simdjson::SUCCESS ||
       doc["vectors"].get_object().get(vectors) != simdjson::SUCCESS) {
-    return DataLossError(path + ": expected a JSON object with a \"vectors\" object "
-                                "(wink-embeddings format) or GloVe's text format");
+    return DataLossError(path +
+                         ": expected a JSON object with a \"vectors\" object "
+                         "(wink-embeddings format) or GloVe's text format");
   }
   for (auto field : vectors) {
     std::string_view key;
@@ -114,7 +115,8 @@ float Sigmoid(float z) { return 1.0f / (1.0f + std::exp(-z)); }
 
 Status LoadWordVectors(const std::string& path, size_t max_words, SemanticHead& head) {
   std::ifstream probe(path);
-  if (!probe) return NotFoundError(path + ": cannot read word vectors (run scripts/fetch-vectors.sh)");
+  if (!probe)
+    return NotFoundError(path + ": cannot read word vectors (run scripts/fetch-vectors.sh)");
   char first = ' ';
   while (probe.get(first) && (first == ' ' || first == '\n' || first == '\r' || first == '\t')) {
   }

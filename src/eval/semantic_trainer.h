@@ -30,8 +30,7 @@ namespace warden::eval {
 // multiplied by its SifWeight and quantised as the .sem file will store it. NOT_FOUND names a
 // missing file (run scripts/fetch-vectors.sh); DATA_LOSS names the file and line of a
 // malformed entry.
-Status LoadWordVectors(const std::string& path, size_t max_words,
-                       classifier::SemanticHead& head);
+Status LoadWordVectors(const std::string& path, size_t max_words, classifier::SemanticHead& head);
 
 struct SemanticTrainOptions {
   uint64_t seed = 1;

@@ -92,9 +92,9 @@ void UseQuickConfig(TrainOptions& o);
 // Sets one hyper-parameter by name ("dim", "epoch", "lr", "word_ngrams", "minn", "maxn",
 // "bucket", "cutoff", "quantize", "window_tokens", "min_group", "max_repeat", "max_group",
 // "augment", "augment_raw", "synonyms", "unsafe_fpr", "attack_fpr", "temperature",
-// "vector_words", "semantic_hidden", "semantic_epoch", "semantic_lr", "semantic_weight"), as `warden
-// train --set KEY=VALUE` does. INVALID_ARGUMENT names the key for an unknown key or a value out of
-// range.
+// "vector_words", "semantic_hidden", "semantic_epoch", "semantic_lr", "semantic_weight"), as
+// `warden train --set KEY=VALUE` does. INVALID_ARGUMENT names the key for an unknown key or a value
+// out of range.
 Status SetTrainOption(TrainOptions& o, std::string_view key, std::string_view value);
 // The same for a list of "KEY=VALUE" settings, in order.
 Status SetTrainOptions(TrainOptions& o, const std::vector<std::string>& settings);

@@ -64,10 +64,10 @@ struct Scratch {
   std::vector<uint32_t> ends;   // one past each position's last row in `ids`
   std::vector<int32_t> hashes;  // fastText's word hash of each position
   std::vector<float> hidden;    // the running sum of rows (see ScoreText)
-  std::vector<uint32_t> bounds; // positions where windows start or end
-  std::vector<float> prefix;    // the running sum at each of `bounds`
-  std::vector<float> window;    // one window's sums (rows, then word vectors)
-  std::vector<float> dots;      // one span's dot product with each output row
+  std::vector<uint32_t> bounds;  // positions where windows start or end
+  std::vector<float> prefix;     // the running sum at each of `bounds`
+  std::vector<float> window;     // one window's sums (rows, then word vectors)
+  std::vector<float> dots;       // one span's dot product with each output row
   // The semantic head's share: each position's word-vector row (-1: none), the running sum of
   // the vectors and the sums and counts of positions with one at each of `bounds`, the mean
   // and the head's hidden layer.
@@ -239,7 +239,8 @@ StatusOr<std::shared_ptr<const Classifier>> Classifier::Load(const std::string& 
     uint64_t bytes = 0;
     double weight = 1.0;
     if (semantic["file"].get(file) != simdjson::SUCCESS || file.empty() ||
-        file.find('/') != std::string_view::npos || semantic["bytes"].get(bytes) != simdjson::SUCCESS ||
+        file.find('/') != std::string_view::npos ||
+        semantic["bytes"].get(bytes) != simdjson::SUCCESS ||
         semantic["fnv1a64"].get(hash) != simdjson::SUCCESS ||
         (semantic["weight"].error() != simdjson::NO_SUCH_FIELD &&
          semantic["weight"].get(weight) != simdjson::SUCCESS) ||
@@ -434,8 +435,8 @@ int32_t Classifier::PrunedRow(int32_t bucket) const {
   }
 }
 
-void Classifier::ScoreSum(const float* sum, size_t n, const float* semantic_sum,
-                          size_t semantic_n, LabelScores& out) const {
+void Classifier::ScoreSum(const float* sum, size_t n, const float* semantic_sum, size_t semantic_n,
+                          LabelScores& out) const {
   Scratch& s = ThreadScratch();
   // The hidden layer is the mean of the rows; scaling the logits instead of the vector saves a
   // pass over it.
@@ -449,8 +450,8 @@ void Classifier::ScoreSum(const float* sum, size_t n, const float* semantic_sum,
     for (size_t j = 0; j < labels; ++j) dots[j] += x * row[j];
   }
   LabelScores logits{};
-  const float scale = n > 0 ? static_cast<float>(1.0 / (static_cast<double>(n) * temperature_))
-                            : 0.0f;
+  const float scale =
+      n > 0 ? static_cast<float>(1.0 / (static_cast<double>(n) * temperature_)) : 0.0f;
   for (size_t j = 0; j < labels; ++j) {
     if (label_map_[j] >= 0) logits[label_map_[j]] = dots[j] * scale;
   }

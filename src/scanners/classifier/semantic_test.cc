@@ -69,8 +69,7 @@ TEST(SemanticHeadTest, EveryTruncationAndABadMagicAreDataLoss) {
   EXPECT_FALSE(SemanticHead::Parse(bytes + "x", "long.sem").ok());
   std::string bad = bytes;
   bad[0] = 'X';
-  EXPECT_NE(SemanticHead::Parse(bad, "m.sem").status().message().find("magic"),
-            std::string::npos);
+  EXPECT_NE(SemanticHead::Parse(bad, "m.sem").status().message().find("magic"), std::string::npos);
   std::string huge = bytes;
   huge[8] = '\xff';  // dim's low byte: 255 dimensions promised, not present
   huge[9] = '\xff';
