@@ -58,7 +58,7 @@ Status ReadJsonVectors(const std::string& path, std::vector<RankedVector>& out) 
     v.word = std::string(key);
     for (auto x : values) {
       double d = 0;
-      if (x.get_double().get(d) != simdjson::SUCCESS) {
+      if (x.get_double().get(d) != simdjson::SUCCESS || !std::isfinite(d)) {
         return DataLossError(path + ": vector of \"" + v.word + "\" has a non-number");
       }
       v.values.push_back(static_cast<float>(d));
@@ -67,7 +67,11 @@ Status ReadJsonVectors(const std::string& path, std::vector<RankedVector>& out) 
     if (v.values.size() < 3) {
       return DataLossError(path + ": vector of \"" + v.word + "\" is too short");
     }
-    v.rank = static_cast<size_t>(v.values.back());
+    const float rank = v.values.back();
+    if (!(rank >= 0 && rank < 1e9f)) {
+      return DataLossError(path + ": vector of \"" + v.word + "\" has no frequency rank");
+    }
+    v.rank = static_cast<size_t>(rank);
     v.values.resize(v.values.size() - 2);
     out.push_back(std::move(v));
   }
@@ -93,7 +97,7 @@ Status ReadTextVectors(const std::string& path, std::vector<RankedVector>& out) 
     while (*p != '\0') {
       char* end = nullptr;
       const float x = std::strtof(p, &end);
-      if (end == p) break;
+      if (end == p || !std::isfinite(x)) break;
       v.values.push_back(x);
       p = end;
     }
