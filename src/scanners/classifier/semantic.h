@@ -10,7 +10,8 @@
 //   std::string bytes = head.Serialize();    // NAME.sem beside NAME.ftz
 //   StatusOr<SemanticHead> h = SemanticHead::Parse(bytes, "models/x.sem");
 //   int32_t row = h->Row("ricin");           // -1 for a word without a vector
-//   h->Logits(mean_of_rows, logits);         // one logit per label of kLabels
+//   h->AddVector(row, sum);                  // sum += the word's vector (dim floats)
+//   h->AddLogits(mean, 1.0f, scratch, logits);  // += one logit per label of kLabels
 //
 // The vectors are stored weighted (frequent words such as "the" count for little; see
 // SifWeight) and quantised to int8 with one scale per row, and stay so in memory: a word's
@@ -20,7 +21,8 @@
 //   words x (u8 length, bytes), words x (f32 scale, dim x i8),
 //   f32 input_mean[dim], f32 input_scale[dim], f32 w1[hidden][dim], f32 b1[hidden],
 //   f32 w2[labels][hidden], f32 b2[labels]
-// Thread-safety: immutable after Parse(); every method is const.
+// Thread-safety: immutable after Parse() (which also calls BuildIndex and PrepareForScoring);
+// the scoring methods are const.
 #pragma once
 
 #include <cstdint>
