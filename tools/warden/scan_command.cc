@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <iostream>
@@ -191,19 +192,23 @@ class LineScanner {
     } else {
       verdicts_.clear();
       Action worst = Action::kAllow;
-      std::string_view worst_rule;
+      // The index of the verdict whose rule names the line, not a view of its rule: the
+      // vector's storage moves as it grows.
+      size_t worst_index = SIZE_MAX;
       for (const Item& item : items_) {
         verdicts_.push_back(Check(item, conversation, stats));
         const Verdict& v = verdicts_.back();
-        if (v.action > worst || (v.action == worst && worst_rule.empty() && !v.rule.empty())) {
+        const bool no_rule_yet = worst_index == SIZE_MAX || verdicts_[worst_index].rule.empty();
+        if (v.action > worst || (v.action == worst && no_rule_yet && !v.rule.empty())) {
           worst = v.action;
-          worst_rule = v.rule;
+          worst_index = verdicts_.size() - 1;
         }
       }
       out.append(",\"action\":");
       AppendJsonString(out, ActionName(worst));
       out.append(",\"rule\":");
-      AppendJsonStringOrNull(out, worst_rule);
+      AppendJsonStringOrNull(
+          out, worst_index == SIZE_MAX ? std::string_view() : verdicts_[worst_index].rule);
       out.append(",\"messages\":[");
       for (size_t i = 0; i < verdicts_.size(); ++i) {
         if (i) out.push_back(',');
