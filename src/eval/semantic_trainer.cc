@@ -18,6 +18,10 @@ namespace {
 using classifier::kNumLabels;
 using classifier::SemanticHead;
 
+Status CannotRead(const std::string& path) {
+  return NotFoundError(path + ": cannot read word vectors (run scripts/fetch-vectors.sh)");
+}
+
 struct RankedVector {
   size_t rank = 0;  // 0 = most frequent
   std::string word;
@@ -35,7 +39,7 @@ bool IsFeatureToken(std::string_view word) {
 Status ReadJsonVectors(const std::string& path, std::vector<RankedVector>& out) {
   simdjson::padded_string json;
   if (simdjson::padded_string::load(path).get(json) != simdjson::SUCCESS) {
-    return NotFoundError(path + ": cannot read word vectors (run scripts/fetch-vectors.sh)");
+    return CannotRead(path);
   }
   simdjson::ondemand::parser parser;
   simdjson::ondemand::document doc;
@@ -82,7 +86,7 @@ Status ReadJsonVectors(const std::string& path, std::vector<RankedVector>& out) 
 
 Status ReadTextVectors(const std::string& path, std::vector<RankedVector>& out) {
   std::ifstream in(path);
-  if (!in) return NotFoundError(path + ": cannot read word vectors (run scripts/fetch-vectors.sh)");
+  if (!in) return CannotRead(path);
   std::string line;
   for (size_t line_no = 1; std::getline(in, line); ++line_no) {
     const size_t space = line.find(' ');
@@ -119,8 +123,7 @@ float Sigmoid(float z) { return 1.0f / (1.0f + std::exp(-z)); }
 
 Status LoadWordVectors(const std::string& path, size_t max_words, SemanticHead& head) {
   std::ifstream probe(path);
-  if (!probe)
-    return NotFoundError(path + ": cannot read word vectors (run scripts/fetch-vectors.sh)");
+  if (!probe) return CannotRead(path);
   char first = ' ';
   while (probe.get(first) && (first == ' ' || first == '\n' || first == '\r' || first == '\t')) {
   }

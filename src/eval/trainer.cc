@@ -130,27 +130,21 @@ Status WriteTrainingFile(const TrainOptions& o, const std::vector<Example>& trai
   return OkStatus();
 }
 
-std::string HexHash(uint64_t h) {
-  char buf[17];
-  std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(h));
-  return buf;
-}
-
 // The manifest's record of a semantic head file.
 struct SemanticFile {
   std::string file;  // name beside the manifest; empty: no head
   uint64_t bytes = 0;
-  uint64_t hash = 0;
+  std::string hash;  // Fnv1a64Hex of the file
 };
 
 Status WriteManifest(const std::string& path, const std::string& model_file, uint64_t bytes,
-                     uint64_t hash, const SemanticFile& semantic, const TrainOptions& o,
+                     const std::string& hash, const SemanticFile& semantic, const TrainOptions& o,
                      const LabelScores& thresholds, int64_t train_lines) {
   std::string j = "{\n  \"format\": \"warden-classifier/1\",\n  \"model_file\": ";
   AppendJsonString(j, model_file);
   j += ",\n  \"model_bytes\": ";
   AppendJsonUint(j, bytes);
-  j += ",\n  \"model_fnv1a64\": \"" + HexHash(hash) + "\",\n  \"max_tokens\": ";
+  j += ",\n  \"model_fnv1a64\": \"" + hash + "\",\n  \"max_tokens\": ";
   AppendJsonUint(j, o.max_tokens);
   j += ",\n  \"window_tokens\": ";
   AppendJsonUint(j, o.window_tokens);
@@ -161,7 +155,7 @@ Status WriteManifest(const std::string& path, const std::string& model_file, uin
     AppendJsonString(j, semantic.file);
     j += ", \"bytes\": ";
     AppendJsonUint(j, semantic.bytes);
-    j += ", \"fnv1a64\": \"" + HexHash(semantic.hash) + "\", \"weight\": ";
+    j += ", \"fnv1a64\": \"" + semantic.hash + "\", \"weight\": ";
     AppendJsonNumber(j, o.semantic_weight);
     j += "}";
   }
@@ -356,9 +350,10 @@ StatusOr<TrainResult> TrainModel(const TrainOptions& o, const std::vector<Exampl
   if (train.empty()) return InvalidArgumentError("no training examples");
   if (dev.empty()) return InvalidArgumentError("no dev examples to choose thresholds on");
   if (o.out.empty()) return InvalidArgumentError("no output path");
-  // Before minutes of training, not after.
-  if (!o.vectors.empty() && !std::ifstream(o.vectors)) {
-    return NotFoundError(o.vectors + ": cannot read word vectors (run scripts/fetch-vectors.sh)");
+  // The word vectors are read before minutes of fastText training, so a bad file fails at once.
+  classifier::SemanticHead head;
+  if (!o.vectors.empty()) {
+    if (Status s = LoadWordVectors(o.vectors, o.vector_words, head); !s.ok()) return s;
   }
   TrainResult result;
   const std::string tag = std::to_string(::getpid()) + "-" + std::to_string(o.seed) + "-" +
@@ -419,8 +414,6 @@ StatusOr<TrainResult> TrainModel(const TrainOptions& o, const std::vector<Exampl
   SemanticFile semantic;
   if (!o.vectors.empty()) {
     if (o.progress) o.progress("semantic", 0.0);
-    classifier::SemanticHead head;
-    if (Status s = LoadWordVectors(o.vectors, o.vector_words, head); !s.ok()) return s;
     SemanticTrainOptions so;
     so.seed = o.seed;
     so.hidden = static_cast<uint32_t>(o.semantic_hidden);
@@ -436,13 +429,13 @@ StatusOr<TrainResult> TrainModel(const TrainOptions& o, const std::vector<Exampl
     // The provisional manifest names the temp file; the final one the renamed file.
     semantic.file = fs::path(tmp_semantic).filename().string();
     semantic.bytes = head_bytes.size();
-    semantic.hash = classifier::Fnv1a64(head_bytes);
+    semantic.hash = classifier::Fnv1a64Hex(head_bytes);
   }
 
   std::string bytes;
   if (Status s = ReadAll(tmp_model, bytes); !s.ok()) return s;
   result.model_bytes = bytes.size();
-  const uint64_t hash = classifier::Fnv1a64(bytes);
+  const std::string hash = classifier::Fnv1a64Hex(bytes);
   const std::string model_file = fs::path(o.out + ".ftz").filename().string();
   LabelScores provisional;
   provisional.fill(0.5f);

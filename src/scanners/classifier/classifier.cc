@@ -46,6 +46,12 @@ uint64_t Fnv1a64(std::string_view bytes) {
   return h;
 }
 
+std::string Fnv1a64Hex(std::string_view bytes) {
+  char hex[17];
+  std::snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(Fnv1a64(bytes)));
+  return hex;
+}
+
 namespace {
 
 bool ReadFile(const std::string& path, std::string& out) {
@@ -143,17 +149,11 @@ bool ReadPruneIndex(const fasttext::Dictionary& dict, std::vector<std::pair<int3
   return at == bytes.size();
 }
 
-std::string HashHex(std::string_view bytes) {
-  char hex[17];
-  std::snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(Fnv1a64(bytes)));
-  return hex;
-}
-
 // DATA_LOSS unless `bytes` (the contents of `path`) have the size and hash the manifest states.
 Status CheckAgainstManifest(const std::string& path, std::string_view bytes,
                             uint64_t expected_bytes, std::string_view expected_hash,
                             const std::string& manifest_path) {
-  const std::string hash = HashHex(bytes);
+  const std::string hash = Fnv1a64Hex(bytes);
   if (bytes.size() == expected_bytes && expected_hash == hash) return OkStatus();
   return DataLossError(path + ": file does not match its manifest " + manifest_path + " (" +
                        std::to_string(bytes.size()) + " bytes, fnv1a64 " + hash + "; expected " +

@@ -55,6 +55,8 @@ std::string ManifestPath(std::string_view model_path);
 
 // 64-bit FNV-1a of `bytes`; the manifest records it for the model file.
 uint64_t Fnv1a64(std::string_view bytes);
+// Fnv1a64(bytes) as the manifest writes it: 16 lowercase hex digits.
+std::string Fnv1a64Hex(std::string_view bytes);
 
 class Classifier {
  public:

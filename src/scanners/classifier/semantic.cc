@@ -62,15 +62,13 @@ float SifWeight(size_t rank) {
   return static_cast<float>(kA / (kA + p));
 }
 
-uint64_t WordHash(std::string_view word) { return Fnv1a64(word); }
-
 void SemanticHead::BuildIndex() {
   size_t capacity = 16;
   while (capacity < 2 * words.size()) capacity *= 2;
   index_.assign(capacity, 0);
   index_mask_ = capacity - 1;
   for (size_t row = 0; row < words.size(); ++row) {
-    uint64_t slot = WordHash(words[row]) & index_mask_;
+    uint64_t slot = Fnv1a64(words[row]) & index_mask_;
     while (index_[slot] != 0) slot = (slot + 1) & index_mask_;
     index_[slot] = static_cast<uint32_t>(row + 1);
   }
@@ -78,7 +76,7 @@ void SemanticHead::BuildIndex() {
 
 int32_t SemanticHead::Row(std::string_view word) const {
   if (index_.empty()) return -1;
-  for (uint64_t slot = WordHash(word) & index_mask_;; slot = (slot + 1) & index_mask_) {
+  for (uint64_t slot = Fnv1a64(word) & index_mask_;; slot = (slot + 1) & index_mask_) {
     const uint32_t entry = index_[slot];
     if (entry == 0) return -1;
     if (words[entry - 1] == word) return static_cast<int32_t>(entry - 1);

@@ -92,7 +92,4 @@ struct SemanticHead {
   std::vector<float> w2_t_;
 };
 
-// 64-bit FNV-1a of a word, the index's hash.
-uint64_t WordHash(std::string_view word);
-
 }  // namespace warden::classifier
