@@ -18,7 +18,6 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -94,6 +93,8 @@ inline constexpr uint32_t kMaxEntries = 1 << 16;
 // The canonical serialization of `r` without its `hash` field (docs/audit.md, "Record body").
 // Deterministic: equal records give equal bytes.
 std::string SerializeRecord(const Record& r);
+// The same bytes appended to `out` (whose capacity a caller can reuse).
+void AppendSerializedRecord(const Record& r, std::string& out);
 // SHA-256 of SerializeRecord(r).
 Hash ComputeRecordHash(const Record& r);
 // Parses a record body. Rejects truncated input, trailing bytes, unknown versions and enum
@@ -378,6 +379,13 @@ struct WriterOptions {
   // How long Close() keeps retrying an unavailable store before it gives up, fails what is left
   // with Unavailable and returns. Default: 10 s.
   std::chrono::milliseconds close_timeout{10000};
+  // Called on the writer thread after every committed transaction with the number of records
+  // written so far (every record whose Append ticket is at most `written` is durable), and once
+  // more with the permanent error when the writer stops taking records (the records after
+  // `written` never will be). One call per transaction, not per record: a gateway wakes its
+  // waiting requests with one post per worker thread. Same rules as AppendNotify's callback:
+  // quick, never blocking, no Flush, Close or blocking Append. May be empty.
+  std::function<void(uint64_t written, const Status& error)> on_written;
 };
 
 // A snapshot of a Writer's counters, for metrics and /readyz.
@@ -395,7 +403,7 @@ struct WriterStats {
 
 // Appends records off the request path: Append queues, one thread hashes, chains and writes
 // batches. Thread-safe: every method may be called from any thread, except that Close() and the
-// destructor must not be called from an AppendNotify callback.
+// destructor must not be called from an AppendNotify callback or from on_written.
 class Writer {
  public:
   // Resumes the chain from the store's tail. Fails if the store cannot be read.
@@ -409,6 +417,9 @@ class Writer {
   // Unavailable after a store error or Close(). Never drops a record silently: a record is
   // either queued (and written) or the caller gets an error.
   Status Append(Record record);
+  // Like Append, and sets `*ticket` to the record's place in the order of acceptance (1, 2, …):
+  // the record is durable once WriterOptions::on_written reports `written >= *ticket`.
+  Status Append(Record record, uint64_t* ticket);
   // Like Append, and calls `on_durable` exactly once: with OK after the transaction holding the
   // record has committed, or with the error if it never will be (permanent store error, or Close
   // gave up on an unavailable store). When AppendNotify itself returns an error, `on_durable` is
@@ -432,16 +443,30 @@ class Writer {
   WriterStats stats() const;
 
  private:
+  // A queued record: its body is the next `size` bytes of the queue's byte buffer.
   struct Pending {
-    EncodedRecord record;  // serialized by the appending thread, sealed by the writer
+    size_t size = 0;
     std::function<void(Status)> on_durable;  // may be empty
   };
+  // Records in order with their bodies back to back. Appenders copy bodies in, and the writer
+  // swaps whole buffers out: no memory allocated by a request thread is freed by the writer
+  // thread (a free into another thread's malloc arena takes that arena's lock).
+  struct PendingRecords {
+    std::vector<Pending> items;
+    std::string bytes;
+    void clear() {
+      items.clear();
+      bytes.clear();
+    }
+  };
   Writer(std::unique_ptr<Store> store, WriterOptions options);
-  Status Enqueue(Record record, std::function<void(Status)> on_durable);
+  Status Enqueue(Record record, std::function<void(Status)> on_durable, uint64_t* ticket);
   void Run();
-  Status WriteBatch(std::vector<Pending>& batch, bool force_checkpoint);
-  // Fails the callbacks of `batch` and of everything queued with `error`.
-  void FailAll(std::vector<Pending>& batch, const Status& error, std::unique_lock<std::mutex>& lock);
+  // Moves the first `n` queued records into batch_. REQUIRES: mu_ held.
+  void TakeBatch(size_t n);
+  Status WriteBatch(bool force_checkpoint);
+  // Fails the callbacks of batch_ and of everything queued with `error`.
+  void FailAll(const Status& error, std::unique_lock<std::mutex>& lock);
 
   std::unique_ptr<Store> store_;
   WriterOptions options_;
@@ -450,7 +475,7 @@ class Writer {
   std::condition_variable not_empty_;  // writer waits for records
   std::condition_variable not_full_;   // kBlock appenders wait for room
   std::condition_variable written_;    // Flush waits for progress
-  std::deque<Pending> queue_;
+  PendingRecords queue_;
   uint64_t queued_total_ = 0;   // records ever accepted
   uint64_t written_total_ = 0;  // records ever committed (or failed, once error_ is set)
   uint64_t refused_ = 0;
@@ -462,6 +487,8 @@ class Writer {
   Status error_;
 
   // Owned by the writer thread.
+  PendingRecords batch_;
+  std::vector<EncodedRecord> encoded_;  // the batch's bodies; strings keep their capacity
   uint64_t last_seq_ = 0;
   Hash last_hash_{};
   uint64_t last_checkpoint_seq_ = 0;

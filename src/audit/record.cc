@@ -172,8 +172,13 @@ Record MakeRecord(const Verdict& verdict, const Message& message, const RequestI
 
 std::string SerializeRecord(const Record& r) {
   std::string out;
-  out.reserve(128 + r.request_id.size() + r.key.size() + r.tenant.size() + r.rule.size() +
-              r.scores.size() * 24 + r.findings.size() * 48);
+  AppendSerializedRecord(r, out);
+  return out;
+}
+
+void AppendSerializedRecord(const Record& r, std::string& out) {
+  out.reserve(out.size() + 128 + r.request_id.size() + r.key.size() + r.tenant.size() +
+              r.rule.size() + r.scores.size() * 24 + r.findings.size() * 48);
   out.append(kMagic, 4);
   PutU8(out, kVersion);
   PutU64(out, r.seq);
@@ -199,7 +204,6 @@ std::string SerializeRecord(const Record& r) {
     PutString(out, f.excerpt);
   }
   out.append(reinterpret_cast<const char*>(r.prev_hash.data()), r.prev_hash.size());
-  return out;
 }
 
 Hash ComputeRecordHash(const Record& r) { return Sha256(SerializeRecord(r)); }

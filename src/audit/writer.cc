@@ -99,7 +99,7 @@ uint64_t Writer::last_seq() const {
 WriterStats Writer::stats() const {
   std::lock_guard lock(mu_);
   WriterStats s;
-  s.queued = queue_.size();
+  s.queued = queue_.items.size();
   s.accepted = queued_total_;
   s.written = written_total_;
   s.refused = refused_;
@@ -111,22 +111,27 @@ WriterStats Writer::stats() const {
   return s;
 }
 
-Status Writer::Append(Record record) { return Enqueue(std::move(record), nullptr); }
+Status Writer::Append(Record record) { return Enqueue(std::move(record), nullptr, nullptr); }
 
-Status Writer::AppendNotify(Record record, std::function<void(Status)> on_durable) {
-  return Enqueue(std::move(record), std::move(on_durable));
+Status Writer::Append(Record record, uint64_t* ticket) {
+  return Enqueue(std::move(record), nullptr, ticket);
 }
 
-Status Writer::Enqueue(Record record, std::function<void(Status)> on_durable) {
+Status Writer::AppendNotify(Record record, std::function<void(Status)> on_durable) {
+  return Enqueue(std::move(record), std::move(on_durable), nullptr);
+}
+
+Status Writer::Enqueue(Record record, std::function<void(Status)> on_durable, uint64_t* ticket) {
   Status limits = CheckLimits(record);
   if (record.time_us == 0) record.time_us = options_.clock();
-  // Serialized here, once, on the appending thread: the writer thread only seals the bytes, and
-  // the record's many small strings are freed by the thread that allocated them.
-  EncodedRecord encoded;
+  // Serialized here, once, on the appending thread, into a buffer that thread keeps: the writer
+  // thread only seals a copy of the bytes, and frees nothing this thread allocated.
+  thread_local std::string body;
+  body.clear();
   if (limits.ok()) {
     record.seq = 0;
     record.prev_hash = Hash{};
-    encoded = EncodeRecord(record);
+    AppendSerializedRecord(record, body);
   }
   std::unique_lock lock(mu_);
   auto refuse = [&](Status s) {
@@ -140,21 +145,25 @@ Status Writer::Enqueue(Record record, std::function<void(Status)> on_durable) {
     // Fail closed means no request proceeds whose record cannot be made durable soon.
     return refuse(UnavailableError("audit store unavailable (retrying); failing closed"));
   }
-  if (queue_.size() >= options_.queue_capacity) {
+  if (queue_.items.size() >= options_.queue_capacity) {
     if (options_.on_full == FullPolicy::kFailClosed) {
       return refuse(ResourceExhaustedError(
           "audit queue full (" + std::to_string(options_.queue_capacity) + " records)"));
     }
-    not_full_.wait(
-        lock, [&] { return queue_.size() < options_.queue_capacity || closing_ || !error_.ok(); });
+    not_full_.wait(lock, [&] {
+      return queue_.items.size() < options_.queue_capacity || closing_ || !error_.ok();
+    });
     if (!error_.ok()) return refuse(UnavailableError("audit log unavailable: " + error_.message()));
     if (closing_) return refuse(UnavailableError("audit log closed"));
   }
-  queue_.push_back(Pending{std::move(encoded), std::move(on_durable)});
+  queue_.items.push_back(Pending{body.size(), std::move(on_durable)});
+  queue_.bytes.append(body);
   ++queued_total_;
+  if (ticket) *ticket = queued_total_;
   // The writer waits for the first record, or (lingering) for a full group: waking it for every
   // record in between would only cost a context switch each.
-  if (queue_.size() == 1 || queue_.size() >= options_.linger_records || options_.linger.count() == 0) {
+  const size_t queued = queue_.items.size();
+  if (queued == 1 || queued >= options_.linger_records || options_.linger.count() == 0) {
     not_empty_.notify_one();
   }
   return OkStatus();
@@ -182,42 +191,57 @@ Status Writer::Close() {
   return error_;
 }
 
-void Writer::FailAll(std::vector<Pending>& batch, const Status& error,
-                     std::unique_lock<std::mutex>& lock) {
+void Writer::FailAll(const Status& error, std::unique_lock<std::mutex>& lock) {
   std::vector<std::function<void(Status)>> callbacks;
-  for (Pending& p : batch) {
-    if (p.on_durable) callbacks.push_back(std::move(p.on_durable));
+  for (PendingRecords* records : {&batch_, &queue_}) {
+    for (Pending& p : records->items) {
+      if (p.on_durable) callbacks.push_back(std::move(p.on_durable));
+    }
+    records->clear();
   }
-  for (Pending& p : queue_) {
-    if (p.on_durable) callbacks.push_back(std::move(p.on_durable));
-  }
-  queue_.clear();
+  const uint64_t written = written_total_;
   not_full_.notify_all();
   written_.notify_all();
   lock.unlock();
   for (auto& cb : callbacks) cb(error);
+  if (options_.on_written) options_.on_written(written, error);
   lock.lock();
 }
 
+void Writer::TakeBatch(size_t n) {
+  batch_.clear();
+  if (n == queue_.items.size()) {
+    // The usual case: the whole queue, by swapping buffers (both keep their capacity).
+    std::swap(batch_, queue_);
+    return;
+  }
+  size_t bytes = 0;
+  for (size_t i = 0; i < n; ++i) bytes += queue_.items[i].size;
+  batch_.items.assign(std::make_move_iterator(queue_.items.begin()),
+                      std::make_move_iterator(queue_.items.begin() + n));
+  queue_.items.erase(queue_.items.begin(), queue_.items.begin() + n);
+  batch_.bytes.assign(queue_.bytes, 0, bytes);
+  queue_.bytes.erase(0, bytes);
+}
+
 void Writer::Run() {
-  std::vector<Pending> batch;
   std::vector<std::function<void(Status)>> callbacks;
   std::unique_lock lock(mu_);
   for (;;) {
     const bool timed = options_.signer && options_.checkpoint_interval.count() > 0;
-    auto ready = [&] { return !queue_.empty() || closing_; };
+    auto ready = [&] { return !queue_.items.empty() || closing_; };
     if (timed) {
       not_empty_.wait_for(lock, options_.checkpoint_interval, ready);
     } else {
       not_empty_.wait(lock, ready);
     }
     if (options_.linger.count() > 0 && last_batch_size_ > 1 && !closing_ &&
-        queue_.size() < options_.linger_records) {
+        queue_.items.size() < options_.linger_records) {
       not_empty_.wait_for(lock, options_.linger, [&] {
-        return queue_.size() >= options_.linger_records || closing_;
+        return queue_.items.size() >= options_.linger_records || closing_;
       });
     }
-    size_t n = std::min(queue_.size(), options_.max_batch);
+    size_t n = std::min(queue_.items.size(), options_.max_batch);
     if (options_.signer && options_.checkpoint_every_records) {
       // End the batch at the checkpoint boundary so that checkpoints fall every N records
       // exactly, not at whatever seq a large batch happens to end on. (With several writers on
@@ -228,17 +252,12 @@ void Writer::Run() {
           options_.checkpoint_every_records > since ? options_.checkpoint_every_records - since : 1;
       n = std::min<uint64_t>(n, room);
     }
-    batch.clear();
-    batch.reserve(n);
-    for (size_t i = 0; i < n; ++i) {
-      batch.push_back(std::move(queue_.front()));
-      queue_.pop_front();
-    }
-    bool finishing = closing_ && queue_.empty();
+    TakeBatch(n);
+    bool finishing = closing_ && queue_.items.empty();
     not_full_.notify_all();
     // Hashing and the transaction run without the lock so appenders keep queueing.
     lock.unlock();
-    Status s = WriteBatch(batch, finishing);
+    Status s = WriteBatch(finishing);
     auto retry_delay = options_.retry_initial;
     std::optional<std::chrono::steady_clock::time_point> close_deadline;
     while (s.code() == StatusCode::kUnavailable) {
@@ -256,7 +275,7 @@ void Writer::Run() {
       not_empty_.wait_for(lock, retry_delay, [&] { return closing_ && !close_deadline; });
       lock.unlock();
       retry_delay = std::min(retry_delay * 2, options_.retry_max);
-      s = WriteBatch(batch, finishing);
+      s = WriteBatch(finishing);
     }
     if (!lock.owns_lock()) lock.lock();
     if (!s.ok()) {
@@ -264,33 +283,42 @@ void Writer::Run() {
       error_ = s;
       // Fail every waiter: the queued records can no longer be written, and saying so is the
       // only alternative to dropping them silently.
-      FailAll(batch, s, lock);
+      FailAll(s, lock);
       return;
     }
     store_available_ = true;
     ++batches_;
-    last_batch_size_ = batch.size();
+    last_batch_size_ = batch_.items.size();
     callbacks.clear();
-    for (Pending& p : batch) {
+    for (Pending& p : batch_.items) {
       if (p.on_durable) callbacks.push_back(std::move(p.on_durable));
     }
-    finishing = finishing && closing_ && queue_.empty();
-    if (!callbacks.empty()) {
+    finishing = finishing && closing_ && queue_.items.empty();
+    const uint64_t written = written_total_ + batch_.items.size();
+    if (!callbacks.empty() || options_.on_written) {
       lock.unlock();
       for (auto& cb : callbacks) cb(OkStatus());
+      if (options_.on_written) options_.on_written(written, OkStatus());
       lock.lock();
     }
     // Counted as written only once its callbacks have run: Flush() returns after both.
-    written_total_ += batch.size();
+    written_total_ = written;
     written_.notify_all();
     if (finishing) return;
   }
 }
 
-Status Writer::WriteBatch(std::vector<Pending>& batch, bool force_checkpoint) {
-  std::vector<EncodedRecord> records;
-  records.reserve(batch.size());
-  for (Pending& p : batch) records.push_back(std::move(p.record));
+Status Writer::WriteBatch(bool force_checkpoint) {
+  // The bodies are copied from the batch's bytes into strings this thread owns and reuses; a
+  // retry copies them afresh and re-chains them on the then current head.
+  const size_t n = batch_.items.size();
+  if (encoded_.size() < n) encoded_.resize(n);
+  size_t offset = 0;
+  for (size_t i = 0; i < n; ++i) {
+    encoded_[i].body.assign(batch_.bytes, offset, batch_.items[i].size);
+    offset += batch_.items[i].size;
+  }
+  const std::span<EncodedRecord> records(encoded_.data(), n);
   // What the chain callback decided in the transaction that committed.
   uint64_t seq = 0;
   Hash prev{};
@@ -328,8 +356,6 @@ Status Writer::WriteBatch(std::vector<Pending>& batch, bool force_checkpoint) {
   };
   Status s = OkStatus();
   if (!records.empty() || options_.signer) s = store_->AppendChained(records, chain);
-  // Give the records back to the batch (a retry re-chains them on the then current head).
-  for (size_t i = 0; i < batch.size(); ++i) batch[i].record = std::move(records[i]);
   if (!s.ok()) return s;
   if (!records.empty()) {
     std::lock_guard lock(mu_);

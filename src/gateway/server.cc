@@ -2,7 +2,9 @@
 
 #include <random>
 
+#include <atomic>
 #include <chrono>
+#include <deque>
 #include <iostream>
 #include <set>
 
@@ -30,6 +32,36 @@ struct Server::Worker {
   std::unique_ptr<UpstreamPool> defer_pool;  // the trusted model's, when defer_upstream is set
   // Sessions streaming right now; touched only on this worker's thread.
   std::set<Session*> streams;
+
+  // Answers waiting for their audit records to be durable, in ticket order (a worker appends
+  // and registers without suspending in between, so its tickets only grow). Touched only on
+  // this worker's thread; each waiter lives in its session's coroutine frame.
+  struct AuditWaiter {
+    uint64_t ticket = 0;
+    net::steady_timer* timer = nullptr;
+    Status status;
+    bool done = false;
+  };
+  std::deque<AuditWaiter*> audit_waiters;
+  Status audit_error;  // the audit writer's permanent error, once reported
+  // The largest ticket a waiter here has asked for (written by this worker's thread), and the
+  // largest `written` the audit writer has posted here (read and written by the writer's
+  // thread only): the writer posts to a worker only when it has something to wake.
+  std::atomic<uint64_t> audit_wanted{0};
+  uint64_t audit_posted = 0;
+
+  // On this worker's thread: the audit writer has made every record up to `written` durable,
+  // or (error) will write nothing more.
+  void AuditWritten(uint64_t written, const Status& error) {
+    if (!error.ok()) audit_error = error;
+    while (!audit_waiters.empty() && (audit_waiters.front()->ticket <= written || !error.ok())) {
+      AuditWaiter* w = audit_waiters.front();
+      audit_waiters.pop_front();
+      if (w->ticket > written) w->status = error;
+      w->done = true;
+      w->timer->cancel();
+    }
+  }
 };
 
 struct Server::Acceptor {
@@ -278,41 +310,31 @@ void Session::QueueForReview(const Verdict& v, Direction direction, std::string_
 
 Task<Status> Session::CommitAudit() {
   if (records_.empty() || !server_.audit_) co_return OkStatus();
-  std::vector<audit::Record> records = std::move(records_);
-  records_.clear();
-  // The answer waits until its records are durable: a client never sees a decision that the
-  // log could lose. The writer calls back on its own thread; the callback posts the result to
-  // this session's executor and wakes the timer the coroutine sleeps on.
-  struct Wait {
-    explicit Wait(net::any_io_executor ex) : timer(ex) {}
-    net::steady_timer timer;
-    Status status;
-    bool done = false;
-  };
-  auto wait = std::make_shared<Wait>(stream_.get_executor());
-  wait->timer.expires_at(net::steady_timer::time_point::max());
+  uint64_t ticket = 0;
   Status queued;
-  for (size_t i = 0; i < records.size() && queued.ok(); ++i) {
-    if (i + 1 < records.size()) {
-      queued = server_.audit_->Append(std::move(records[i]));
-      continue;
-    }
-    // Batches are written in order, so the last record's durability covers the others.
-    net::any_io_executor ex = stream_.get_executor();
-    queued = server_.audit_->AppendNotify(std::move(records[i]), [wait, ex](Status st) {
-      net::post(ex, [wait, st = std::move(st)]() mutable {
-        wait->status = std::move(st);
-        wait->done = true;
-        wait->timer.cancel();
-      });
-    });
+  for (audit::Record& record : records_) {
+    if (queued.ok()) queued = server_.audit_->Append(std::move(record), &ticket);
   }
+  records_.clear();
   if (!queued.ok()) co_return queued;
-  while (!wait->done) {
+  // The answer waits until its records are durable: a client never sees a decision that the
+  // log could lose. Batches are written in order, so the last ticket covers the others. The
+  // writer reports each committed transaction once (Server::Create); this worker then wakes
+  // every waiter the transaction covered.
+  Server::Worker& w = worker_;
+  if (!w.audit_error.ok()) co_return w.audit_error;
+  // Announce the ticket, then look at what is durable; the writer stores what is durable, then
+  // looks at what is wanted. Sequentially consistent, so one side always sees the other.
+  w.audit_wanted.store(ticket);
+  if (server_.audit_durable_.load() >= ticket) co_return OkStatus();
+  net::steady_timer timer(stream_.get_executor(), net::steady_timer::time_point::max());
+  Server::Worker::AuditWaiter waiter{.ticket = ticket, .timer = &timer};
+  w.audit_waiters.push_back(&waiter);
+  while (!waiter.done) {
     error_code ec;
-    co_await wait->timer.async_wait(NoThrow(ec));
+    co_await timer.async_wait(NoThrow(ec));
   }
-  co_return wait->status;
+  co_return waiter.status;
 }
 
 Task<bool> Session::SendReply(const http::request<http::string_body>& req) {
@@ -1628,6 +1650,15 @@ StatusOr<std::unique_ptr<Server>> Server::Create(GatewayConfig config) {
         c.audit.fail_closed_when_full ? audit::FullPolicy::kFailClosed : audit::FullPolicy::kBlock;
     options.checkpoint_every_records = c.audit.checkpoint_every;
     options.checkpoint_interval = std::chrono::milliseconds(c.audit.checkpoint_interval_ms);
+    // One post per worker and transaction, only to workers with answers waiting.
+    options.on_written = [server = server.get()](uint64_t written, const Status& error) {
+      server->audit_durable_.store(written);
+      for (auto& w : server->workers_) {
+        if (error.ok() && w->audit_wanted.load() <= w->audit_posted) continue;
+        w->audit_posted = written;
+        net::post(w->ioc, [w = w.get(), written, error] { w->AuditWritten(written, error); });
+      }
+    };
     if (!c.audit.signing_key.empty()) {
       auto signer = audit::Signer::LoadPem(c.audit.signing_key);
       if (!signer.ok()) {

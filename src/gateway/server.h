@@ -133,6 +133,9 @@ class Server {
   std::thread poller_;
   std::condition_variable poller_cv_;
 
+  // Audit records durable so far (WriterOptions::on_written), by their Append tickets. Declared
+  // before the writer, which stores into it until it is closed.
+  std::atomic<uint64_t> audit_durable_{0};
   // Declared after the workers: it is closed (and its callbacks posted) while they still exist.
   std::unique_ptr<audit::Writer> audit_;
 };
