@@ -73,6 +73,12 @@ struct Record {
   bool operator==(const Record&) const = default;
 };
 
+// MakeRecord keeps the scores at or above this and leaves the rest out: a record then says which
+// labels the text came near, not that it scored 0.0003 on the seventeen others. That cut a
+// default-policy record from about 490 bytes to about 120, and the log's write cost with it.
+// Thresholds below it cannot be audited from the scores (the action and rule still are).
+inline constexpr float kMinRecordedScore = 0.01f;
+
 // Who asked, for MakeRecord.
 struct RequestInfo {
   std::string_view request_id;

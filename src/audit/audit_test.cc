@@ -172,7 +172,7 @@ TEST_F(AuditTest, MakeRecordKeepsSpansNotText) {
                                .view = "raw",
                                .score = 0.9f,
                                .label = "secrets"});
-  v.scores = {{"secrets", 0.9f}};
+  v.scores = {{"secrets", 0.9f}, {"jailbreak", 0.009f}, {"hate", 0.01f}};
   v.redacted = "my key is [AWS_ACCESS_KEY_1] ok";
   v.replacements.push_back({"[AWS_ACCESS_KEY_1]", "AKIAIOSFODNN7EXAMPLE"});
   Message m{.text = text, .direction = Direction::kOutput, .tenant = "acme"};
@@ -180,6 +180,8 @@ TEST_F(AuditTest, MakeRecordKeepsSpansNotText) {
   EXPECT_EQ(r.tenant, "acme");
   EXPECT_EQ(r.direction, Direction::kOutput);
   EXPECT_EQ(r.action, Action::kRedact);
+  // Scores under kMinRecordedScore are left out.
+  EXPECT_EQ(r.scores, (std::vector<std::pair<std::string, float>>{{"secrets", 0.9f}, {"hate", 0.01f}}));
   ASSERT_EQ(r.findings.size(), 1u);
   EXPECT_EQ(r.findings[0].type, "aws_access_key");
   EXPECT_EQ(r.findings[0].start, 10u);

@@ -155,7 +155,9 @@ Record MakeRecord(const Verdict& verdict, const Message& message, const RequestI
   r.direction = message.direction;
   r.action = verdict.action;
   r.rule = verdict.rule;
-  r.scores = verdict.scores;
+  for (const auto& [label, score] : verdict.scores) {
+    if (score >= kMinRecordedScore) r.scores.emplace_back(label, score);
+  }
   r.findings.reserve(verdict.findings.size());
   for (const Finding& f : verdict.findings) {
     // Deliberately no text: the span says where, the type says what; the matched bytes (a
