@@ -1,7 +1,7 @@
 #!/bin/sh
 # Audit log and kill switch under load (docs/PERFORMANCE.md, "Agent control and audit in the
 # gateway"). Loopback only; needs wrk and python3.
-#   tests/gateway/perf/audit_perf.sh BUILD_DIR [SECONDS]
+#   [ROUNDS=3] tests/gateway/perf/audit_perf.sh BUILD_DIR [SECONDS]
 set -eu
 BUILD=${1:?build dir}
 SECS=${2:-10}
@@ -43,19 +43,42 @@ ON_PID=$!
 AUDIT_PID=$!
 sleep 2
 
-for what in "moderation.lua /v1/moderations" "chat.lua /v1/chat/completions"; do
-  set -- $what
-  for port in $PORT_OFF $PORT_AUDIT $PORT_ON; do
-    case $port in
-      $PORT_OFF) label="audit off, control off" ;;
-      $PORT_AUDIT) label="audit on,  control off" ;;
-      *) label="audit on,  control on " ;;
-    esac
-    printf '%s %s: ' "$2" "$label"
-    wrk -t2 -c64 -d${SECS}s --latency -s "$HERE/$1" http://127.0.0.1:$port$2 \
-      | awk '/Requests\/sec/ {rps=$2} /^ +50%/ {p50=$2} /^ +99%/ {p99=$2} END {print rps " req/s, p50 " p50 ", p99 " p99}'
+# Rounds alternate the three gateways, so that a slower minute of the machine falls on all of
+# them; the ratios are taken within each round, and their median is the figure to quote.
+ROUNDS=${ROUNDS:-3}
+: > "$WORK/results"
+for round in $(seq "$ROUNDS"); do
+  for what in "moderation.lua /v1/moderations" "chat.lua /v1/chat/completions"; do
+    set -- $what
+    for port in $PORT_OFF $PORT_AUDIT $PORT_ON; do
+      wrk -t2 -c64 -d${SECS}s --latency -s "$HERE/$1" http://127.0.0.1:$port$2 \
+        | awk -v r="$round" -v ep="$2" -v port="$port" \
+            '/Requests\/sec/ {rps=$2} /^ +99%/ {p99=$2} END {print r, ep, port, rps, p99}' \
+        >> "$WORK/results"
+    done
   done
 done
+python3 - "$WORK/results" "$PORT_OFF" "$PORT_AUDIT" "$PORT_ON" <<'PY'
+import statistics, sys
+rows = [l.split() for l in open(sys.argv[1])]
+off, audit, on = sys.argv[2:5]
+label = {off: "audit off, control off", audit: "audit on,  control off", on: "audit on,  control on "}
+for ep in dict.fromkeys(r[1] for r in rows):
+    by = {}
+    for r, e, port, rps, p99 in rows:
+        if e == ep:
+            by.setdefault(port, {})[r] = (float(rps), p99)
+    for port in (off, audit, on):
+        runs = by[port]
+        rps = statistics.median(v[0] for v in runs.values())
+        line = f"{ep} {label[port]}: median {rps:,.0f} req/s over {len(runs)} rounds"
+        line += " (" + ", ".join(f"{v[0]:,.0f} p99 {v[1]}" for v in runs.values()) + ")"
+        if port != off:
+            ratios = [runs[r][0] / by[off][r][0] for r in runs]
+            line += f"; ratio to off: median {statistics.median(ratios):.3f} (" + \
+                ", ".join(f"{x:.3f}" for x in ratios) + ")"
+        print(line)
+PY
 
 echo "== kill switch under load: chat load on the audited gateway, then \`warden kill --all\`"
 wrk -t2 -c32 -d30s -s "$HERE/chat.lua" http://127.0.0.1:$PORT_ON/v1/chat/completions >/dev/null &
