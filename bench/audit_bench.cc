@@ -33,20 +33,25 @@ double ProcessCpuSeconds() {
   return double(ts.tv_sec) + double(ts.tv_nsec) * 1e-9;
 }
 
-// What the gateway's default policy records for one chat message: every classifier label scored.
+// What the gateway's default policy records for one chat message: the classifier scores all
+// nineteen labels, and MakeRecord keeps those of at least kMinRecordedScore (here two, with one
+// finding; most benign traffic keeps none).
 audit::Record GatewayRecord(int i) {
-  audit::Record r;
-  r.request_id = "req_af7f93d53436e435ba63be" + std::to_string(i % 100);
-  r.direction = i % 2 ? Direction::kInput : Direction::kOutput;
+  Verdict v;
   for (const char* label :
        {"child_exploitation", "code_abuse", "defamation", "elections", "harassment", "hate",
         "intellectual_property", "jailbreak", "misinformation", "nonviolent_crimes", "privacy",
         "prompt_injection", "self_harm", "sex_crimes", "sexual_content", "specialized_advice",
         "unsafe", "violent_crimes", "weapons_cbrne"}) {
-    r.scores.emplace_back(label, 0.01f * static_cast<float>(i % 50));
+    v.scores.emplace_back(label, 0.0004f * static_cast<float>(i % 20));
   }
-  r.findings.push_back({"classifier", "harassment", 0, 28, 0.7f, ""});
-  return r;
+  v.scores[4].second = 0.7f;    // harassment
+  v.scores[16].second = 0.05f;  // unsafe
+  v.findings.push_back(Finding{.scanner = "classifier", .type = "harassment", .start = 0,
+                               .end = 28, .score = 0.7f, .label = "harassment"});
+  const std::string request_id = "req_af7f93d53436e435ba63be" + std::to_string(i % 100);
+  const Message m{.direction = i % 2 ? Direction::kInput : Direction::kOutput};
+  return audit::MakeRecord(v, m, {.request_id = request_id});
 }
 
 void RunAppend(benchmark::State& state, const std::string& url, bool sign,
@@ -96,7 +101,7 @@ void BM_AppendSqlite(benchmark::State& state) {
 // 10,000 records per Flush: throughput; 1 per Flush: the latency of one durable record.
 BENCHMARK(BM_AppendSqlite)->Arg(10000)->Arg(1)->Unit(benchmark::kMillisecond)->UseRealTime();
 
-// Gateway-sized records (19 scores) in the groups a loaded gateway commits (records per
+// Gateway records (GatewayRecord) in the groups a loaded gateway commits (records per
 // transaction, see warden_audit_batches_total): the writer's cost per record in the gateway.
 void BM_AppendSqliteGatewayGroups(benchmark::State& state) {
   const auto dir = std::filesystem::temp_directory_path() / "warden-audit-bench-groups";

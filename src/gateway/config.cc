@@ -286,7 +286,8 @@ Status ParseControl(const Validator& v, const YAML::Node& node, ControlConfig& o
 Status ParseAudit(const Validator& v, const YAML::Node& node, AuditConfig& out) {
   if (Status s = v.CheckKeys(node, "audit",
                              {"store", "signing_key", "checkpoint_every", "checkpoint_interval_ms",
-                              "queue_capacity", "when_full", "group_commit_us"});
+                              "queue_capacity", "when_full", "group_commit_us",
+                              "group_commit_records"});
       !s.ok()) {
     return s;
   }
@@ -306,6 +307,8 @@ Status ParseAudit(const Validator& v, const YAML::Node& node, AuditConfig& out) 
       s = v.GetUint(kv.second, p, 16, 1u << 24, out.queue_capacity);
     } else if (k == "group_commit_us") {
       s = v.GetUint(kv.second, p, 0, 100000, out.group_commit_us);
+    } else if (k == "group_commit_records") {
+      s = v.GetUint(kv.second, p, 1, 4096, out.group_commit_records);
     } else {
       s = v.GetChoice(kv.second, p, "fail_closed", "block", out.fail_closed_when_full);
     }

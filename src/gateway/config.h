@@ -101,8 +101,10 @@ struct AuditConfig {
   uint32_t queue_capacity = 65536;
   bool fail_closed_when_full = false;  // Default: requests wait for room in the queue
   // Group commit under load: how long the writer may wait to share one transaction among more
-  // records (only while records arrive faster than transactions; a lone record never waits).
+  // records (only while records arrive faster than transactions; a lone record never waits),
+  // and how many queued records end the wait at once.
   uint32_t group_commit_us = 500;
+  uint32_t group_commit_records = 32;
 };
 
 struct GatewayConfig {

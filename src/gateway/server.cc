@@ -1646,6 +1646,7 @@ StatusOr<std::unique_ptr<Server>> Server::Create(GatewayConfig config) {
     audit::WriterOptions options;
     options.queue_capacity = c.audit.queue_capacity;
     options.linger = std::chrono::microseconds(c.audit.group_commit_us);
+    options.linger_records = c.audit.group_commit_records;
     options.on_full =
         c.audit.fail_closed_when_full ? audit::FullPolicy::kFailClosed : audit::FullPolicy::kBlock;
     options.checkpoint_every_records = c.audit.checkpoint_every;

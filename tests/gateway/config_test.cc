@@ -162,6 +162,8 @@ audit:
   signing_key: /etc/warden/audit.pem
   checkpoint_every: 500
   when_full: fail_closed
+  group_commit_us: 250
+  group_commit_records: 64
 )", "gw.yaml");
   ASSERT_TRUE(c.ok()) << c.status().message();
   EXPECT_EQ(c->keys[0].name, "ci-bot");
@@ -179,6 +181,8 @@ audit:
   EXPECT_TRUE(c->control.approve_on_timeout);
   EXPECT_EQ(c->audit.checkpoint_every, 500u);
   EXPECT_TRUE(c->audit.fail_closed_when_full);
+  EXPECT_EQ(c->audit.group_commit_us, 250u);
+  EXPECT_EQ(c->audit.group_commit_records, 64u);
 }
 
 TEST(GatewayConfig, RejectsBadLimitsControlAndAudit) {
@@ -197,6 +201,8 @@ TEST(GatewayConfig, RejectsBadLimitsControlAndAudit) {
             std::string::npos);
   EXPECT_NE(Error("audit:\n  when_full: drop\n").find("audit.when_full: expected fail_closed or "
                                                       "block"),
+            std::string::npos);
+  EXPECT_NE(Error("audit:\n  group_commit_records: 0\n").find("must be between 1 and 4096"),
             std::string::npos);
   EXPECT_NE(Error("keys:\n  - {key: a, name: x}\n  - {key: b, name: x}\n").find("duplicate name"),
             std::string::npos);
