@@ -781,7 +781,9 @@ TEST_F(AuditTest, WalStartsOverUnderSteadyAppends) {
     Record r = MakeTestRecord(i);
     r.rule.assign(200, 'r');  // larger rows: more pages per commit
     ASSERT_TRUE((*writer)->Append(std::move(r)).ok());
-    if (i % 8 == 0) ASSERT_TRUE((*writer)->Flush().ok());  // one commit per 8 records
+    if (i % 8 == 0) {
+      ASSERT_TRUE((*writer)->Flush().ok());  // one commit per 8 records
+    }
     if (i % 1000 == 0) {
       std::error_code ec;
       largest_wal = std::max(largest_wal, fs::file_size(db_ + "-wal", ec));
