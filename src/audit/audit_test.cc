@@ -93,7 +93,7 @@ class AuditTest : public ::testing::Test {
   }
 
   std::string dir_, db_;
-  int64_t now_us_ = 1700000000000000;
+  std::atomic<int64_t> now_us_{1700000000000000};  // two writers may share the clock
   std::shared_ptr<const Signer> signer_;
   std::shared_ptr<const PublicKey> public_key_;
 };
