@@ -11,10 +11,14 @@ UPSTREAM_BIN=$BUILD/tests/gateway/warden_scripted_upstream
 GW_PORT=18181
 GW2_PORT=18182
 NGINX_PORT=18183
+GW3_PORT=18184
+STORES=$(mktemp -d /tmp/warden-perf-stores.XXXXXX)
 
 cleanup() {
   [ -n "${GW_PID:-}" ] && kill "$GW_PID" 2>/dev/null || true
   [ -n "${GW2_PID:-}" ] && kill "$GW2_PID" 2>/dev/null || true
+  [ -n "${GW3_PID:-}" ] && kill "$GW3_PID" 2>/dev/null || true
+  rm -rf "$STORES"
   [ -f /tmp/warden-perf-nginx.pid ] && kill "$(cat /tmp/warden-perf-nginx.pid)" 2>/dev/null || true
   [ -n "${UP_PID:-}" ] && kill "$UP_PID" 2>/dev/null || true
 }
@@ -41,6 +45,15 @@ sleep 1.5
 
 echo "== 1. /v1/moderations, 1 KiB input, 64 connections"
 wrk -t2 -c64 -d${SECS}s --latency -s "$HERE/moderation.lua" http://127.0.0.1:$GW_PORT/v1/moderations
+
+echo "== 1b. the same with warden serve's defaults: audit log and agent control on (SQLite)"
+"$WARDEN" serve --listen 127.0.0.1:$GW3_PORT --threads 2 --upstream http://127.0.0.1:$UP_PORT/v1 \
+  --audit "sqlite:$STORES/audit.db" --control "sqlite:$STORES/control.db" 2>/dev/null &
+GW3_PID=$!
+sleep 1.5
+wrk -t2 -c64 -d${SECS}s --latency -s "$HERE/moderation.lua" http://127.0.0.1:$GW3_PORT/v1/moderations
+kill "$GW3_PID" 2>/dev/null || true
+GW3_PID=
 
 echo "== 2. chat proxy latency, 1 connection (median = 50%)"
 for target in "direct $UP_PORT" "nginx $NGINX_PORT" "warden $GW_PORT"; do
