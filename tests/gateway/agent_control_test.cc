@@ -2,6 +2,7 @@
 // whose "model" picks the tool call it makes, the admin API, the control store (SQLite, and
 // Redis shared by two gateways) and the audit log.
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <fcntl.h>
 #include <signal.h>
@@ -413,6 +414,55 @@ TEST_F(AgentControlTest, EveryDecisionIsInAVerifiableAuditLog) {
   std::ifstream db(dir_ / "audit.db", std::ios::binary);
   std::string bytes((std::istreambuf_iterator<char>(db)), std::istreambuf_iterator<char>());
   EXPECT_EQ(bytes.find("AKIAIOSFODNN7EXAMPLE"), std::string::npos);
+}
+
+TEST_F(AgentControlTest, AnswersWaitForALockedAuditLogAndFailClosedMeanwhile) {
+  // Another process holds the audit database's write lock. An answer whose records cannot be
+  // committed waits (it is never sent unrecorded); once the writer has reported the store
+  // unavailable, fail_closed refuses new requests at once; when the lock goes, the waiting
+  // answer is sent and its records are in the log.
+  GatewayConfig c = Config();
+  c.audit.fail_closed_when_full = true;
+  Server& s = Start(std::move(c));
+  ASSERT_EQ(Post(s.port(), "/v1/chat/completions", Chat("echo", "warm up"), kBot).status, 200u);
+
+  sqlite3* locker = nullptr;
+  ASSERT_EQ(sqlite3_open((dir_ / "audit.db").c_str(), &locker), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(locker, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+  auto waiting = std::async(std::launch::async, [&] {
+    return Post(s.port(), "/v1/chat/completions", Chat("echo", "while locked"), kBot);
+  });
+  // The writer gives up on the lock after its busy timeout (5 s) and says so in /metrics.
+  bool down = false;
+  for (int i = 0; i < 400 && !down; ++i) {
+    down = Request(s.port(), http::verb::get, "/metrics", "", {}).body.find(
+               "warden_audit_store_up 0\n") != std::string::npos;
+    if (!down) std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  ASSERT_TRUE(down) << "the audit store never reported unavailable";
+  EXPECT_EQ(waiting.wait_for(std::chrono::seconds(0)), std::future_status::timeout)
+      << "an answer was sent before its records were committed";
+
+  HttpReply refused = Post(s.port(), "/v1/chat/completions", Chat("echo", "refused"), kBot);
+  EXPECT_EQ(refused.status, 503u) << refused.body;
+  EXPECT_NE(refused.body.find("audit_unavailable"), std::string::npos) << refused.body;
+
+  ASSERT_EQ(sqlite3_exec(locker, "ROLLBACK", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(locker);
+  HttpReply answered = waiting.get();
+  EXPECT_EQ(answered.status, 200u) << answered.body;
+  EXPECT_EQ(Post(s.port(), "/v1/chat/completions", Chat("echo", "after"), kBot).status, 200u);
+  servers_.clear();
+
+  auto store = audit::OpenStore("sqlite:" + (dir_ / "audit.db").string(),
+                                audit::OpenMode::kExisting);
+  ASSERT_TRUE(store.ok()) << store.status().message();
+  auto report = audit::Verify(**store, {});
+  ASSERT_TRUE(report.ok()) << report.status().message();
+  EXPECT_TRUE(report->ok) << report->problem;
+  // Three answered chats (warm up, the one that waited, after), two records each; the refused
+  // request's records were never accepted.
+  EXPECT_EQ(report->records, 6u);
 }
 
 TEST_F(AgentControlTest, TwoGatewaysShareKillSwitchAndLimitsThroughRedis) {
