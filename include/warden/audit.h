@@ -423,19 +423,18 @@ class Writer {
   // Queues `record` (seq, prev_hash and hash are ignored; time_us is set from the clock when 0).
   // Returns OK once queued; ResourceExhausted when the queue is full under kFailClosed;
   // Unavailable after a store error or Close(). Never drops a record silently: a record is
-  // either queued (and written) or the caller gets an error.
-  Status Append(Record record);
-  // Like Append, and sets `*ticket` to the record's place in the order of acceptance (1, 2, …):
-  // the record is durable once WriterOptions::on_written reports `written >= *ticket`.
-  Status Append(Record record, uint64_t* ticket);
+  // either queued (and written) or the caller gets an error. When `ticket` is given, sets it to
+  // the record's place in the order of acceptance (1, 2, …): the record is durable once
+  // WriterOptions::on_written reports `written >= *ticket`.
+  Status Append(Record record, uint64_t* ticket = nullptr);
   // Like Append, and calls `on_durable` exactly once: with OK after the transaction holding the
   // record has committed, or with the error if it never will be (permanent store error, or Close
   // gave up on an unavailable store). When AppendNotify itself returns an error, `on_durable` is
   // never called. The callback runs on the writer thread, without Writer locks held, after the
   // batch commits: it must be quick and must not block (post to an executor to resume a
   // coroutine), and must not call Flush, Close, or Append under kBlock (they wait for this
-  // thread). Gateways use this to send a response only once
-  // its record is durable without blocking a thread per request.
+  // thread). For a server with many requests in flight, tickets and on_written cost less: one
+  // call per transaction instead of one per record.
   Status AppendNotify(Record record, std::function<void(Status)> on_durable);
   // Waits until every record queued before the call is durable. Returns the store's error if a
   // write failed.

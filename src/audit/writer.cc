@@ -111,8 +111,6 @@ WriterStats Writer::stats() const {
   return s;
 }
 
-Status Writer::Append(Record record) { return Enqueue(std::move(record), nullptr, nullptr); }
-
 Status Writer::Append(Record record, uint64_t* ticket) {
   return Enqueue(std::move(record), nullptr, ticket);
 }

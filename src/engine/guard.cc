@@ -213,7 +213,6 @@ StatusOr<std::shared_ptr<const Engine>> Engine::Compile(policy::PolicyConfig pol
 
 void Engine::AddClassifierScores(const std::vector<text::View>& views, std::string_view text,
                                  Verdict& verdict) const {
-  thread_local std::vector<std::pair<std::string, float>> scores;
   // The classifier judges what a message asks for, not the personal data or credentials inside
   // it (the pattern scanners own those): an e-mail address alone must not make a message
   // "unsafe". So when PII or secrets were found, it scores the views of the text with those spans
@@ -228,21 +227,24 @@ void Engine::AddClassifierScores(const std::vector<text::View>& views, std::stri
     std::fill(masked.begin() + f.start, masked.begin() + f.end, ' ');
   }
   const std::string_view scored = any_masked ? std::string_view(masked) : text;
+  // A hit is read in place; a miss is scored straight into its cache slot (or, for a text too
+  // long to keep, into a scratch vector), so neither path copies the scores.
   thread_local ScoreCache cache;
+  thread_local std::vector<std::pair<std::string, float>> uncached;
   ScoreCache::Entry& entry = cache.SlotFor(scored);
-  if (entry.engine == id_ && entry.text == scored) {
-    scores = entry.scores;
-  } else {
+  const bool hit = entry.engine == id_ && entry.text == scored;
+  const bool keep = scored.size() <= ScoreCache::kMaxText;
+  std::vector<std::pair<std::string, float>>& scores = hit || keep ? entry.scores : uncached;
+  if (!hit) {
     if (any_masked) {
       views_.Build(masked, masked_views);
       classifier_->Score(masked_views, scores);
     } else {
       classifier_->Score(views, scores);
     }
-    if (scored.size() <= ScoreCache::kMaxText) {
+    if (keep) {
       entry.engine = id_;
       entry.text.assign(scored);
-      entry.scores = scores;
     }
   }
   for (const auto& [label, score] : scores) {

@@ -43,7 +43,6 @@ struct Server::Worker {
     bool done = false;
   };
   std::deque<AuditWaiter*> audit_waiters;
-  Status audit_error;  // the audit writer's permanent error, once reported
   // The largest ticket a waiter here has asked for (written by this worker's thread), and the
   // largest `written` the audit writer has posted here (read and written by the writer's
   // thread only): the writer posts to a worker only when it has something to wake.
@@ -51,9 +50,9 @@ struct Server::Worker {
   uint64_t audit_posted = 0;
 
   // On this worker's thread: the audit writer has made every record up to `written` durable,
-  // or (error) will write nothing more.
+  // or (error) will write nothing more. No waiter can arrive after the error: once the writer
+  // has failed, Append fails, and a waiter registers right after its Append succeeds.
   void AuditWritten(uint64_t written, const Status& error) {
-    if (!error.ok()) audit_error = error;
     while (!audit_waiters.empty() && (audit_waiters.front()->ticket <= written || !error.ok())) {
       AuditWaiter* w = audit_waiters.front();
       audit_waiters.pop_front();
@@ -322,7 +321,6 @@ Task<Status> Session::CommitAudit() {
   // writer reports each committed transaction once (Server::Create); this worker then wakes
   // every waiter the transaction covered.
   Server::Worker& w = worker_;
-  if (!w.audit_error.ok()) co_return w.audit_error;
   // Announce the ticket, then look at what is durable; the writer stores what is durable, then
   // looks at what is wanted. Sequentially consistent, so one side always sees the other.
   w.audit_wanted.store(ticket);
