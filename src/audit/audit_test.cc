@@ -92,6 +92,19 @@ class AuditTest : public ::testing::Test {
     sqlite3_close(db);
   }
 
+  // The seqs that `store` returns for `filter`, in order.
+  static std::vector<uint64_t> QuerySeqs(Store& store, const QueryFilter& filter) {
+    std::vector<uint64_t> seqs;
+    EXPECT_TRUE(store
+                    .Query(filter,
+                           [&](const StoredRecord& r) {
+                             seqs.push_back(r.seq);
+                             return true;
+                           })
+                    .ok());
+    return seqs;
+  }
+
   std::string dir_, db_;
   std::atomic<int64_t> now_us_{1700000000000000};  // two writers may share the clock
   std::shared_ptr<const Signer> signer_;
@@ -363,6 +376,11 @@ TEST_F(AuditTest, CheckpointCatchesAFullyRewrittenChain) {
   EXPECT_FALSE(report.ok);
   EXPECT_TRUE(report.in_checkpoint);
   EXPECT_EQ(report.first_bad_seq, 5u) << report.problem;
+  // The deleted records' ranges were replaced: queries see each record once.
+  auto store = SqliteStore::Open(db_, OpenMode::kExisting);
+  ASSERT_TRUE(store.ok());
+  EXPECT_EQ(QuerySeqs(**store, {.key = "key-odd"}), (std::vector<uint64_t>{1, 3, 5, 7, 9}));
+  EXPECT_EQ(QuerySeqs(**store, {.since_us = 0}).size(), 10u);
 }
 
 TEST_F(AuditTest, RefusesMissingOrForeignDatabase) {
@@ -537,17 +555,7 @@ TEST_F(AuditTest, QueryFilters) {
   WriteLog(20);  // record i has time kT0 + i seconds
   auto store = SqliteStore::Open(db_, OpenMode::kExisting);
   ASSERT_TRUE(store.ok());
-  auto count = [&](const QueryFilter& f) {
-    std::vector<uint64_t> seqs;
-    EXPECT_TRUE((*store)
-                    ->Query(f,
-                            [&](const StoredRecord& r) {
-                              seqs.push_back(r.seq);
-                              return true;
-                            })
-                    .ok());
-    return seqs;
-  };
+  auto count = [&](const QueryFilter& f) { return QuerySeqs(**store, f); };
   EXPECT_EQ(count({}).size(), 20u);
   EXPECT_EQ(count({.action = "block"}), (std::vector<uint64_t>{4, 8, 12, 16, 20}));
   EXPECT_EQ(count({.rule = "block-secrets"}).size(), 5u);
@@ -557,6 +565,109 @@ TEST_F(AuditTest, QueryFilters) {
   EXPECT_EQ(count({.since_us = kT0 + 5000000, .until_us = kT0 + 8000000}),
             (std::vector<uint64_t>{5, 6, 7}));
   EXPECT_EQ(count({.limit = 3}), (std::vector<uint64_t>{1, 2, 3}));
+}
+
+// Time and key queries go through record_ranges (one row per transaction). Whatever the
+// transactions' sizes and however the clock went, they return what a scan of every record
+// returns.
+TEST_F(AuditTest, QueriesByTimeAndKeyMatchAFullScan) {
+  std::vector<Record> records;
+  for (int i = 1; i <= 400; ++i) {
+    Record r = MakeTestRecord(i);
+    r.time_us = kT0 + int64_t{i} * 1000;
+    if (i % 7 == 0) r.time_us -= 50000;              // a late record
+    if (i > 200 && i <= 260) r.time_us -= 10000000;  // the clock stepped back 10 s
+    r.key = i % 11 == 0 ? "" : "key-" + std::to_string(i % 5);
+    r.seq = static_cast<uint64_t>(i);
+    r.prev_hash = records.empty() ? Hash{} : records.back().hash;
+    r.hash = ComputeRecordHash(r);
+    records.push_back(std::move(r));
+  }
+  {
+    auto store = SqliteStore::Open(db_, OpenMode::kCreate);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    // Transactions of 1 to 23 records.
+    for (size_t at = 0, n = 1; at < records.size(); at += n, n = n % 23 + 1) {
+      const size_t take = std::min(n, records.size() - at);
+      ASSERT_TRUE((*store)->Append(std::span(records).subspan(at, take), nullptr).ok());
+    }
+  }
+  auto store = SqliteStore::Open(db_, OpenMode::kExisting);
+  ASSERT_TRUE(store.ok());
+  auto expected = [&](const QueryFilter& f) {
+    std::vector<uint64_t> seqs;
+    for (const Record& r : records) {
+      if (f.since_us && r.time_us < *f.since_us) continue;
+      if (f.until_us && r.time_us >= *f.until_us) continue;
+      if (!f.key.empty() && r.key != f.key) continue;
+      if (r.seq <= f.after_seq) continue;
+      if (f.limit && seqs.size() == f.limit) break;
+      seqs.push_back(r.seq);
+    }
+    return seqs;
+  };
+  const int64_t late = kT0 + 7000 - 50000;  // record 7's time, before record 1's
+  const int64_t stepped = kT0 + 201000 - 10000000;
+  std::vector<QueryFilter> filters = {
+      {.since_us = kT0 + 100000},
+      {.until_us = kT0 + 100000},
+      {.since_us = kT0 + 150000, .until_us = kT0 + 160000},
+      {.since_us = kT0 + 150000, .until_us = kT0 + 150001},  // exactly one time
+      {.since_us = late, .until_us = late + 1},
+      {.since_us = stepped, .until_us = stepped + 60000},
+      {.since_us = stepped + 1000},  // also every record before the step
+      {.until_us = kT0},             // the late records and the stepped-back ones only
+      {.since_us = kT0 + 400001},
+      {.key = "key-3"},
+      {.key = "key-9"},
+      {.since_us = kT0 + 50000, .until_us = kT0 + 300000, .key = "key-1"},
+      {.since_us = kT0 + 50000, .key = "key-2", .limit = 7},
+      {.key = "key-4", .after_seq = 350},
+      {.since_us = kT0 + 1000, .after_seq = 399},
+  };
+  for (const QueryFilter& f : filters) {
+    const std::vector<uint64_t> want = expected(f);
+    EXPECT_EQ(QuerySeqs(**store, f), want)
+        << "since " << (f.since_us ? *f.since_us - kT0 : -1) << " until "
+        << (f.until_us ? *f.until_us - kT0 : -1) << " key '" << f.key << "' after " << f.after_seq;
+  }
+  EXPECT_GT(expected({.until_us = kT0}).size(), 30u);
+  EXPECT_TRUE(expected({.key = "key-9"}).empty());
+}
+
+// A log made before record_ranges keeps its indexes on records: the writer goes on appending
+// to it without ranges, and queries use the indexes.
+TEST_F(AuditTest, LogsWithoutRangesAreStillQueriedAndAppended) {
+  WriteLog(10);
+  Sql("DROP TABLE record_range_keys; DROP TABLE record_ranges; "
+      "CREATE INDEX records_time ON records(time_us); "
+      "CREATE INDEX records_key ON records(key, time_us);");
+  {
+    auto store = SqliteStore::Open(db_, OpenMode::kCreate);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    auto writer = Writer::Start(std::move(*store), Options());
+    ASSERT_TRUE(writer.ok()) << writer.status().ToString();
+    for (int i = 11; i <= 20; ++i) ASSERT_TRUE((*writer)->Append(MakeTestRecord(i)).ok());
+    ASSERT_TRUE((*writer)->Close().ok());
+  }
+  EXPECT_TRUE(RunVerify().ok);
+  auto store = SqliteStore::Open(db_, OpenMode::kExisting);
+  ASSERT_TRUE(store.ok());
+  EXPECT_EQ(QuerySeqs(**store, {.since_us = kT0 + 9000000, .until_us = kT0 + 12000000}),
+            (std::vector<uint64_t>{9, 10, 11}));
+  EXPECT_EQ(QuerySeqs(**store, {.key = "key-even", .after_seq = 14}),
+            (std::vector<uint64_t>{16, 18, 20}));
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(db_.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* q = nullptr;
+  ASSERT_EQ(
+      sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master WHERE name LIKE 'record_range%'",
+                         -1, &q, nullptr),
+      SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(q), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(q, 0), 0);
+  sqlite3_finalize(q);
+  sqlite3_close(db);
 }
 
 // Answers Unavailable (a restarting server) until `heal()`, or for the first `failures` calls.
@@ -935,17 +1046,7 @@ TEST_F(AuditTest, QueryByCategoryAndAfterSeq) {
   WriteLog(20);
   auto store = SqliteStore::Open(db_, OpenMode::kExisting);
   ASSERT_TRUE(store.ok());
-  auto seqs = [&](const QueryFilter& f) {
-    std::vector<uint64_t> out;
-    EXPECT_TRUE((*store)
-                    ->Query(f,
-                            [&](const StoredRecord& r) {
-                              out.push_back(r.seq);
-                              return true;
-                            })
-                    .ok());
-    return out;
-  };
+  auto seqs = [&](const QueryFilter& f) { return QuerySeqs(**store, f); };
   // Score label above the threshold: secrets is 1.0 on every 4th record, 0 elsewhere.
   EXPECT_EQ(seqs({.category = "secrets"}), (std::vector<uint64_t>{4, 8, 12, 16, 20}));
   EXPECT_EQ(seqs({.category = "jailbreak"}).size(), 0u);  // 0.25 < 0.5
