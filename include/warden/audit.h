@@ -91,6 +91,13 @@ struct RequestInfo {
 // record never holds the secret or PII that a finding matched.
 Record MakeRecord(const Verdict& verdict, const Message& message, const RequestInfo& info);
 
+// Appends to `out` the body of MakeRecord(verdict, message, info) with `time_us`, seq 0 and a
+// zero prev_hash: the same bytes as AppendSerializedRecord of that record, without building it
+// (no copies of its strings). For Writer::AppendBodies. InvalidArgument, with nothing appended,
+// beyond the format's limits.
+Status AppendDecisionBody(const Verdict& verdict, const Message& message, const RequestInfo& info,
+                          int64_t time_us, std::string& out);
+
 // Format limits: a string field holds at most kMaxStringBytes, and a record at most kMaxEntries
 // scores and kMaxEntries findings. Writer::Append rejects records beyond them.
 inline constexpr uint32_t kMaxStringBytes = 1 << 20;
@@ -436,6 +443,12 @@ class Writer {
   // thread). For a server with many requests in flight, tickets and on_written cost less: one
   // call per transaction instead of one per record.
   Status AppendNotify(Record record, std::function<void(Status)> on_durable);
+  // Queues records already serialized by AppendDecisionBody (or AppendSerializedRecord with seq
+  // 0 and a zero prev_hash), back to back in `bodies`, the i-th `sizes[i]` bytes long, with the
+  // times they carry. One lock for all; they are accepted or refused together, as Append says,
+  // and `ticket` is the last one's. InvalidArgument when the bytes are not such bodies.
+  Status AppendBodies(std::string_view bodies, std::span<const uint32_t> sizes,
+                      uint64_t* ticket = nullptr);
   // Waits until every record queued before the call is durable. Returns the store's error if a
   // write failed.
   Status Flush();
@@ -467,7 +480,11 @@ class Writer {
     }
   };
   Writer(std::unique_ptr<Store> store, WriterOptions options);
-  Status Enqueue(Record record, std::function<void(Status)> on_durable, uint64_t* ticket);
+  Status AppendRecord(Record record, std::function<void(Status)> on_durable, uint64_t* ticket);
+  // Queues `sizes.size()` serialized bodies unless `checked` (the caller's validation) or the
+  // writer's state refuses them.
+  Status Enqueue(Status checked, std::string_view bodies, std::span<const uint32_t> sizes,
+                 std::function<void(Status)> on_durable, uint64_t* ticket);
   void Run();
   // Moves the first `n` queued records into batch_. REQUIRES: mu_ held.
   void TakeBatch(size_t n);
@@ -489,6 +506,7 @@ class Writer {
   uint64_t store_failures_ = 0;
   uint64_t batches_ = 0;
   size_t last_batch_size_ = 0;
+  bool lingering_ = false;  // Run waits for a full group (see Run)
   bool store_available_ = true;
   bool closing_ = false;
   Status error_;

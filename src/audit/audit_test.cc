@@ -200,6 +200,70 @@ TEST_F(AuditTest, MakeRecordKeepsSpansNotText) {
   EXPECT_EQ(r.findings[0].start, 10u);
   EXPECT_EQ(r.findings[0].end, 30u);
   EXPECT_EQ(SerializeRecord(r).find("AKIA"), std::string::npos);
+
+  // The gateway's path serializes the same decision straight from the verdict: same bytes.
+  r.time_us = kT0;
+  std::string body = "prefix";
+  ASSERT_TRUE(AppendDecisionBody(v, m, {.request_id = "r1", .key = "k1"}, kT0, body).ok());
+  EXPECT_EQ(body, "prefix" + SerializeRecord(r));
+  // Beyond the format's limits: refused, nothing appended.
+  body.clear();
+  const std::string huge(kMaxStringBytes + 1, 'x');
+  EXPECT_EQ(AppendDecisionBody(v, m, {.request_id = huge}, kT0, body).code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_TRUE(body.empty());
+}
+
+// AppendBodies queues several serialized decisions under one ticket; they are chained and
+// verified like any other records, and bytes that are not bodies are refused.
+TEST_F(AuditTest, AppendBodiesQueuesSerializedDecisionsTogether) {
+  std::atomic<uint64_t> written{0};
+  WriterOptions o = Options();
+  o.max_batch = 4096;
+  o.on_written = [&](uint64_t n, const Status&) { written = n; };
+  auto store = SqliteStore::Open(db_, OpenMode::kCreate);
+  ASSERT_TRUE(store.ok());
+  auto writer = Writer::Start(std::move(*store), o);
+  ASSERT_TRUE(writer.ok());
+  Verdict v;
+  v.action = Action::kBlock;
+  v.rule = "block-jailbreak";
+  v.scores = {{"jailbreak", 0.97f}};
+  std::string bodies;
+  std::vector<uint32_t> sizes;
+  for (Direction d : {Direction::kInput, Direction::kOutput}) {
+    const size_t before = bodies.size();
+    ASSERT_TRUE(AppendDecisionBody(v, {.direction = d}, {.request_id = "r9", .key = "k"},
+                                   kT0 + 5, bodies)
+                    .ok());
+    sizes.push_back(static_cast<uint32_t>(bodies.size() - before));
+  }
+  uint64_t ticket = 0;
+  ASSERT_TRUE((*writer)->Append(MakeTestRecord(1)).ok());
+  ASSERT_TRUE((*writer)->AppendBodies(bodies, sizes, &ticket).ok());
+  EXPECT_EQ(ticket, 3u);
+  const uint32_t short_size = 12;
+  EXPECT_EQ((*writer)->AppendBodies(std::string_view(bodies).substr(0, 12), {&short_size, 1})
+                .code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ((*writer)->AppendBodies(bodies, {sizes.data(), 1}).code(),  // bytes left over
+            StatusCode::kInvalidArgument);
+  ASSERT_TRUE((*writer)->Flush().ok());
+  EXPECT_GE(written.load(), 3u);
+  EXPECT_EQ((*writer)->stats().refused, 2u);
+  ASSERT_TRUE((*writer)->Close().ok());
+  EXPECT_TRUE(RunVerify().ok);
+  auto reopened = SqliteStore::Open(db_, OpenMode::kExisting);
+  ASSERT_TRUE(reopened.ok());
+  std::vector<std::string> seen;
+  ASSERT_TRUE((*reopened)
+                  ->ScanRecords([&](const StoredRecord& row) {
+                    seen.push_back(row.request_id + "/" + row.direction + "/" + row.action);
+                    return true;
+                  })
+                  .ok());
+  EXPECT_EQ(seen, (std::vector<std::string>{"req-1/input/allow", "r9/input/block",
+                                            "r9/output/block"}));
 }
 
 TEST_F(AuditTest, AppendVerifyRoundTrip) {

@@ -1,5 +1,6 @@
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <bit>
 #include <chrono>
 #include <cstring>
@@ -30,6 +31,36 @@ void PutString(std::string& out, std::string_view s) {
   out.append(s);
 }
 void PutFloat(std::string& out, float f) { PutU32(out, std::bit_cast<uint32_t>(f)); }
+
+// A body's parts in their order (docs/audit-format.md, "Record body"). Both serializers, of a
+// Record and straight from a verdict, write through these, so the bytes have one definition.
+void PutHead(std::string& out, uint64_t seq, int64_t time_us, std::string_view request_id,
+             std::string_view key, std::string_view tenant, Direction direction, Action action,
+             std::string_view rule) {
+  out.append(kMagic, 4);
+  PutU8(out, kVersion);
+  PutU64(out, seq);
+  PutU64(out, static_cast<uint64_t>(time_us));
+  PutString(out, request_id);
+  PutString(out, key);
+  PutString(out, tenant);
+  PutU8(out, static_cast<uint8_t>(direction));
+  PutU8(out, static_cast<uint8_t>(action));
+  PutString(out, rule);
+}
+void PutScore(std::string& out, std::string_view label, float score) {
+  PutString(out, label);
+  PutFloat(out, score);
+}
+void PutFinding(std::string& out, std::string_view scanner, std::string_view type, uint32_t start,
+                uint32_t end, float score, std::string_view excerpt) {
+  PutString(out, scanner);
+  PutString(out, type);
+  PutU32(out, start);
+  PutU32(out, end);
+  PutFloat(out, score);
+  PutString(out, excerpt);
+}
 
 class Reader {
  public:
@@ -181,31 +212,49 @@ std::string SerializeRecord(const Record& r) {
 void AppendSerializedRecord(const Record& r, std::string& out) {
   out.reserve(out.size() + 128 + r.request_id.size() + r.key.size() + r.tenant.size() +
               r.rule.size() + r.scores.size() * 24 + r.findings.size() * 48);
-  out.append(kMagic, 4);
-  PutU8(out, kVersion);
-  PutU64(out, r.seq);
-  PutU64(out, static_cast<uint64_t>(r.time_us));
-  PutString(out, r.request_id);
-  PutString(out, r.key);
-  PutString(out, r.tenant);
-  PutU8(out, static_cast<uint8_t>(r.direction));
-  PutU8(out, static_cast<uint8_t>(r.action));
-  PutString(out, r.rule);
+  PutHead(out, r.seq, r.time_us, r.request_id, r.key, r.tenant, r.direction, r.action, r.rule);
   PutU32(out, static_cast<uint32_t>(r.scores.size()));
-  for (const auto& [label, score] : r.scores) {
-    PutString(out, label);
-    PutFloat(out, score);
-  }
+  for (const auto& [label, score] : r.scores) PutScore(out, label, score);
   PutU32(out, static_cast<uint32_t>(r.findings.size()));
   for (const AuditFinding& f : r.findings) {
-    PutString(out, f.scanner);
-    PutString(out, f.type);
-    PutU32(out, f.start);
-    PutU32(out, f.end);
-    PutFloat(out, f.score);
-    PutString(out, f.excerpt);
+    PutFinding(out, f.scanner, f.type, f.start, f.end, f.score, f.excerpt);
   }
   out.append(reinterpret_cast<const char*>(r.prev_hash.data()), r.prev_hash.size());
+}
+
+Status AppendDecisionBody(const Verdict& verdict, const Message& message, const RequestInfo& info,
+                          int64_t time_us, std::string& out) {
+  const std::string_view tenant =
+      info.tenant.empty() ? std::string_view(message.tenant) : info.tenant;
+  auto kept = [](const std::pair<std::string, float>& s) { return s.second >= kMinRecordedScore; };
+  // The limits Writer::Append checks on a Record, checked before writing anything.
+  for (std::string_view s : {info.request_id, info.key, tenant, std::string_view(verdict.rule)}) {
+    if (s.size() > kMaxString) return InvalidArgumentError("audit record: field too long");
+  }
+  const size_t scores = std::count_if(verdict.scores.begin(), verdict.scores.end(), kept);
+  if (scores > kMaxCount || verdict.findings.size() > kMaxCount) {
+    return InvalidArgumentError("audit record: too many scores or findings");
+  }
+  for (const auto& [label, score] : verdict.scores) {
+    if (label.size() > kMaxString) return InvalidArgumentError("audit record: label too long");
+  }
+  for (const Finding& f : verdict.findings) {
+    if (f.scanner.size() > kMaxString || f.type.size() > kMaxString) {
+      return InvalidArgumentError("audit record: finding field too long");
+    }
+  }
+  PutHead(out, 0, time_us, info.request_id, info.key, tenant, message.direction, verdict.action,
+          verdict.rule);
+  PutU32(out, static_cast<uint32_t>(scores));
+  for (const auto& s : verdict.scores) {
+    if (kept(s)) PutScore(out, s.first, s.second);
+  }
+  PutU32(out, static_cast<uint32_t>(verdict.findings.size()));
+  for (const Finding& f : verdict.findings) {
+    PutFinding(out, f.scanner, f.type, f.start, f.end, f.score, {});  // no excerpt: see MakeRecord
+  }
+  out.append(Hash{}.size(), '\0');  // prev_hash, set by the writer
+  return OkStatus();
 }
 
 Hash ComputeRecordHash(const Record& r) { return Sha256(SerializeRecord(r)); }

@@ -112,14 +112,15 @@ WriterStats Writer::stats() const {
 }
 
 Status Writer::Append(Record record, uint64_t* ticket) {
-  return Enqueue(std::move(record), nullptr, ticket);
+  return AppendRecord(std::move(record), nullptr, ticket);
 }
 
 Status Writer::AppendNotify(Record record, std::function<void(Status)> on_durable) {
-  return Enqueue(std::move(record), std::move(on_durable), nullptr);
+  return AppendRecord(std::move(record), std::move(on_durable), nullptr);
 }
 
-Status Writer::Enqueue(Record record, std::function<void(Status)> on_durable, uint64_t* ticket) {
+Status Writer::AppendRecord(Record record, std::function<void(Status)> on_durable,
+                            uint64_t* ticket) {
   Status limits = CheckLimits(record);
   if (record.time_us == 0) record.time_us = options_.clock();
   // Serialized here, once, on the appending thread, into a buffer that thread keeps: the writer
@@ -131,37 +132,64 @@ Status Writer::Enqueue(Record record, std::function<void(Status)> on_durable, ui
     record.prev_hash = Hash{};
     AppendSerializedRecord(record, body);
   }
+  const uint32_t size = static_cast<uint32_t>(body.size());
+  return Enqueue(std::move(limits), body, std::span(&size, 1), std::move(on_durable), ticket);
+}
+
+Status Writer::AppendBodies(std::string_view bodies, std::span<const uint32_t> sizes,
+                            uint64_t* ticket) {
+  // Sealing writes seq and prev_hash at fixed places: only well-formed heads may reach it.
+  Status checked = OkStatus();
+  size_t at = 0;
+  for (uint32_t size : sizes) {
+    if (size > bodies.size() - at || !ReadColumns(bodies.substr(at, size)).ok()) break;
+    at += size;
+  }
+  if (at != bodies.size() || sizes.empty()) {
+    checked = InvalidArgumentError("audit: AppendBodies was given bytes that are not record bodies");
+  }
+  return Enqueue(std::move(checked), bodies, sizes, nullptr, ticket);
+}
+
+Status Writer::Enqueue(Status checked, std::string_view bodies, std::span<const uint32_t> sizes,
+                       std::function<void(Status)> on_durable, uint64_t* ticket) {
   std::unique_lock lock(mu_);
   auto refuse = [&](Status s) {
     ++refused_;
     return s;
   };
-  if (!limits.ok()) return refuse(std::move(limits));
+  if (!checked.ok()) return refuse(std::move(checked));
   if (!error_.ok()) return refuse(UnavailableError("audit log unavailable: " + error_.message()));
   if (closing_) return refuse(UnavailableError("audit log closed"));
   if (!store_available_ && options_.on_full == FullPolicy::kFailClosed) {
     // Fail closed means no request proceeds whose record cannot be made durable soon.
     return refuse(UnavailableError("audit store unavailable (retrying); failing closed"));
   }
-  if (queue_.items.size() >= options_.queue_capacity) {
+  const size_t before = queue_.items.size();
+  // Records appended together go in together; more than the whole queue holds go into an empty one.
+  if (before > 0 && before + sizes.size() > options_.queue_capacity) {
     if (options_.on_full == FullPolicy::kFailClosed) {
       return refuse(ResourceExhaustedError(
           "audit queue full (" + std::to_string(options_.queue_capacity) + " records)"));
     }
     not_full_.wait(lock, [&] {
-      return queue_.items.size() < options_.queue_capacity || closing_ || !error_.ok();
+      return queue_.items.empty() ||
+             queue_.items.size() + sizes.size() <= options_.queue_capacity || closing_ ||
+             !error_.ok();
     });
     if (!error_.ok()) return refuse(UnavailableError("audit log unavailable: " + error_.message()));
     if (closing_) return refuse(UnavailableError("audit log closed"));
   }
-  queue_.items.push_back(Pending{body.size(), std::move(on_durable)});
-  queue_.bytes.append(body);
-  ++queued_total_;
+  for (uint32_t size : sizes) queue_.items.push_back(Pending{size, nullptr});
+  queue_.items.back().on_durable = std::move(on_durable);
+  queue_.bytes.append(bodies);
+  queued_total_ += sizes.size();
   if (ticket) *ticket = queued_total_;
   // The writer waits for the first record, or (lingering) for a full group: waking it for every
   // record in between would only cost a context switch each.
   const size_t queued = queue_.items.size();
-  if (queued == 1 || queued >= options_.linger_records || options_.linger.count() == 0) {
+  if ((queued == sizes.size() && !lingering_) || queued >= options_.linger_records ||
+      options_.linger.count() == 0) {
     not_empty_.notify_one();
   }
   return OkStatus();
@@ -226,18 +254,23 @@ void Writer::Run() {
   std::vector<std::function<void(Status)>> callbacks;
   std::unique_lock lock(mu_);
   for (;;) {
+    if (options_.linger.count() > 0 && last_batch_size_ > 1 && !closing_ &&
+        queue_.items.size() < options_.linger_records) {
+      // Records came faster than a transaction takes: wait for a full group or the linger time
+      // from the end of the last transaction, unwoken by the group's first record (Enqueue
+      // looks at `lingering_`), so that a group costs this thread one wake-up, not two.
+      lingering_ = true;
+      not_empty_.wait_for(lock, options_.linger, [&] {
+        return queue_.items.size() >= options_.linger_records || closing_;
+      });
+      lingering_ = false;
+    }
     const bool timed = options_.signer && options_.checkpoint_interval.count() > 0;
     auto ready = [&] { return !queue_.items.empty() || closing_; };
     if (timed) {
       not_empty_.wait_for(lock, options_.checkpoint_interval, ready);
     } else {
       not_empty_.wait(lock, ready);
-    }
-    if (options_.linger.count() > 0 && last_batch_size_ > 1 && !closing_ &&
-        queue_.items.size() < options_.linger_records) {
-      not_empty_.wait_for(lock, options_.linger, [&] {
-        return queue_.items.size() >= options_.linger_records || closing_;
-      });
     }
     size_t n = std::min(queue_.items.size(), options_.max_batch);
     if (options_.signer && options_.checkpoint_every_records) {

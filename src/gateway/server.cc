@@ -212,6 +212,10 @@ class Session {
   void Record(const Verdict& v, Direction direction, std::string_view tool = {},
               std::string_view text = {});
   Task<Status> CommitAudit();
+  void ClearAudit() {
+    audit_bodies_.clear();
+    audit_sizes_.clear();
+  }
   // Sends the interaction to the review queue when a rule escalated it or the review budget
   // picks it (docs/oversight.md).
   void QueueForReview(const Verdict& v, Direction direction, std::string_view text);
@@ -250,7 +254,11 @@ class Session {
   std::string_view key_name_;
   std::string_view tenant_;
   std::string request_id_;
-  std::vector<audit::Record> records_;
+  // This request's decisions, serialized as they are made (AppendDecisionBody), for one
+  // AppendBodies; `audit_refused_` if one could not be.
+  std::string audit_bodies_;
+  std::vector<uint32_t> audit_sizes_;
+  Status audit_refused_;
   // The policy and review budget this request is screened under (null for admin traffic).
   const Guard* guard_ = nullptr;
   oversight::BudgetController* budget_ = nullptr;
@@ -268,8 +276,15 @@ void Session::Record(const Verdict& v, Direction direction, std::string_view too
   QueueForReview(v, direction, text);
   if (!server_.audit_) return;
   const Message m{.direction = direction, .tool_name = tool, .tenant = tenant_};
-  records_.push_back(audit::MakeRecord(
-      v, m, {.request_id = request_id_, .key = key_name_, .tenant = tenant_}));
+  const size_t before = audit_bodies_.size();
+  Status st = audit::AppendDecisionBody(
+      v, m, {.request_id = request_id_, .key = key_name_, .tenant = tenant_},
+      audit::SystemClockMicros(), audit_bodies_);
+  if (st.ok()) {
+    audit_sizes_.push_back(static_cast<uint32_t>(audit_bodies_.size() - before));
+  } else if (audit_refused_.ok()) {
+    audit_refused_ = std::move(st);
+  }
 }
 
 void Session::QueueForReview(const Verdict& v, Direction direction, std::string_view text) {
@@ -308,13 +323,15 @@ void Session::QueueForReview(const Verdict& v, Direction direction, std::string_
 }
 
 Task<Status> Session::CommitAudit() {
-  if (records_.empty() || !server_.audit_) co_return OkStatus();
-  uint64_t ticket = 0;
-  Status queued;
-  for (audit::Record& record : records_) {
-    if (queued.ok()) queued = server_.audit_->Append(std::move(record), &ticket);
+  if (!audit_refused_.ok()) {
+    Status refused = std::exchange(audit_refused_, OkStatus());
+    ClearAudit();
+    co_return refused;
   }
-  records_.clear();
+  if (audit_sizes_.empty() || !server_.audit_) co_return OkStatus();
+  uint64_t ticket = 0;
+  Status queued = server_.audit_->AppendBodies(audit_bodies_, audit_sizes_, &ticket);
+  ClearAudit();
   if (!queued.ok()) co_return queued;
   // The answer waits until its records are durable: a client never sees a decision that the
   // log could lose. Batches are written in order, so the last ticket covers the others. The
@@ -502,7 +519,8 @@ Task<bool> Session::Handle(http::request<http::string_body>& req) {
   api_key_ = nullptr;
   key_name_ = {};
   tenant_ = {};
-  records_.clear();
+  ClearAudit();
+  audit_refused_ = OkStatus();
   if (path == "/ui" || path.starts_with("/ui/") || path.starts_with("/admin/api/")) {
     endpoint_ = Endpoint::kAdmin;
     key_name_ = "admin";
