@@ -368,8 +368,9 @@ struct WriterOptions {
   // Most records per transaction. Default: 4096.
   size_t max_batch = 4096;
   // Group commit: when the previous transaction held more than one record (records are
-  // arriving faster than one transaction takes), wait up to this long for `linger_records`
-  // records before the next one, so that the fixed cost of a transaction is shared. A lone
+  // arriving faster than one transaction takes), wait from its end up to this long for
+  // `linger_records` records before the next one, so that the fixed cost of a transaction is
+  // shared. A lone
   // record is never held back. Default: 0 (commit at once). A group larger than the callers
   // waiting on it can fill only makes them all wait out the time: with 64 clients, 256 left the
   // gateway idle 10% of the time, 32 about 2%.
