@@ -278,6 +278,17 @@ class Store {
   // Records matching `filter`, in seq order.
   virtual Status Query(const QueryFilter& filter,
                        const std::function<bool(const StoredRecord&)>& fn) = 0;
+  // What a store keeps beside the records so that queries find them (SQLite's record_ranges)
+  // must agree with them, or a query could miss a record that `verify` sees. Returns the first
+  // record it misplaces and why, or nullopt. Default: nothing kept beside the records.
+  struct FindingAidProblem {
+    uint64_t seq = 0;
+    std::string problem;
+  };
+  // (A StatusOr made from std::nullopt itself would be an error: say "no problem" as a T.)
+  virtual StatusOr<std::optional<FindingAidProblem>> CheckFindingAid() {
+    return std::optional<FindingAidProblem>();
+  }
 };
 
 enum class OpenMode {
@@ -321,6 +332,7 @@ class SqliteStore : public Store {
   StatusOr<std::vector<Checkpoint>> LoadCheckpoints() override;
   Status Query(const QueryFilter& filter,
                const std::function<bool(const StoredRecord&)>& fn) override;
+  StatusOr<std::optional<FindingAidProblem>> CheckFindingAid() override;
 
  private:
   struct Impl;

@@ -616,4 +616,59 @@ Status SqliteStore::Query(const QueryFilter& filter,
   return OkStatus();
 }
 
+StatusOr<std::optional<Store::FindingAidProblem>> SqliteStore::CheckFindingAid() {
+  std::lock_guard lock(impl_->mu);
+  const std::optional<FindingAidProblem> none;
+  if (!impl_->ranges) return none;  // an older log: SQLite keeps its indexes itself
+  Stmt records(impl_->db, "SELECT seq, time_us, key FROM records ORDER BY seq");
+  Stmt ranges(impl_->db,
+              "SELECT first_seq, last_seq, min_time_us, time_high_us FROM record_ranges "
+              "ORDER BY first_seq");
+  Stmt key(impl_->db, "SELECT 1 FROM record_range_keys WHERE key = ?1 AND first_seq = ?2");
+  if (!records.ok() || !ranges.ok() || !key.ok()) return impl_->Error("read record_ranges");
+  auto problem = [](int64_t seq, const std::string& why) {
+    return std::optional<FindingAidProblem>(FindingAidProblem{
+        static_cast<uint64_t>(seq),
+        "record " + std::to_string(seq) + ": " + why +
+            " (record_ranges or record_range_keys were changed: queries by time or key could "
+            "miss it)"});
+  };
+  bool in_range = false;
+  int64_t first = 0, last = 0, min_time = 0, high = 0;
+  int rc;
+  while ((rc = records.Step()) == SQLITE_ROW) {
+    const int64_t seq = records.Int(0), time_us = records.Int(1);
+    while (!in_range || seq > last) {
+      const int rr = ranges.Step();
+      if (rr == SQLITE_DONE) return problem(seq, "in no range");
+      if (rr != SQLITE_ROW) return impl_->Error("read record_ranges");
+      const int64_t next = ranges.Int(0), expected = in_range ? last + 1 : 1;
+      if (next > expected) return problem(expected, "in no range");
+      if (next < expected) return problem(next, "in two ranges");
+      const int64_t prev_high = high;
+      first = next;
+      last = ranges.Int(1);
+      min_time = ranges.Int(2);
+      high = ranges.Int(3);
+      if (last < first) return problem(first, "in a range that ends before it begins");
+      if (in_range && high < prev_high) return problem(first, "its range's latest time goes back");
+      in_range = true;
+    }
+    if (seq < first) return problem(seq, "in no range");
+    if (time_us < min_time || time_us > high) {
+      return problem(seq, "its time is outside its range's times");
+    }
+    const std::string k = records.Text(2);
+    if (!k.empty()) {
+      key.Bind(1, k).Bind(2, first);
+      const int kr = key.Step();
+      key.Reset();
+      if (kr != SQLITE_ROW && kr != SQLITE_DONE) return impl_->Error("read record_range_keys");
+      if (kr != SQLITE_ROW) return problem(seq, "its key is not listed for its range");
+    }
+  }
+  if (rc != SQLITE_DONE) return impl_->Error("read records");
+  return none;
+}
+
 }  // namespace warden::audit

@@ -141,6 +141,13 @@ StatusOr<VerifyReport> Verify(Store& store, const VerifyOptions& options) {
              std::to_string(cp.seq) + "; the log was truncated)");
     return report;
   }
+  // The chain holds; now what queries use to find its records must hold too.
+  auto aid = store.CheckFindingAid();
+  if (!aid.ok()) return aid.status();
+  if (*aid) {
+    fail((*aid)->seq, false, (*aid)->problem);
+    return report;
+  }
   if (options.public_key && report.records > 0 && report.checkpoints == 0) {
     fail(1, true,
          "no signed checkpoint: records 1.." + std::to_string(report.records) +
