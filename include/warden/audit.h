@@ -120,7 +120,7 @@ std::string HashToHex(const Hash& h);
 // A record as the writer hands it to a store: its canonical body and the hash stored beside it.
 // The appending thread serializes a record once (EncodeRecord); the writer thread then only
 // writes seq and prev_hash into the body and hashes it (SealRecord), and the store reads its
-// indexed columns out of the same bytes (ReadColumns).
+// columns out of the same bytes (ReadColumns).
 struct EncodedRecord {
   std::string body;  // SerializeRecord(record)
   Hash hash{};       // the stored hash: SHA-256(body) once sealed
@@ -131,7 +131,8 @@ EncodedRecord EncodeRecord(const Record& r);
 // body") and `hash` to SHA-256 of the result. REQUIRES: `r.body` came from SerializeRecord.
 void SealRecord(EncodedRecord& r, uint64_t seq, const Hash& prev_hash);
 
-// The fields a store indexes, read from a body without copying: the views point into it.
+// The fields a store keeps in columns beside the body, read from it without copying: the views
+// point into it.
 struct RecordColumns {
   uint64_t seq = 0;
   int64_t time_us = 0;
@@ -186,7 +187,7 @@ class PublicKey {
 // its public key to `public_path` (PEM).
 Status GenerateKeyPair(const std::string& private_path, const std::string& public_path);
 
-// A stored record as it comes back from a store, before any checking: the indexed columns, the
+// A stored record as it comes back from a store, before any checking: the columns, the
 // canonical body and the stored hash. The verifier checks that all of them agree.
 struct StoredRecord {
   uint64_t seq = 0;

@@ -1,5 +1,5 @@
 // The JSONL export schema (docs/audit-format.md, "JSONL export") and the category filter: both
-// read the hashed body, never only the indexed columns.
+// read the hashed body, never only the columns beside it.
 #include <time.h>
 
 #include <cstdio>

@@ -10,7 +10,7 @@ std::string_view AsBytes(const Hash& h) {
   return std::string_view(reinterpret_cast<const char*>(h.data()), h.size());
 }
 
-// Names the first indexed column that disagrees with the hashed body, or returns empty. The
+// Names the first column that disagrees with the hashed body, or returns empty. The
 // columns exist for queries; a change to one must be caught even though the body is intact.
 std::string ColumnMismatch(const StoredRecord& row, const Record& body) {
   auto differ = [](std::string_view column, std::string_view stored, std::string_view hashed) {
