@@ -106,8 +106,9 @@ inline constexpr uint32_t kMaxEntries = 1 << 16;
 // The canonical serialization of `r` without its `hash` field (docs/audit.md, "Record body").
 // Deterministic: equal records give equal bytes.
 std::string SerializeRecord(const Record& r);
-// The same bytes appended to `out` (whose capacity a caller can reuse).
-void AppendSerializedRecord(const Record& r, std::string& out);
+// The same bytes appended to `out` (whose capacity a caller can reuse); InvalidArgument, with
+// nothing appended, beyond the format's limits (which SerializeRecord does not check).
+Status AppendSerializedRecord(const Record& r, std::string& out);
 // SHA-256 of SerializeRecord(r).
 Hash ComputeRecordHash(const Record& r);
 // Parses a record body. Rejects truncated input, trailing bytes, unknown versions and enum
@@ -286,10 +287,7 @@ class Store {
     uint64_t seq = 0;
     std::string problem;
   };
-  // (A StatusOr made from std::nullopt itself would be an error: say "no problem" as a T.)
-  virtual StatusOr<std::optional<FindingAidProblem>> CheckFindingAid() {
-    return std::optional<FindingAidProblem>();
-  }
+  virtual StatusOr<std::optional<FindingAidProblem>> CheckFindingAid() { return std::nullopt; }
 };
 
 enum class OpenMode {
@@ -383,8 +381,8 @@ struct WriterOptions {
   // Group commit: when the previous transaction held more than one record (records are
   // arriving faster than one transaction takes), wait from its end up to this long for
   // `linger_records` records before the next one, so that the fixed cost of a transaction is
-  // shared. A lone
-  // record is never held back. Default: 0 (commit at once). A group larger than the callers
+  // shared. A lone record is never held back. Default: 0 (commit at once). A group larger than
+  // the callers
   // waiting on it can fill only makes them all wait out the time: with 64 clients, 256 left the
   // gateway idle 10% of the time, 32 about 2%.
   std::chrono::microseconds linger{0};

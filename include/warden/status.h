@@ -80,13 +80,14 @@ class [[nodiscard]] StatusOr {
  public:
   StatusOr(const Status& status) : status_(status) { assert(!status.ok()); }
   StatusOr(Status&& status) : status_(std::move(status)) { assert(!status_.ok()); }
-  StatusOr(const T& value) : value_(value) {}
-  StatusOr(T&& value) : value_(std::move(value)) {}
-  template <typename U,
-            typename = std::enable_if_t<std::is_constructible_v<T, U&&> &&
-                                        !std::is_same_v<std::decay_t<U>, Status> &&
-                                        !std::is_same_v<std::decay_t<U>, StatusOr<T>>>>
-  StatusOr(U&& value) : value_(std::forward<U>(value)) {}
+  // In place, so that a T that is itself optional holds a value even when it is empty:
+  // StatusOr<std::optional<X>>(std::nullopt) is OK with nothing in it, not an error.
+  StatusOr(const T& value) : value_(std::in_place, value) {}
+  StatusOr(T&& value) : value_(std::in_place, std::move(value)) {}
+  template <typename U, typename = std::enable_if_t<std::is_constructible_v<T, U&&> &&
+                                                    !std::is_same_v<std::decay_t<U>, Status> &&
+                                                    !std::is_same_v<std::decay_t<U>, StatusOr<T>>>>
+  StatusOr(U&& value) : value_(std::in_place, std::forward<U>(value)) {}
 
   bool ok() const { return value_.has_value(); }
   const Status& status() const { return status_; }

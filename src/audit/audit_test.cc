@@ -564,6 +564,27 @@ class FailingStore : public GatedStore {
   }
 };
 
+// A record the format cannot hold is refused at Append, counted, and nothing of it is queued.
+TEST_F(AuditTest, AppendRefusesRecordsBeyondTheFormatsLimits) {
+  auto store = SqliteStore::Open(db_, OpenMode::kCreate);
+  ASSERT_TRUE(store.ok());
+  auto writer = Writer::Start(std::move(*store), Options());
+  ASSERT_TRUE(writer.ok());
+  Record long_rule = MakeTestRecord(1);
+  long_rule.rule.assign(kMaxStringBytes + 1, 'r');
+  Record many_scores = MakeTestRecord(1);
+  many_scores.scores.resize(kMaxEntries + 1);
+  Record long_excerpt = MakeTestRecord(4);
+  long_excerpt.findings[0].excerpt.assign(kMaxStringBytes + 1, 'e');
+  for (Record* r : {&long_rule, &many_scores, &long_excerpt}) {
+    EXPECT_EQ((*writer)->Append(std::move(*r)).code(), StatusCode::kInvalidArgument);
+  }
+  ASSERT_TRUE((*writer)->Append(MakeTestRecord(1)).ok());
+  EXPECT_EQ((*writer)->stats().refused, 3u);
+  ASSERT_TRUE((*writer)->Close().ok());
+  EXPECT_EQ(RunVerify().records, 1u);
+}
+
 TEST_F(AuditTest, StoreErrorFailsLaterAppends) {
   auto sqlite = SqliteStore::Open(db_, OpenMode::kCreate);
   ASSERT_TRUE(sqlite.ok());

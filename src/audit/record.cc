@@ -32,34 +32,74 @@ void PutString(std::string& out, std::string_view s) {
 }
 void PutFloat(std::string& out, float f) { PutU32(out, std::bit_cast<uint32_t>(f)); }
 
-// A body's parts in their order (docs/audit-format.md, "Record body"). Both serializers, of a
-// Record and straight from a verdict, write through these, so the bytes have one definition.
-void PutHead(std::string& out, uint64_t seq, int64_t time_us, std::string_view request_id,
-             std::string_view key, std::string_view tenant, Direction direction, Action action,
-             std::string_view rule) {
-  out.append(kMagic, 4);
-  PutU8(out, kVersion);
-  PutU64(out, seq);
-  PutU64(out, static_cast<uint64_t>(time_us));
-  PutString(out, request_id);
-  PutString(out, key);
-  PutString(out, tenant);
-  PutU8(out, static_cast<uint8_t>(direction));
-  PutU8(out, static_cast<uint8_t>(action));
-  PutString(out, rule);
-}
-void PutScore(std::string& out, std::string_view label, float score) {
-  PutString(out, label);
-  PutFloat(out, score);
-}
-void PutFinding(std::string& out, std::string_view scanner, std::string_view type, uint32_t start,
-                uint32_t end, float score, std::string_view excerpt) {
-  PutString(out, scanner);
-  PutString(out, type);
-  PutU32(out, start);
-  PutU32(out, end);
-  PutFloat(out, score);
-  PutString(out, excerpt);
+// Writes a body's parts in their order (docs/audit-format.md, "Record body") and notes whether
+// they keep to the format's limits, which ParseRecord enforces. Both serializers, of a Record
+// and straight from a verdict, write through it, so the bytes and the limits have one definition.
+class BodyWriter {
+ public:
+  explicit BodyWriter(std::string& out) : out_(out), start_(out.size()) {}
+  void Head(uint64_t seq, int64_t time_us, std::string_view request_id, std::string_view key,
+            std::string_view tenant, Direction direction, Action action, std::string_view rule) {
+    out_.append(kMagic, 4);
+    PutU8(out_, kVersion);
+    PutU64(out_, seq);
+    PutU64(out_, static_cast<uint64_t>(time_us));
+    String(request_id);
+    String(key);
+    String(tenant);
+    PutU8(out_, static_cast<uint8_t>(direction));
+    PutU8(out_, static_cast<uint8_t>(action));
+    String(rule);
+  }
+  // The number of scores or findings that follow.
+  void Count(size_t n) {
+    fits_ = fits_ && n <= kMaxCount;
+    PutU32(out_, static_cast<uint32_t>(n));
+  }
+  void Score(std::string_view label, float score) {
+    String(label);
+    PutFloat(out_, score);
+  }
+  void Finding(std::string_view scanner, std::string_view type, uint32_t start, uint32_t end,
+               float score, std::string_view excerpt) {
+    String(scanner);
+    String(type);
+    PutU32(out_, start);
+    PutU32(out_, end);
+    PutFloat(out_, score);
+    String(excerpt);
+  }
+  void End(const Hash& prev_hash) {
+    out_.append(reinterpret_cast<const char*>(prev_hash.data()), prev_hash.size());
+  }
+  // OK; or InvalidArgument, with `out` as it was before, when a part broke the limits.
+  Status Checked() {
+    if (fits_) return OkStatus();
+    out_.resize(start_);
+    return InvalidArgumentError(
+        "audit record: a string over kMaxStringBytes or more than kMaxEntries scores or "
+        "findings");
+  }
+
+ private:
+  void String(std::string_view s) {
+    fits_ = fits_ && s.size() <= kMaxString;
+    PutString(out_, s);
+  }
+  std::string& out_;
+  const size_t start_;
+  bool fits_ = true;
+};
+
+void WriteRecord(const Record& r, BodyWriter& w) {
+  w.Head(r.seq, r.time_us, r.request_id, r.key, r.tenant, r.direction, r.action, r.rule);
+  w.Count(r.scores.size());
+  for (const auto& [label, score] : r.scores) w.Score(label, score);
+  w.Count(r.findings.size());
+  for (const AuditFinding& f : r.findings) {
+    w.Finding(f.scanner, f.type, f.start, f.end, f.score, f.excerpt);
+  }
+  w.End(r.prev_hash);
 }
 
 class Reader {
@@ -205,21 +245,17 @@ Record MakeRecord(const Verdict& verdict, const Message& message, const RequestI
 
 std::string SerializeRecord(const Record& r) {
   std::string out;
-  AppendSerializedRecord(r, out);
+  out.reserve(128 + r.request_id.size() + r.key.size() + r.tenant.size() + r.rule.size() +
+              r.scores.size() * 24 + r.findings.size() * 48);
+  BodyWriter w(out);
+  WriteRecord(r, w);  // whatever its size: tests hash and parse records beyond the limits
   return out;
 }
 
-void AppendSerializedRecord(const Record& r, std::string& out) {
-  out.reserve(out.size() + 128 + r.request_id.size() + r.key.size() + r.tenant.size() +
-              r.rule.size() + r.scores.size() * 24 + r.findings.size() * 48);
-  PutHead(out, r.seq, r.time_us, r.request_id, r.key, r.tenant, r.direction, r.action, r.rule);
-  PutU32(out, static_cast<uint32_t>(r.scores.size()));
-  for (const auto& [label, score] : r.scores) PutScore(out, label, score);
-  PutU32(out, static_cast<uint32_t>(r.findings.size()));
-  for (const AuditFinding& f : r.findings) {
-    PutFinding(out, f.scanner, f.type, f.start, f.end, f.score, f.excerpt);
-  }
-  out.append(reinterpret_cast<const char*>(r.prev_hash.data()), r.prev_hash.size());
+Status AppendSerializedRecord(const Record& r, std::string& out) {
+  BodyWriter w(out);
+  WriteRecord(r, w);
+  return w.Checked();
 }
 
 Status AppendDecisionBody(const Verdict& verdict, const Message& message, const RequestInfo& info,
@@ -227,34 +263,19 @@ Status AppendDecisionBody(const Verdict& verdict, const Message& message, const 
   const std::string_view tenant =
       info.tenant.empty() ? std::string_view(message.tenant) : info.tenant;
   auto kept = [](const std::pair<std::string, float>& s) { return s.second >= kMinRecordedScore; };
-  // The limits Writer::Append checks on a Record, checked before writing anything.
-  for (std::string_view s : {info.request_id, info.key, tenant, std::string_view(verdict.rule)}) {
-    if (s.size() > kMaxString) return InvalidArgumentError("audit record: field too long");
-  }
-  const size_t scores = std::count_if(verdict.scores.begin(), verdict.scores.end(), kept);
-  if (scores > kMaxCount || verdict.findings.size() > kMaxCount) {
-    return InvalidArgumentError("audit record: too many scores or findings");
-  }
-  for (const auto& [label, score] : verdict.scores) {
-    if (label.size() > kMaxString) return InvalidArgumentError("audit record: label too long");
-  }
-  for (const Finding& f : verdict.findings) {
-    if (f.scanner.size() > kMaxString || f.type.size() > kMaxString) {
-      return InvalidArgumentError("audit record: finding field too long");
-    }
-  }
-  PutHead(out, 0, time_us, info.request_id, info.key, tenant, message.direction, verdict.action,
-          verdict.rule);
-  PutU32(out, static_cast<uint32_t>(scores));
+  BodyWriter w(out);
+  w.Head(0, time_us, info.request_id, info.key, tenant, message.direction, verdict.action,
+         verdict.rule);
+  w.Count(std::count_if(verdict.scores.begin(), verdict.scores.end(), kept));
   for (const auto& s : verdict.scores) {
-    if (kept(s)) PutScore(out, s.first, s.second);
+    if (kept(s)) w.Score(s.first, s.second);
   }
-  PutU32(out, static_cast<uint32_t>(verdict.findings.size()));
+  w.Count(verdict.findings.size());
   for (const Finding& f : verdict.findings) {
-    PutFinding(out, f.scanner, f.type, f.start, f.end, f.score, {});  // no excerpt: see MakeRecord
+    w.Finding(f.scanner, f.type, f.start, f.end, f.score, {});  // no excerpt: see MakeRecord
   }
-  out.append(Hash{}.size(), '\0');  // prev_hash, set by the writer
-  return OkStatus();
+  w.End(Hash{});  // prev_hash, set by the writer
+  return w.Checked();
 }
 
 Hash ComputeRecordHash(const Record& r) { return Sha256(SerializeRecord(r)); }

@@ -618,8 +618,7 @@ Status SqliteStore::Query(const QueryFilter& filter,
 
 StatusOr<std::optional<Store::FindingAidProblem>> SqliteStore::CheckFindingAid() {
   std::lock_guard lock(impl_->mu);
-  const std::optional<FindingAidProblem> none;
-  if (!impl_->ranges) return none;  // an older log: SQLite keeps its indexes itself
+  if (!impl_->ranges) return std::nullopt;  // an older log: SQLite keeps its indexes itself
   Stmt records(impl_->db, "SELECT seq, time_us, key FROM records ORDER BY seq");
   Stmt ranges(impl_->db,
               "SELECT first_seq, last_seq, min_time_us, time_high_us FROM record_ranges "
@@ -668,7 +667,7 @@ StatusOr<std::optional<Store::FindingAidProblem>> SqliteStore::CheckFindingAid()
     }
   }
   if (rc != SQLITE_DONE) return impl_->Error("read records");
-  return none;
+  return std::nullopt;
 }
 
 }  // namespace warden::audit

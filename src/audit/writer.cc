@@ -4,29 +4,6 @@
 
 namespace warden::audit {
 
-namespace {
-
-Status CheckLimits(const Record& r) {
-  for (const std::string* s : {&r.request_id, &r.key, &r.tenant, &r.rule}) {
-    if (s->size() > kMaxStringBytes) return InvalidArgumentError("audit record: field too long");
-  }
-  if (r.scores.size() > kMaxEntries || r.findings.size() > kMaxEntries) {
-    return InvalidArgumentError("audit record: too many scores or findings");
-  }
-  for (const auto& [label, score] : r.scores) {
-    if (label.size() > kMaxStringBytes) return InvalidArgumentError("audit record: label too long");
-  }
-  for (const AuditFinding& f : r.findings) {
-    if (f.scanner.size() > kMaxStringBytes || f.type.size() > kMaxStringBytes ||
-        f.excerpt.size() > kMaxStringBytes) {
-      return InvalidArgumentError("audit record: finding field too long");
-    }
-  }
-  return OkStatus();
-}
-
-}  // namespace
-
 Status Store::Append(std::span<const Record> records, const Checkpoint* checkpoint) {
   std::vector<EncodedRecord> encoded;
   encoded.reserve(records.size());
@@ -121,17 +98,14 @@ Status Writer::AppendNotify(Record record, std::function<void(Status)> on_durabl
 
 Status Writer::AppendRecord(Record record, std::function<void(Status)> on_durable,
                             uint64_t* ticket) {
-  Status limits = CheckLimits(record);
   if (record.time_us == 0) record.time_us = options_.clock();
+  record.seq = 0;
+  record.prev_hash = Hash{};
   // Serialized here, once, on the appending thread, into a buffer that thread keeps: the writer
   // thread only seals a copy of the bytes, and frees nothing this thread allocated.
   thread_local std::string body;
   body.clear();
-  if (limits.ok()) {
-    record.seq = 0;
-    record.prev_hash = Hash{};
-    AppendSerializedRecord(record, body);
-  }
+  Status limits = AppendSerializedRecord(record, body);
   const uint32_t size = static_cast<uint32_t>(body.size());
   return Enqueue(std::move(limits), body, std::span(&size, 1), std::move(on_durable), ticket);
 }

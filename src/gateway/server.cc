@@ -215,6 +215,7 @@ class Session {
   void ClearAudit() {
     audit_bodies_.clear();
     audit_sizes_.clear();
+    audit_refused_ = OkStatus();
   }
   // Sends the interaction to the review queue when a rule escalated it or the review budget
   // picks it (docs/oversight.md).
@@ -324,7 +325,7 @@ void Session::QueueForReview(const Verdict& v, Direction direction, std::string_
 
 Task<Status> Session::CommitAudit() {
   if (!audit_refused_.ok()) {
-    Status refused = std::exchange(audit_refused_, OkStatus());
+    Status refused = std::move(audit_refused_);
     ClearAudit();
     co_return refused;
   }
@@ -520,7 +521,6 @@ Task<bool> Session::Handle(http::request<http::string_body>& req) {
   key_name_ = {};
   tenant_ = {};
   ClearAudit();
-  audit_refused_ = OkStatus();
   if (path == "/ui" || path.starts_with("/ui/") || path.starts_with("/admin/api/")) {
     endpoint_ = Endpoint::kAdmin;
     key_name_ = "admin";
