@@ -70,6 +70,18 @@ void BM_Default_Mixed1K(benchmark::State& s) { RunCheck(s, "default.yaml", Repea
 void BM_Default_ShortTurn(benchmark::State& s) {
   RunCheck(s, "default.yaml", "Summarise the plot of Hamlet in two sentences, please.");
 }
+// The same turn with a counter in it, so every text is new, as in real traffic: the engine's
+// score cache cannot answer and the classifier scores each one.
+void BM_Default_ShortTurnNew(benchmark::State& state) {
+  const warden::Guard& guard = GuardFor("default.yaml");
+  uint64_t n = 0;
+  std::string text;
+  for (auto _ : state) {
+    text = "Summarise the plot of Hamlet in two sentences, please (" + std::to_string(++n) + ").";
+    warden::Verdict v = guard.Check({.text = text});
+    benchmark::DoNotOptimize(v);
+  }
+}
 void BM_Patterns_ShortTurn(benchmark::State& s) {
   RunCheck(s, "patterns.yaml", "Summarise the plot of Hamlet in two sentences, please.");
 }
@@ -82,6 +94,7 @@ BENCHMARK(BM_Patterns_Mixed16K);
 BENCHMARK(BM_Default_Ascii1K);
 BENCHMARK(BM_Default_Mixed1K);
 BENCHMARK(BM_Default_ShortTurn);
+BENCHMARK(BM_Default_ShortTurnNew);
 BENCHMARK(BM_Patterns_ShortTurn);
 
 }  // namespace

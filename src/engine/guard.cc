@@ -259,15 +259,28 @@ void Engine::AddClassifierScores(const std::vector<text::View>& views, std::stri
                                   .score = score,
                                   .label = label});
     }
-    auto it = std::lower_bound(
-        verdict.scores.begin(), verdict.scores.end(), label,
-        [](const std::pair<std::string, float>& s, const std::string& l) { return s.first < l; });
-    if (it != verdict.scores.end() && it->first == label) {
-      it->second = std::max(it->second, score);
+  }
+  if (verdict.scores.empty()) {
+    verdict.scores = scores;  // the usual case: no pattern finding carried a label
+    return;
+  }
+  // Both lists are sorted by label: one merge pass keeps each label's strongest score.
+  std::vector<std::pair<std::string, float>> merged;
+  merged.reserve(verdict.scores.size() + scores.size());
+  auto a = verdict.scores.begin();
+  auto b = scores.begin();
+  while (a != verdict.scores.end() || b != scores.end()) {
+    if (b == scores.end() || (a != verdict.scores.end() && a->first < b->first)) {
+      merged.push_back(std::move(*a++));
+    } else if (a == verdict.scores.end() || b->first < a->first) {
+      merged.push_back(*b++);
     } else {
-      verdict.scores.emplace(it, label, score);
+      merged.emplace_back(std::move(a->first), std::max(a->second, b->second));
+      ++a;
+      ++b;
     }
   }
+  verdict.scores = std::move(merged);
 }
 
 void Engine::AddJudgeScores(const Message& message, Verdict& verdict) const {

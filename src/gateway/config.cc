@@ -475,7 +475,7 @@ StatusOr<GatewayConfig> ParseGatewayConfig(std::string_view yaml,
   }
   if (root.IsNull()) return config;
   if (Status s = v.CheckKeys(root, "",
-                             {"listen", "threads", "policy", "upstream", "defer_upstream",
+                             {"listen", "threads", "busy_poll_us", "policy", "upstream", "defer_upstream",
                               "restore_placeholders", "limits", "streaming", "refusal",
                               "moderation", "admin", "keys", "rate_limits", "control", "audit"});
       !s.ok()) {
@@ -493,6 +493,8 @@ StatusOr<GatewayConfig> ParseGatewayConfig(std::string_view yaml,
       }
     } else if (key == "threads") {
       s = v.GetUint(val, key, 0, 1024, config.threads);
+    } else if (key == "busy_poll_us") {
+      s = v.GetUint(val, key, 0, 100000, config.busy_poll_us);
     } else if (key == "policy") {
       s = v.GetString(val, key, config.policy);
     } else if (key == "upstream") {

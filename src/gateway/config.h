@@ -110,6 +110,11 @@ struct AuditConfig {
 struct GatewayConfig {
   std::string listen = "127.0.0.1:8080";
   uint32_t threads = 0;  // 0: one per core
+  // After it handles an event, a worker keeps polling for this long before it sleeps. Waking a
+  // sleeping thread costs tens of microseconds on virtual machines, more than a proxied request's
+  // own work; a reply or a request that arrives within the window skips that wake-up. The price
+  // is at most this much spinning per idle gap (docs/gateway-performance.md). 0: always sleep.
+  uint32_t busy_poll_us = 50;
   std::string policy = "policies/default.yaml";
   UpstreamConfig upstream;
   // The trusted model that answers requests whose verdict is `defer` (docs/oversight.md). Empty

@@ -90,6 +90,30 @@ std::string_view BearerToken(const http::request<http::string_body>& req) {
   return {};
 }
 
+// Runs one worker's event loop until it is stopped. With `busy_poll` above zero, the worker keeps
+// polling (epoll with a zero timeout) for that long after its last event before it sleeps in
+// epoll_wait. A proxied request waits twice: for the upstream's answer and for the client's next
+// request. When either comes within the window, nobody has to wake this thread: no
+// inter-processor interrupt and no context switch, which on a virtual machine cost more than the
+// request's own work. Spinning stops as soon as a gap outlasts the window, so an idle gateway
+// sleeps.
+void RunWorker(net::io_context& ioc, std::chrono::microseconds busy_poll) {
+  auto guard = net::make_work_guard(ioc);
+  if (busy_poll.count() == 0) {
+    ioc.run();
+    return;
+  }
+  auto last_event = std::chrono::steady_clock::now();
+  while (!ioc.stopped()) {
+    if (ioc.poll() > 0) {
+      last_event = std::chrono::steady_clock::now();
+    } else if (std::chrono::steady_clock::now() - last_event >= busy_poll) {
+      ioc.run_one();  // sleeps until the next event
+      last_event = std::chrono::steady_clock::now();
+    }
+  }
+}
+
 std::string NewRequestId() {
   thread_local std::mt19937_64 rng(std::random_device{}());
   static constexpr char kHex[] = "0123456789abcdef";
@@ -1840,10 +1864,8 @@ Status Server::Start() {
   if (control_) poller_ = std::thread([this] { PollControl(); });
   for (auto& w : workers_) {
     Worker* worker = w.get();
-    threads_.emplace_back([worker] {
-      auto guard = net::make_work_guard(worker->ioc);
-      worker->ioc.run();
-    });
+    const auto busy_poll = std::chrono::microseconds(config_.busy_poll_us);
+    threads_.emplace_back([worker, busy_poll] { RunWorker(worker->ioc, busy_poll); });
   }
   return OkStatus();
 }

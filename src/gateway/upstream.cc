@@ -8,12 +8,19 @@
 
 namespace warden::gateway {
 
+namespace {
+constexpr size_t kPieceBytes = 64 * 1024;  // the most one ReadSome appends
+}  // namespace
+
 struct UpstreamPool::Connection {
   explicit Connection(net::io_context& ioc) : plain(ioc) {}
   // Exactly one of the two carries the traffic: `tls` wraps its own tcp_stream when set.
   beast::tcp_stream plain;
   std::unique_ptr<beast::ssl_stream<beast::tcp_stream>> tls;
   beast::flat_buffer buffer;
+  // Where body pieces land before they are appended to the caller's string: reading into the
+  // string directly would mean growing it by 64 KiB of zeros for every piece.
+  std::unique_ptr<char[]> piece = std::make_unique_for_overwrite<char[]>(kPieceBytes);
   bool reused = false;
 
   beast::tcp_stream& lowest() { return tls ? beast::get_lowest_layer(*tls) : plain; }
@@ -205,13 +212,9 @@ Task<Status> UpstreamExchange::Start(http::request<http::string_body>& request) 
 
 Task<Status> UpstreamExchange::ReadSome(std::string& out) {
   if (done()) co_return OkStatus();
-  // Read straight into `out` to avoid a copy and a large coroutine frame.
-  constexpr size_t kPiece = 64 * 1024;
-  const size_t old_size = out.size();
-  out.resize(old_size + kPiece);
   auto& body = parser_->get().body();
-  body.data = out.data() + old_size;
-  body.size = kPiece;
+  body.data = conn_->piece.get();
+  body.size = kPieceBytes;
   conn_->lowest().expires_after(std::chrono::milliseconds(pool_.config().read_timeout_ms));
   error_code ec;
   // No co_await inside ?: — g++ 12 miscompiles it (runs the wrong branch).
@@ -220,7 +223,7 @@ Task<Status> UpstreamExchange::ReadSome(std::string& out) {
   } else {
     ec = co_await ReadBody(conn_->plain, conn_->buffer, *parser_);
   }
-  out.resize(old_size + kPiece - body.size);
+  out.append(conn_->piece.get(), kPieceBytes - body.size);
   if (ec) {
     failed_ = true;
     conn_.reset();

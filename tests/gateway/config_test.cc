@@ -15,6 +15,7 @@ TEST(GatewayConfig, ValidFullConfig) {
   auto c = ParseGatewayConfig(R"(
 listen: 127.0.0.1:9000
 threads: 4
+busy_poll_us: 20
 policy: policies/default.yaml
 upstream:
   url: https://api.openai.com/v1
@@ -46,6 +47,7 @@ keys:
                               "gw.yaml");
   ASSERT_TRUE(c.ok()) << c.status().message();
   EXPECT_EQ(c->threads, 4u);
+  EXPECT_EQ(c->busy_poll_us, 20u);
   EXPECT_TRUE(c->upstream.parsed.tls);
   EXPECT_EQ(c->upstream.parsed.host, "api.openai.com");
   EXPECT_EQ(c->upstream.parsed.port, 443);
@@ -82,6 +84,12 @@ TEST(GatewayConfig, RejectsListen) {
 
 TEST(GatewayConfig, RejectsThreads) {
   EXPECT_NE(Error("threads: many\n").find("gw.yaml:1:10: threads: expected an integer"),
+            std::string::npos);
+}
+
+TEST(GatewayConfig, RejectsBusyPoll) {
+  EXPECT_NE(Error("busy_poll_us: -1\n").find("gw.yaml:1:15: busy_poll_us:"), std::string::npos);
+  EXPECT_NE(Error("busy_poll_us: 200000\n").find("must be between 0 and 100000"),
             std::string::npos);
 }
 

@@ -1,6 +1,9 @@
 // Integration tests: the real gateway on a loopback port, a scripted upstream, real HTTP clients.
 #include <gtest/gtest.h>
 
+#include <sys/resource.h>
+
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -352,6 +355,38 @@ TEST_F(GatewayTest, ConcurrentClients) {
   }
   for (auto& c : clients) c.join();
   EXPECT_EQ(ok.load(), 200);
+}
+
+// Process CPU time (user + system), all threads.
+std::chrono::microseconds ProcessCpu() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return std::chrono::seconds(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         std::chrono::microseconds(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
+}
+
+TEST_F(GatewayTest, WorkersServeWithAndWithoutBusyPollingAndSleepWhenIdle) {
+  for (uint32_t busy_poll_us : {0u, 50u, 20000u}) {
+    SCOPED_TRACE("busy_poll_us " + std::to_string(busy_poll_us));
+    GatewayConfig c = BaseConfig();
+    c.busy_poll_us = busy_poll_us;
+    Start(c);
+    for (int i = 0; i < 20; ++i) {
+      HttpReply r = Post(port_, "/v1/chat/completions", Chat("echo", "hi " + std::to_string(i)));
+      ASSERT_EQ(r.status, 200u) << r.body;
+    }
+    // The window is over long before this: a busy-polling worker that did not go to sleep would
+    // burn both workers' threads for the whole half second.
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    const auto before = ProcessCpu();
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    EXPECT_LT(ProcessCpu() - before, std::chrono::milliseconds(150));
+    // Stopping reaches a worker whether it is polling or asleep.
+    const auto stop_start = std::chrono::steady_clock::now();
+    server_->Stop(std::chrono::milliseconds(1000));
+    server_->Wait();
+    EXPECT_LT(std::chrono::steady_clock::now() - stop_start, std::chrono::seconds(2));
+  }
 }
 
 TEST_F(GatewayTest, ApiKeys) {

@@ -317,6 +317,22 @@ StatusOr<std::shared_ptr<const Classifier>> Classifier::Load(const std::string& 
   }
   c->dim_ = args.dim;
   c->nwords_ = c->dict_->nwords();
+  const int32_t entries = c->dict_->nwords() + c->dict_->nlabels();  // labels follow the words
+  size_t word_capacity = 16;
+  while (word_capacity < 2 * static_cast<size_t>(entries)) word_capacity *= 2;
+  c->word_index_.assign(word_capacity, {});
+  c->word_mask_ = word_capacity - 1;
+  c->word_starts_.reserve(static_cast<size_t>(entries) + 1);
+  for (int32_t id = 0; id < entries; ++id) {
+    const std::string& word = c->dict_->getWord(id);
+    c->word_starts_.push_back(static_cast<uint32_t>(c->word_bytes_.size()));
+    c->word_bytes_.append(word);
+    const uint32_t hash = FastTextHash(word);
+    uint64_t slot = BucketSlot(static_cast<int32_t>(hash)) & c->word_mask_;
+    while (c->word_index_[slot].id >= 0) slot = (slot + 1) & c->word_mask_;
+    c->word_index_[slot] = {hash, id};
+  }
+  c->word_starts_.push_back(static_cast<uint32_t>(c->word_bytes_.size()));
   c->word_ngrams_ = args.wordNgrams;
   c->subwords_ = args.maxn > 0;
   c->bucket_ = args.bucket > 0 ? static_cast<uint64_t>(args.bucket) : 0;
@@ -391,8 +407,7 @@ void Classifier::RowsOf(std::string_view features, std::vector<int32_t>& ids,
       last = true;
     }
     const uint32_t h = FastTextHash(word);
-    s.token.assign(word);
-    const int32_t wid = dict_->getId(s.token, h);
+    const int32_t wid = WordId(word, h);
     if (wid >= nwords_) continue;  // a label: fastText skips it (cannot happen, see above)
     if (wid >= 0 && !subwords_) {
       ids.push_back(wid);
@@ -400,6 +415,7 @@ void Classifier::RowsOf(std::string_view features, std::vector<int32_t>& ids,
       const std::vector<int32_t>& sub = dict_->getSubwords(wid);
       ids.insert(ids.end(), sub.begin(), sub.end());
     } else if (subwords_ && !last) {
+      s.token.assign(word);
       dict_->computeSubwords(fasttext::Dictionary::BOW + s.token + fasttext::Dictionary::EOW, ids);
     }
     s.hashes.push_back(static_cast<int32_t>(h));
@@ -423,6 +439,19 @@ void Classifier::RowsOf(std::string_view features, std::vector<int32_t>& ids,
       }
     }
     ends.push_back(static_cast<uint32_t>(ids.size()));
+  }
+}
+
+int32_t Classifier::WordId(std::string_view word, uint32_t hash) const {
+  for (uint64_t slot = BucketSlot(static_cast<int32_t>(hash)) & word_mask_;;
+       slot = (slot + 1) & word_mask_) {
+    const WordSlot& entry = word_index_[slot];
+    if (entry.id < 0) return -1;
+    if (entry.hash != hash) continue;
+    const uint32_t start = word_starts_[entry.id];
+    if (std::string_view(word_bytes_).substr(start, word_starts_[entry.id + 1] - start) == word) {
+      return entry.id;
+    }
   }
 }
 
@@ -579,14 +608,23 @@ float Classifier::Calibrate(size_t label, float p) const {
 
 void Classifier::Score(const std::vector<text::View>& views,
                        std::vector<std::pair<std::string, float>>& scores) const {
+  // The labels in name order, worked out once: sorting fourteen strings on every call cost
+  // more than a short message's n-gram lookups.
+  static const std::array<size_t, kNumLabels> kByName = [] {
+    std::array<size_t, kNumLabels> order;
+    for (size_t i = 0; i < kNumLabels; ++i) order[i] = i;
+    std::sort(order.begin(), order.end(),
+              [](size_t a, size_t b) { return kLabels[a] < kLabels[b]; });
+    return order;
+  }();
   LabelScores s;
   ScoreViews(views, s);
-  scores.clear();
-  scores.reserve(kNumLabels);
-  for (size_t i = 0; i < kNumLabels; ++i) {
-    scores.emplace_back(std::string(kLabels[i]), Calibrate(i, s[i]));
+  scores.resize(kNumLabels);
+  for (size_t k = 0; k < kNumLabels; ++k) {
+    const size_t i = kByName[k];
+    scores[k].first.assign(kLabels[i]);  // fits the string's own buffer: no allocation
+    scores[k].second = Calibrate(i, s[i]);
   }
-  std::sort(scores.begin(), scores.end());
 }
 
 }  // namespace warden::classifier

@@ -137,6 +137,19 @@ class Classifier {
   bool pruned_ = false;
   // The row of n-gram bucket `bucket` in a pruned model, or -1 when it was pruned away.
   int32_t PrunedRow(int32_t bucket) const;
+  // The dictionary's id of `word` (whose fastText hash is `hash`), or -1: what
+  // Dictionary::getId answers, from a compact table. fastText's own table compares the
+  // std::string of every entry it probes, each a cache miss of its own; here a probe reads one
+  // slot, and the word's bytes are compared only when its hash matches.
+  int32_t WordId(std::string_view word, uint32_t hash) const;
+  struct WordSlot {
+    uint32_t hash = 0;
+    int32_t id = -1;  // -1: empty
+  };
+  std::vector<WordSlot> word_index_;   // open addressing, linear probing, power-of-two size
+  uint64_t word_mask_ = 0;
+  std::string word_bytes_;             // every word, back to back
+  std::vector<uint32_t> word_starts_;  // word id -> offset in word_bytes_; one more at the end
   double temperature_ = 1.0;  // logits are divided by it before the sigmoid (manifest)
   std::shared_ptr<const SemanticHead> semantic_;  // null without a NAME.sem
   float semantic_weight_ = 1.0f;                  // its logits' weight (manifest)
