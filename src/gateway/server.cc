@@ -1,5 +1,7 @@
 #include "gateway/server.h"
 
+#include <sched.h>
+
 #include <random>
 
 #include <atomic>
@@ -96,7 +98,7 @@ std::string_view BearerToken(const http::request<http::string_body>& req) {
 // request. When either comes within the window, nobody has to wake this thread: no
 // inter-processor interrupt and no context switch, which on a virtual machine cost more than the
 // request's own work. Spinning stops as soon as a gap outlasts the window, so an idle gateway
-// sleeps.
+// sleeps, and it yields the core to any other runnable thread while it polls.
 void RunWorker(net::io_context& ioc, std::chrono::microseconds busy_poll) {
   auto guard = net::make_work_guard(ioc);
   if (busy_poll.count() == 0) {
@@ -110,6 +112,10 @@ void RunWorker(net::io_context& ioc, std::chrono::microseconds busy_poll) {
     } else if (std::chrono::steady_clock::now() - last_event >= busy_poll) {
       ioc.run_one();  // sleeps until the next event
       last_event = std::chrono::steady_clock::now();
+    } else {
+      // Polling must not keep a runnable thread (a client on this machine, the audit writer)
+      // off this core: let it run first. With nothing else runnable this returns at once.
+      sched_yield();
     }
   }
 }

@@ -333,6 +333,12 @@ StatusOr<std::shared_ptr<const Classifier>> Classifier::Load(const std::string& 
     c->word_index_[slot] = {hash, id};
   }
   c->word_starts_.push_back(static_cast<uint32_t>(c->word_bytes_.size()));
+  if (c->semantic_) {
+    c->semantic_row_of_word_.resize(static_cast<size_t>(c->nwords_));
+    for (int32_t id = 0; id < c->nwords_; ++id) {
+      c->semantic_row_of_word_[id] = c->semantic_->Row(c->dict_->getWord(id));
+    }
+  }
   c->word_ngrams_ = args.wordNgrams;
   c->subwords_ = args.maxn > 0;
   c->bucket_ = args.bucket > 0 ? static_cast<uint64_t>(args.bucket) : 0;
@@ -419,7 +425,11 @@ void Classifier::RowsOf(std::string_view features, std::vector<int32_t>& ids,
       dict_->computeSubwords(fasttext::Dictionary::BOW + s.token + fasttext::Dictionary::EOW, ids);
     }
     s.hashes.push_back(static_cast<int32_t>(h));
-    if (semantic_) semantic_rows.push_back(last ? -1 : semantic_->Row(word));
+    if (semantic_) {
+      semantic_rows.push_back(last        ? -1
+                              : wid >= 0 ? semantic_row_of_word_[wid]
+                                         : semantic_->Row(word));
+    }
     // Word n-grams ending at this position, hashed exactly as fastText does (int32 hashes
     // sign-extended into a 64-bit accumulator).
     const size_t p = s.hashes.size() - 1;

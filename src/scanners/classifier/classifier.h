@@ -148,6 +148,9 @@ class Classifier {
   };
   std::vector<WordSlot> word_index_;   // open addressing, linear probing, power-of-two size
   uint64_t word_mask_ = 0;
+  // With a semantic head: the head's row of each vocabulary word (-1 without a vector), so a
+  // known word costs one lookup, not one in each model's table.
+  std::vector<int32_t> semantic_row_of_word_;
   std::string word_bytes_;             // every word, back to back
   std::vector<uint32_t> word_starts_;  // word id -> offset in word_bytes_; one more at the end
   double temperature_ = 1.0;  // logits are divided by it before the sigmoid (manifest)

@@ -12,12 +12,14 @@ GW_PORT=18181
 GW2_PORT=18182
 NGINX_PORT=18183
 GW3_PORT=18184
+GW4_PORT=18185
 STORES=$(mktemp -d /tmp/warden-perf-stores.XXXXXX)
 
 cleanup() {
   [ -n "${GW_PID:-}" ] && kill "$GW_PID" 2>/dev/null || true
   [ -n "${GW2_PID:-}" ] && kill "$GW2_PID" 2>/dev/null || true
   [ -n "${GW3_PID:-}" ] && kill "$GW3_PID" 2>/dev/null || true
+  [ -n "${GW4_PID:-}" ] && kill "$GW4_PID" 2>/dev/null || true
   rm -rf "$STORES"
   [ -f /tmp/warden-perf-nginx.pid ] && kill "$(cat /tmp/warden-perf-nginx.pid)" 2>/dev/null || true
   [ -n "${UP_PID:-}" ] && kill "$UP_PID" 2>/dev/null || true
@@ -56,7 +58,13 @@ kill "$GW3_PID" 2>/dev/null || true
 GW3_PID=
 
 echo "== 2. chat proxy latency, 1 connection (median = 50%)"
-for target in "direct $UP_PORT" "nginx $NGINX_PORT" "warden $GW_PORT"; do
+# The same gateway with busy polling off (--busy-poll-us 0): its workers sleep in epoll_wait
+# between events, as nginx's do.
+"$WARDEN" serve --listen 127.0.0.1:$GW4_PORT --threads 2 --upstream http://127.0.0.1:$UP_PORT/v1 \
+  --audit off --control off --busy-poll-us 0 2>/dev/null &
+GW4_PID=$!
+sleep 1.5
+for target in "direct $UP_PORT" "nginx $NGINX_PORT" "warden $GW_PORT" "warden-no-busy-poll $GW4_PORT"; do
   set -- $target
   echo "-- $1"
   wrk -t1 -c1 -d${SECS}s --latency -s "$HERE/chat.lua" http://127.0.0.1:$2/v1/chat/completions \
