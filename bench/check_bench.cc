@@ -82,6 +82,24 @@ void BM_Default_ShortTurnNew(benchmark::State& state) {
     benchmark::DoNotOptimize(v);
   }
 }
+// The same with the caches flushed before each check (8 MiB written, untimed): in the gateway,
+// a request's network and HTTP work runs between two checks and evicts the model's rows, so
+// this is closer to a proxied turn's screening cost than the warm loop above.
+void BM_Default_ShortTurnNewColdCache(benchmark::State& state) {
+  const warden::Guard& guard = GuardFor("default.yaml");
+  uint64_t n = 0;
+  std::string text;
+  std::vector<char> evict(8 << 20, 1);
+  for (auto _ : state) {
+    state.PauseTiming();
+    for (size_t i = 0; i < evict.size(); i += 64) evict[i]++;
+    benchmark::ClobberMemory();
+    state.ResumeTiming();
+    text = "Summarise the plot of Hamlet in two sentences, please (" + std::to_string(++n) + ").";
+    warden::Verdict v = guard.Check({.text = text});
+    benchmark::DoNotOptimize(v);
+  }
+}
 void BM_Patterns_ShortTurn(benchmark::State& s) {
   RunCheck(s, "patterns.yaml", "Summarise the plot of Hamlet in two sentences, please.");
 }
@@ -95,6 +113,7 @@ BENCHMARK(BM_Default_Ascii1K);
 BENCHMARK(BM_Default_Mixed1K);
 BENCHMARK(BM_Default_ShortTurn);
 BENCHMARK(BM_Default_ShortTurnNew);
+BENCHMARK(BM_Default_ShortTurnNewColdCache);
 BENCHMARK(BM_Patterns_ShortTurn);
 
 }  // namespace

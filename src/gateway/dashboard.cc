@@ -251,10 +251,12 @@ Event MakeEvent(const Verdict& verdict, Direction direction, std::string_view to
   e.rule = verdict.rule;
   e.message = verdict.message;
   e.latency_us = verdict.latency_us;
-  e.top_scores = verdict.scores;
-  std::sort(e.top_scores.begin(), e.top_scores.end(),
-            [](const auto& a, const auto& b) { return a.second > b.second; });
-  if (e.top_scores.size() > 5) e.top_scores.resize(5);
+  // Only the five highest are kept, so only they are copied and ordered (ties by label).
+  e.top_scores.resize(std::min<size_t>(5, verdict.scores.size()));
+  std::partial_sort_copy(verdict.scores.begin(), verdict.scores.end(), e.top_scores.begin(),
+                         e.top_scores.end(), [](const auto& a, const auto& b) {
+                           return a.second != b.second ? a.second > b.second : a.first < b.first;
+                         });
   for (const auto& [label, score] : verdict.scores) {
     if (score >= 0.5f && label != "unsafe") e.categories.push_back(label);
   }

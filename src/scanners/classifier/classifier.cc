@@ -448,6 +448,14 @@ void Classifier::RowsOf(std::string_view features, std::vector<int32_t>& ids,
         }
       }
     }
+    // The rows are read only once every position is known; asking for them now lets their
+    // cache misses overlap with the lookups of the words that follow.
+    const size_t row_bytes = static_cast<size_t>(dim_) * sizeof(float);
+    for (size_t i = ends.empty() ? 0 : ends.back(); i < ids.size(); ++i) {
+      const char* row = reinterpret_cast<const char*>(input_.data() + size_t(ids[i]) * dim_);
+      for (size_t b = 0; b < row_bytes; b += 64) __builtin_prefetch(row + b);
+    }
+    if (semantic_ && semantic_rows.back() >= 0) semantic_->Prefetch(semantic_rows.back());
     ends.push_back(static_cast<uint32_t>(ids.size()));
   }
 }
@@ -474,6 +482,7 @@ int32_t Classifier::PrunedRow(int32_t bucket) const {
   }
 }
 
+WARDEN_VECTOR_CLONES
 void Classifier::ScoreSum(const float* sum, size_t n, const float* semantic_sum, size_t semantic_n,
                           LabelScores& out) const {
   Scratch& s = ThreadScratch();
@@ -506,6 +515,7 @@ void Classifier::ScoreSum(const float* sum, size_t n, const float* semantic_sum,
   }
 }
 
+WARDEN_VECTOR_CLONES
 void Classifier::ScoreText(std::string_view text, LabelScores& out) const {
   // fastText's own predict() squashes through a 512-entry sigmoid table that saturates at a
   // logit of 8: thousands of dev messages tie at exactly 1.0 and no threshold can separate them.

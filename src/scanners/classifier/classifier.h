@@ -35,6 +35,16 @@ namespace fasttext {
 class Dictionary;
 }
 
+// The scoring loops are compiled twice, for AVX2 and for the x86-64 baseline, and the loader
+// picks the one the CPU runs: a row sum or a layer of the semantic head then takes half the
+// instructions. No FMA: each sum is formed in the same order either way, so scores are
+// bit-identical on every machine.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define WARDEN_VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define WARDEN_VECTOR_CLONES
+#endif
+
 namespace warden::classifier {
 
 struct SemanticHead;

@@ -184,6 +184,7 @@ void SemanticHead::PrepareForScoring() {
   }
 }
 
+WARDEN_VECTOR_CLONES
 void SemanticHead::AddLogits(const float* mean, float weight, std::vector<float>& scratch,
                              LabelScores& logits) const {
   // Local sizes and restrict-qualified pointers: otherwise the compiler must assume a store

@@ -68,6 +68,13 @@ struct SemanticHead {
 
   // The row of `word`, or -1.
   int32_t Row(std::string_view word) const;
+  // Starts loading the vector of `row` into the cache, for an AddVector soon after.
+  void Prefetch(int32_t row) const {
+    const int8_t* q = codes.data() + size_t(row) * dim;
+    for (uint32_t d = 0; d < dim; d += 64) __builtin_prefetch(q + d);
+    __builtin_prefetch(q + dim - 1);
+    __builtin_prefetch(scales.data() + row);
+  }
   // Adds the vector of `row` to `acc` (dim floats).
   void AddVector(int32_t row, float* __restrict acc) const {
     const int8_t* __restrict q = codes.data() + size_t(row) * dim;
