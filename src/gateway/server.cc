@@ -4,6 +4,7 @@
 
 #include <random>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <deque>
@@ -13,6 +14,7 @@
 #include "core/json_writer.h"
 #include "gateway/asio.h"
 #include "gateway/dashboard.h"
+#include "gateway/deadlines.h"
 #include "gateway/json_rewrite.h"
 #include "warden/audit.h"
 #include "gateway/openai.h"
@@ -27,9 +29,12 @@ using Clock = std::chrono::steady_clock;
 class Session;
 
 struct Server::Worker {
+  explicit Worker(std::chrono::milliseconds sweep) : deadlines(ioc, sweep) {}
   // The pool is declared after the io_context so it is destroyed first: its idle sockets must go
   // before the context they were created on.
   net::io_context ioc{1};
+  // Time limits of the reads and writes on this worker's client and upstream sockets.
+  Deadlines deadlines;
   std::unique_ptr<UpstreamPool> pool;
   std::unique_ptr<UpstreamPool> defer_pool;  // the trusted model's, when defer_upstream is set
   // Sessions streaming right now; touched only on this worker's thread.
@@ -120,6 +125,15 @@ void RunWorker(net::io_context& ioc, std::chrono::microseconds busy_poll) {
   }
 }
 
+// How often a worker checks its sockets' time limits: a fifth of the shortest limit, so that a
+// limit fires at most 20% late, and at least every 100 ms.
+std::chrono::milliseconds SweepPeriod(const GatewayConfig& c) {
+  uint32_t shortest = std::min({c.limits.read_timeout_ms, c.limits.idle_timeout_ms,
+                                c.upstream.read_timeout_ms, uint32_t{500} /* Drain */});
+  if (!c.defer_upstream.url.empty()) shortest = std::min(shortest, c.defer_upstream.read_timeout_ms);
+  return std::chrono::milliseconds(std::clamp<uint32_t>(shortest / 5, 1, 100));
+}
+
 std::string NewRequestId() {
   thread_local std::mt19937_64 rng(std::random_device{}());
   static constexpr char kHex[] = "0123456789abcdef";
@@ -182,7 +196,14 @@ std::string JsonList(std::string_view key, const std::vector<T>& items, ToJson t
 class Session {
  public:
   Session(Server& server, Server::Worker& worker, tcp::socket socket)
-      : server_(server), worker_(worker), config_(server.config_), stream_(std::move(socket)) {}
+      : server_(server),
+        worker_(worker),
+        config_(server.config_),
+        stream_(std::move(socket)),
+        deadline_(worker.deadlines, [this] {
+          error_code ignored;
+          stream_.socket().close(ignored);
+        }) {}
 
   Task<void> Run();
 
@@ -276,6 +297,7 @@ class Session {
   Server::Worker& worker_;
   const GatewayConfig& config_;
   beast::tcp_stream stream_;
+  Deadline deadline_;  // of the client read or write in progress
   beast::flat_buffer buffer_;
   Endpoint endpoint_ = Endpoint::kOther;
   Reply reply_;
@@ -407,8 +429,9 @@ Task<bool> Session::SendReply(const http::request<http::string_body>& req) {
   res.prepare_payload();
   server_.metrics_.CountRequest(endpoint_, reply.action, reply.status);
   error_code ec;
-  stream_.expires_after(std::chrono::milliseconds(config_.limits.read_timeout_ms));
+  deadline_.ExpireAfter(std::chrono::milliseconds(config_.limits.read_timeout_ms));
   co_await http::async_write(stream_, res, NoThrow(ec));
+  deadline_.Clear();
   server_.metrics_.total.Observe(Seconds(start_));
   co_return !ec && keep_alive;
 }
@@ -428,12 +451,13 @@ Task<bool> Session::SendError(unsigned status, std::string_view message, std::st
 Task<void> Session::Drain() {
   error_code ec;
   stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-  stream_.expires_after(std::chrono::milliseconds(500));
+  deadline_.ExpireAfter(std::chrono::milliseconds(500));
   std::string scratch(16384, '\0');
   size_t total = 0;
   while (!ec && total < (8u << 20)) {
     total += co_await stream_.async_read_some(net::buffer(scratch), NoThrow(ec));
   }
+  deadline_.Clear();
 }
 
 Task<void> Session::Run() {
@@ -444,9 +468,10 @@ Task<void> Session::Run() {
     parser.header_limit(config_.limits.max_header_bytes);
     parser.body_limit(config_.limits.max_body_bytes);
     error_code ec;
-    stream_.expires_after(std::chrono::milliseconds(first ? config_.limits.read_timeout_ms
-                                                          : config_.limits.idle_timeout_ms));
+    deadline_.ExpireAfter(std::chrono::milliseconds(first ? config_.limits.read_timeout_ms
+                                                           : config_.limits.idle_timeout_ms));
     co_await http::async_read_header(stream_, buffer_, parser, NoThrow(ec));
+    deadline_.Clear();
     if (ec == http::error::header_limit) {
       co_await SendError(431, "request headers are too large", "invalid_request_error",
                          "headers_too_large", false);
@@ -469,7 +494,7 @@ Task<void> Session::Run() {
       co_await Drain();
       break;
     }
-    stream_.expires_after(std::chrono::milliseconds(config_.limits.read_timeout_ms));
+    deadline_.ExpireAfter(std::chrono::milliseconds(config_.limits.read_timeout_ms));
     if (auto expect = parser.get().find(http::field::expect);
         expect != parser.get().end() && beast::iequals(expect->value(), "100-continue")) {
       // curl sends bodies over 1 KiB only after this (or after a 1 s pause).
@@ -478,6 +503,7 @@ Task<void> Session::Run() {
       if (ec) break;
     }
     co_await http::async_read(stream_, buffer_, parser, NoThrow(ec));
+    deadline_.Clear();
     if (ec == http::error::body_limit) {
       co_await SendError(413, "request body is too large", "invalid_request_error",
                          "request_too_large", false);
@@ -1466,8 +1492,9 @@ Task<bool> Session::Stream(http::request<http::string_body>& req, UpstreamExchan
                                      "server_error", "audit_unavailable")};
     co_return co_await SendReply(req);
   }
-  stream_.expires_after(std::chrono::milliseconds(config_.limits.read_timeout_ms));
+  deadline_.ExpireAfter(std::chrono::milliseconds(config_.limits.read_timeout_ms));
   co_await http::async_write_header(stream_, sr, NoThrow(ec));
+  deadline_.Clear();
   if (ec) co_return false;
 
   StreamScreener screener(guard, config_.streaming,
@@ -1542,8 +1569,9 @@ Task<bool> Session::Stream(http::request<http::string_body>& req, UpstreamExchan
       }
     }
     if (!out.empty()) {
-      stream_.expires_after(std::chrono::milliseconds(config_.limits.read_timeout_ms));
+      deadline_.ExpireAfter(std::chrono::milliseconds(config_.limits.read_timeout_ms));
       co_await net::async_write(stream_, http::make_chunk(net::buffer(out)), NoThrow(ec));
+      deadline_.Clear();
       out.clear();
       if (ec) {
         client_ok = false;  // the client went away: drop the upstream connection too
@@ -1572,7 +1600,9 @@ Task<bool> Session::Stream(http::request<http::string_body>& req, UpstreamExchan
   server_.metrics_.CountRequest(endpoint_, final_action, 200);
   server_.metrics_.total.Observe(Seconds(start_));
   if (!client_ok) co_return false;
+  deadline_.ExpireAfter(std::chrono::milliseconds(config_.limits.read_timeout_ms));
   co_await net::async_write(stream_, http::make_chunk_last(), NoThrow(ec));
+  deadline_.Clear();
   co_return !ec && req.keep_alive() && !server_.stopping_.load();
 }
 
@@ -1663,12 +1693,13 @@ StatusOr<std::unique_ptr<Server>> Server::Create(GatewayConfig config) {
   server->policies_.store(*policies);
   unsigned threads = server->config_.threads;
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+  const std::chrono::milliseconds sweep = SweepPeriod(server->config_);
   for (unsigned i = 0; i < threads; ++i) {
-    auto w = std::make_unique<Worker>();
-    w->pool = std::make_unique<UpstreamPool>(w->ioc, server->config_.upstream, tls);
+    auto w = std::make_unique<Worker>(sweep);
+    w->pool = std::make_unique<UpstreamPool>(w->ioc, w->deadlines, server->config_.upstream, tls);
     if (!server->config_.defer_upstream.url.empty()) {
-      w->defer_pool =
-          std::make_unique<UpstreamPool>(w->ioc, server->config_.defer_upstream, defer_tls);
+      w->defer_pool = std::make_unique<UpstreamPool>(w->ioc, w->deadlines,
+                                                     server->config_.defer_upstream, defer_tls);
     }
     server->workers_.push_back(std::move(w));
   }
@@ -1871,6 +1902,7 @@ Status Server::Start() {
   for (auto& w : workers_) {
     Worker* worker = w.get();
     const auto busy_poll = std::chrono::microseconds(config_.busy_poll_us);
+    worker->deadlines.Start();  // before the thread: nothing runs the io_context yet
     threads_.emplace_back([worker, busy_poll] { RunWorker(worker->ioc, busy_poll); });
   }
   return OkStatus();

@@ -13,7 +13,11 @@ constexpr size_t kPieceBytes = 64 * 1024;  // the most one ReadSome appends
 }  // namespace
 
 struct UpstreamPool::Connection {
-  explicit Connection(net::io_context& ioc) : plain(ioc) {}
+  Connection(net::io_context& ioc, Deadlines& deadlines)
+      : plain(ioc), deadline(deadlines, [this] {
+          error_code ignored;
+          lowest().socket().close(ignored);
+        }) {}
   // Exactly one of the two carries the traffic: `tls` wraps its own tcp_stream when set.
   beast::tcp_stream plain;
   std::unique_ptr<beast::ssl_stream<beast::tcp_stream>> tls;
@@ -22,15 +26,18 @@ struct UpstreamPool::Connection {
   // string directly would mean growing it by 64 KiB of zeros for every piece.
   std::unique_ptr<char[]> piece = std::make_unique_for_overwrite<char[]>(kPieceBytes);
   bool reused = false;
+  Deadline deadline;  // of the read or write in progress
 
   beast::tcp_stream& lowest() { return tls ? beast::get_lowest_layer(*tls) : plain; }
 };
 
 namespace {
 
-Status FromError(const error_code& ec, std::string_view during) {
-  std::string what = std::string(during) + ": " + ec.message();
-  if (ec == beast::error::timeout || ec == net::error::timed_out) {
+// `timed_out`: the connection's Deadline closed it, which the operation reports as an abort or
+// a bad descriptor.
+Status FromError(const error_code& ec, std::string_view during, bool timed_out = false) {
+  std::string what = std::string(during) + ": " + (timed_out ? "no answer in time" : ec.message());
+  if (timed_out || ec == beast::error::timeout || ec == net::error::timed_out) {
     return Status(StatusCode::kDeadlineExceeded, "upstream timed out during " + what);
   }
   if (ec.category() == net::error::get_ssl_category() || ec == net::ssl::error::stream_truncated) {
@@ -90,9 +97,9 @@ StatusOr<std::shared_ptr<net::ssl::context>> MakeUpstreamTlsContext(const Upstre
   return ctx;
 }
 
-UpstreamPool::UpstreamPool(net::io_context& ioc, const UpstreamConfig& config,
+UpstreamPool::UpstreamPool(net::io_context& ioc, Deadlines& deadlines, const UpstreamConfig& config,
                            std::shared_ptr<net::ssl::context> tls)
-    : ioc_(ioc), config_(config), tls_(std::move(tls)) {}
+    : ioc_(ioc), deadlines_(deadlines), config_(config), tls_(std::move(tls)) {}
 
 UpstreamPool::~UpstreamPool() = default;
 
@@ -101,12 +108,13 @@ std::unique_ptr<UpstreamPool::Connection> UpstreamPool::TakeIdle() {
   std::unique_ptr<Connection> conn = std::move(idle_.back());
   idle_.pop_back();
   conn->reused = true;
+  conn->deadline.Reset();
   return conn;
 }
 
 void UpstreamPool::Put(std::unique_ptr<Connection> conn) {
   if (idle_.size() >= config_.max_idle_connections) return;
-  conn->lowest().expires_never();
+  conn->deadline.Clear();
   idle_.push_back(std::move(conn));
 }
 
@@ -118,7 +126,7 @@ Task<StatusOr<std::unique_ptr<UpstreamPool::Connection>>> UpstreamPool::Connect(
   auto endpoints = co_await resolver.async_resolve(url.host, port, NoThrow(ec));
   if (ec) co_return UnavailableError("cannot resolve upstream host " + url.host + ": " +
                                      ec.message());
-  auto conn = std::make_unique<Connection>(ioc_);
+  auto conn = std::make_unique<Connection>(ioc_, deadlines_);
   conn->plain.expires_after(std::chrono::milliseconds(config_.connect_timeout_ms));
   co_await conn->plain.async_connect(endpoints, NoThrow(ec));
   if (ec) co_return FromError(ec, "connect to " + url.host + ":" + std::to_string(url.port));
@@ -138,6 +146,8 @@ Task<StatusOr<std::unique_ptr<UpstreamPool::Connection>>> UpstreamPool::Connect(
     co_await conn->tls->async_handshake(net::ssl::stream_base::client, NoThrow(ec));
     if (ec) co_return FromError(ec, "TLS handshake with " + url.host);
   }
+  // From here on the connection's Deadline times its reads and writes.
+  conn->lowest().expires_never();
   co_return conn;
 }
 
@@ -159,7 +169,7 @@ Task<Status> UpstreamExchange::SendOnce(http::request<http::string_body>& reques
   }
   const bool reused = conn_->reused;
   const auto timeout = std::chrono::milliseconds(pool_.config().read_timeout_ms);
-  conn_->lowest().expires_after(timeout);
+  conn_->deadline.ExpireAfter(timeout);
   error_code ec;
   // No co_await inside ?: — g++ 12 miscompiles it (runs the wrong branch).
   if (conn_->tls) {
@@ -168,25 +178,26 @@ Task<Status> UpstreamExchange::SendOnce(http::request<http::string_body>& reques
     ec = co_await Write(conn_->plain, request);
   }
   if (ec) {
-    retryable = reused;
-    co_return FromError(ec, "send request");
+    retryable = reused && !conn_->deadline.expired();
+    co_return FromError(ec, "send request", conn_->deadline.expired());
   }
   parser_ = std::make_unique<http::response_parser<http::buffer_body>>();
   // The server enforces its own limit while reading; Beast 1.74 treats boost::none as 0 here.
   parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
-  conn_->lowest().expires_after(timeout);
+  conn_->deadline.ExpireAfter(timeout);
   // No co_await inside ?: — g++ 12 miscompiles it (runs the wrong branch).
   if (conn_->tls) {
     ec = co_await ReadHeader(*conn_->tls, conn_->buffer, *parser_);
   } else {
     ec = co_await ReadHeader(conn_->plain, conn_->buffer, *parser_);
   }
+  conn_->deadline.Clear();
   if (ec) {
     // A kept-alive connection the upstream closed just before our request: nothing was
     // processed, so trying once more on a new connection is safe.
     retryable = reused && (ec == http::error::end_of_stream || ec == net::error::connection_reset ||
                            ec == net::error::eof);
-    co_return FromError(ec, "read response header");
+    co_return FromError(ec, "read response header", conn_->deadline.expired());
   }
   co_return OkStatus();
 }
@@ -215,7 +226,7 @@ Task<Status> UpstreamExchange::ReadSome(std::string& out) {
   auto& body = parser_->get().body();
   body.data = conn_->piece.get();
   body.size = kPieceBytes;
-  conn_->lowest().expires_after(std::chrono::milliseconds(pool_.config().read_timeout_ms));
+  conn_->deadline.ExpireAfter(std::chrono::milliseconds(pool_.config().read_timeout_ms));
   error_code ec;
   // No co_await inside ?: — g++ 12 miscompiles it (runs the wrong branch).
   if (conn_->tls) {
@@ -223,11 +234,13 @@ Task<Status> UpstreamExchange::ReadSome(std::string& out) {
   } else {
     ec = co_await ReadBody(conn_->plain, conn_->buffer, *parser_);
   }
+  conn_->deadline.Clear();
   out.append(conn_->piece.get(), kPieceBytes - body.size);
   if (ec) {
     failed_ = true;
+    const bool timed_out = conn_->deadline.expired();
     conn_.reset();
-    co_return FromError(ec, "read response body");
+    co_return FromError(ec, "read response body", timed_out);
   }
   co_return OkStatus();
 }

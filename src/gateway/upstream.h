@@ -18,6 +18,7 @@
 
 #include "gateway/asio.h"
 #include "gateway/config.h"
+#include "gateway/deadlines.h"
 #include "warden/status.h"
 
 namespace warden::gateway {
@@ -28,8 +29,9 @@ StatusOr<std::shared_ptr<net::ssl::context>> MakeUpstreamTlsContext(const Upstre
 
 class UpstreamPool {
  public:
-  // `tls` may be null for plain HTTP; it must outlive the pool.
-  UpstreamPool(net::io_context& ioc, const UpstreamConfig& config,
+  // `tls` may be null for plain HTTP; it must outlive the pool. Reads and writes are timed by
+  // `deadlines` (the worker's); connecting and the TLS handshake by the socket's own timer.
+  UpstreamPool(net::io_context& ioc, Deadlines& deadlines, const UpstreamConfig& config,
                std::shared_ptr<net::ssl::context> tls);
   ~UpstreamPool();
 
@@ -43,6 +45,7 @@ class UpstreamPool {
   void Put(std::unique_ptr<Connection> conn);
 
   net::io_context& ioc_;
+  Deadlines& deadlines_;
   UpstreamConfig config_;
   std::shared_ptr<net::ssl::context> tls_;
   std::vector<std::unique_ptr<Connection>> idle_;
