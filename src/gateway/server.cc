@@ -502,7 +502,16 @@ Task<void> Session::Run() {
       co_await net::async_write(stream_, net::buffer(kContinue), NoThrow(ec));
       if (ec) break;
     }
-    co_await http::async_read(stream_, buffer_, parser, NoThrow(ec));
+    // The body usually arrives in the header's packet: parse what is buffered, and read only if
+    // more is needed. A read would complete at once, but through one more event-loop turn.
+    parser.eager(true);
+    while (!parser.is_done() && buffer_.size() > 0) {
+      const size_t used = parser.put(buffer_.data(), ec);
+      buffer_.consume(used);
+      if (ec == http::error::need_more) ec = {};
+      if (ec || used == 0) break;
+    }
+    if (!ec && !parser.is_done()) co_await http::async_read(stream_, buffer_, parser, NoThrow(ec));
     deadline_.Clear();
     if (ec == http::error::body_limit) {
       co_await SendError(413, "request body is too large", "invalid_request_error",

@@ -226,8 +226,26 @@ Task<Status> UpstreamExchange::ReadSome(std::string& out) {
   auto& body = parser_->get().body();
   body.data = conn_->piece.get();
   body.size = kPieceBytes;
-  conn_->deadline.ExpireAfter(std::chrono::milliseconds(pool_.config().read_timeout_ms));
   error_code ec;
+  if (conn_->buffer.size() > 0) {
+    // The body, or its first piece, usually arrives in the header's packet: take what is
+    // buffered without a read, which would complete at once but through one more event-loop
+    // turn.
+    parser_->eager(true);
+    const size_t used = parser_->put(conn_->buffer.data(), ec);
+    conn_->buffer.consume(used);
+    if (ec == http::error::need_more || ec == http::error::need_buffer) ec = {};
+    if (ec || used > 0) {
+      out.append(conn_->piece.get(), kPieceBytes - body.size);
+      if (ec) {
+        failed_ = true;
+        conn_.reset();
+        co_return FromError(ec, "read response body");
+      }
+      co_return OkStatus();
+    }
+  }
+  conn_->deadline.ExpireAfter(std::chrono::milliseconds(pool_.config().read_timeout_ms));
   // No co_await inside ?: — g++ 12 miscompiles it (runs the wrong branch).
   if (conn_->tls) {
     ec = co_await ReadBody(*conn_->tls, conn_->buffer, *parser_);
