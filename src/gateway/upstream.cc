@@ -230,8 +230,8 @@ Task<Status> UpstreamExchange::ReadSome(std::string& out) {
   if (conn_->buffer.size() > 0) {
     // The body, or its first piece, usually arrives in the header's packet: take what is
     // buffered without a read, which would complete at once but through one more event-loop
-    // turn.
-    parser_->eager(true);
+    // turn. One step of the parser, not an eager parse: that would wait for the next chunk of
+    // a stream before handing over this one.
     const size_t used = parser_->put(conn_->buffer.data(), ec);
     conn_->buffer.consume(used);
     if (ec == http::error::need_more || ec == http::error::need_buffer) ec = {};

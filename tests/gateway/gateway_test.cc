@@ -197,6 +197,40 @@ TEST_F(GatewayTest, StreamAllowedPassesTextThrough) {
   EXPECT_NE(r.body.find(R"("finish_reason":"stop")"), std::string::npos);
 }
 
+TEST_F(GatewayTest, StreamedTextArrivesWhileTheUpstreamIsStillSending) {
+  // slow-stream sends one short sentence every 50 ms for 5 s. Each is released as soon as it is
+  // screened, so each must reach the client long before the upstream is done: a reader that
+  // waited for more of the stream before handing on what it had would hold them back.
+  net::io_context ioc;
+  beast::tcp_stream stream(ioc);
+  stream.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port_));
+  http::request<http::string_body> req{http::verb::post, "/v1/chat/completions", 11};
+  req.set(http::field::host, "localhost");
+  req.set(http::field::content_type, "application/json");
+  req.body() = Chat("slow-stream", "go", true);
+  req.prepare_payload();
+  const auto sent = std::chrono::steady_clock::now();
+  http::write(stream, req);
+  beast::flat_buffer buffer;
+  http::response_parser<http::string_body> parser;
+  stream.expires_after(std::chrono::seconds(10));
+  http::read_header(stream, buffer, parser);
+  error_code ec;
+  // The second sentence: the first may come in the same packet as the response's header.
+  auto sentences = [&] {
+    const std::string& body = parser.get().body();
+    size_t n = 0;
+    for (size_t at = body.find("Tick."); at != std::string::npos; at = body.find("Tick.", at + 1)) ++n;
+    return n;
+  };
+  while (!ec && !parser.is_done() && sentences() < 2) http::read_some(stream, buffer, parser, ec);
+  ASSERT_FALSE(ec) << ec.message();
+  ASSERT_GE(sentences(), 2u) << parser.get().body();
+  // The second sentence leaves the upstream 50 ms after the first. The bound stays below this
+  // fixture's 500 ms upstream read timeout, whose expiry would also flush a held-back stream.
+  EXPECT_LT(std::chrono::steady_clock::now() - sent, std::chrono::milliseconds(400));
+}
+
 TEST_F(GatewayTest, StreamCutMidwayWhenOutputBlocks) {
   HttpReply r = Post(port_, "/v1/chat/completions", Chat("late-secret", "hi", true));
   ASSERT_EQ(r.status, 200u);

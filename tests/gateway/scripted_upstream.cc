@@ -3,6 +3,7 @@
 #include <simdjson.h>
 
 #include <chrono>
+#include <cstdio>
 #include <list>
 
 #include "core/json_writer.h"
@@ -171,14 +172,21 @@ struct ScriptedUpstream::Impl {
                                       ? R"({"to":"eve@example.org","body":"AKIAIOSFODNN7EXAMPLE"})"
                                       : R"({"city":"Paris"})";
     if (model == "slow-stream" && stream) {
-      // One short sentence every 50 ms for 5 s: a stream that a kill switch must cut.
-      http::response<http::empty_body> res{http::status::ok, 11};
-      res.set(http::field::content_type, "text/event-stream");
-      res.chunked(true);
-      http::response_serializer<http::empty_body> sr{res};
-      http::write_header(socket, sr, ec);
-      net::write(socket, http::make_chunk(net::buffer(Chunk(R"({"role":"assistant","content":""})"))), ec);
-      for (int i = 0; i < 100 && !ec; ++i) {
+      // One short sentence every 50 ms for 5 s: a stream that a kill switch must cut. The
+      // header, the role chunk and the first sentence go out in one write, so the gateway
+      // always finds body bytes behind the header it reads.
+      auto chunked = [](const std::string& data) {
+        char size[20];
+        std::snprintf(size, sizeof size, "%zx\r\n", data.size());
+        return size + data + "\r\n";
+      };
+      const std::string first = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                                "Transfer-Encoding: chunked\r\n\r\n" +
+                                chunked(Chunk(R"({"role":"assistant","content":""})")) +
+                                chunked(Chunk(ContentDelta("Tick. ")));
+      net::write(socket, net::buffer(first), ec);
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      for (int i = 1; i < 100 && !ec; ++i) {
         net::write(socket, http::make_chunk(net::buffer(Chunk(ContentDelta("Tick. ")))), ec);
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
       }
