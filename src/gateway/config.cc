@@ -474,10 +474,11 @@ StatusOr<GatewayConfig> ParseGatewayConfig(std::string_view yaml,
                                 std::to_string(e.mark.column + 1) + ": " + e.msg);
   }
   if (root.IsNull()) return config;
-  if (Status s = v.CheckKeys(root, "",
-                             {"listen", "threads", "busy_poll_us", "policy", "upstream", "defer_upstream",
-                              "restore_placeholders", "limits", "streaming", "refusal",
-                              "moderation", "admin", "keys", "rate_limits", "control", "audit"});
+  if (Status s =
+          v.CheckKeys(root, "",
+                      {"listen", "threads", "busy_poll_us", "policy", "upstream", "defer_upstream",
+                       "restore_placeholders", "limits", "streaming", "refusal", "moderation",
+                       "admin", "keys", "rate_limits", "control", "audit"});
       !s.ok()) {
     return s;
   }

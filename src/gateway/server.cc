@@ -2,13 +2,12 @@
 
 #include <sched.h>
 
-#include <random>
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <deque>
 #include <iostream>
+#include <random>
 #include <set>
 
 #include "core/json_writer.h"
@@ -16,11 +15,11 @@
 #include "gateway/dashboard.h"
 #include "gateway/deadlines.h"
 #include "gateway/json_rewrite.h"
-#include "warden/audit.h"
 #include "gateway/openai.h"
 #include "gateway/sse.h"
 #include "gateway/stream_screen.h"
 #include "gateway/upstream.h"
+#include "warden/audit.h"
 
 namespace warden::gateway {
 
@@ -130,7 +129,8 @@ void RunWorker(net::io_context& ioc, std::chrono::microseconds busy_poll) {
 std::chrono::milliseconds SweepPeriod(const GatewayConfig& c) {
   uint32_t shortest = std::min({c.limits.read_timeout_ms, c.limits.idle_timeout_ms,
                                 c.upstream.read_timeout_ms, uint32_t{500} /* Drain */});
-  if (!c.defer_upstream.url.empty()) shortest = std::min(shortest, c.defer_upstream.read_timeout_ms);
+  if (!c.defer_upstream.url.empty())
+    shortest = std::min(shortest, c.defer_upstream.read_timeout_ms);
   return std::chrono::milliseconds(std::clamp<uint32_t>(shortest / 5, 1, 100));
 }
 
@@ -469,7 +469,7 @@ Task<void> Session::Run() {
     parser.body_limit(config_.limits.max_body_bytes);
     error_code ec;
     deadline_.ExpireAfter(std::chrono::milliseconds(first ? config_.limits.read_timeout_ms
-                                                           : config_.limits.idle_timeout_ms));
+                                                          : config_.limits.idle_timeout_ms));
     co_await http::async_read_header(stream_, buffer_, parser, NoThrow(ec));
     deadline_.Clear();
     if (ec == http::error::header_limit) {

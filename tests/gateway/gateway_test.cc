@@ -1,6 +1,5 @@
 // Integration tests: the real gateway on a loopback port, a scripted upstream, real HTTP clients.
 #include <gtest/gtest.h>
-
 #include <sys/resource.h>
 
 #include <chrono>
@@ -220,7 +219,8 @@ TEST_F(GatewayTest, StreamedTextArrivesWhileTheUpstreamIsStillSending) {
   auto sentences = [&] {
     const std::string& body = parser.get().body();
     size_t n = 0;
-    for (size_t at = body.find("Tick."); at != std::string::npos; at = body.find("Tick.", at + 1)) ++n;
+    for (size_t at = body.find("Tick."); at != std::string::npos; at = body.find("Tick.", at + 1))
+      ++n;
     return n;
   };
   while (!ec && !parser.is_done() && sentences() < 2) http::read_some(stream, buffer, parser, ec);

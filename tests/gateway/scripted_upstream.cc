@@ -180,10 +180,11 @@ struct ScriptedUpstream::Impl {
         std::snprintf(size, sizeof size, "%zx\r\n", data.size());
         return size + data + "\r\n";
       };
-      const std::string first = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
-                                "Transfer-Encoding: chunked\r\n\r\n" +
-                                chunked(Chunk(R"({"role":"assistant","content":""})")) +
-                                chunked(Chunk(ContentDelta("Tick. ")));
+      const std::string first =
+          "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+          "Transfer-Encoding: chunked\r\n\r\n" +
+          chunked(Chunk(R"({"role":"assistant","content":""})")) +
+          chunked(Chunk(ContentDelta("Tick. ")));
       net::write(socket, net::buffer(first), ec);
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
       for (int i = 1; i < 100 && !ec; ++i) {

@@ -426,7 +426,7 @@ void Classifier::RowsOf(std::string_view features, std::vector<int32_t>& ids,
     }
     s.hashes.push_back(static_cast<int32_t>(h));
     if (semantic_) {
-      semantic_rows.push_back(last        ? -1
+      semantic_rows.push_back(last       ? -1
                               : wid >= 0 ? semantic_row_of_word_[wid]
                                          : semantic_->Row(word));
     }

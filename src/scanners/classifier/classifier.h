@@ -156,7 +156,7 @@ class Classifier {
     uint32_t hash = 0;
     int32_t id = -1;  // -1: empty
   };
-  std::vector<WordSlot> word_index_;   // open addressing, linear probing, power-of-two size
+  std::vector<WordSlot> word_index_;  // open addressing, linear probing, power-of-two size
   uint64_t word_mask_ = 0;
   // With a semantic head: the head's row of each vocabulary word (-1 without a vector), so a
   // known word costs one lookup, not one in each model's table.
