@@ -382,9 +382,8 @@ struct WriterOptions {
   // arriving faster than one transaction takes), wait from its end up to this long for
   // `linger_records` records before the next one, so that the fixed cost of a transaction is
   // shared. A lone record is never held back. Default: 0 (commit at once). A group larger than
-  // the callers
-  // waiting on it can fill only makes them all wait out the time: with 64 clients, 256 left the
-  // gateway idle 10% of the time, 32 about 2%.
+  // the callers waiting on it can fill only makes them all wait out the time: with 64 clients,
+  // 256 left the gateway idle 10% of the time, 32 about 2%.
   std::chrono::microseconds linger{0};
   size_t linger_records = 32;
   FullPolicy on_full = FullPolicy::kBlock;

@@ -495,7 +495,7 @@ StatusOr<GatewayConfig> ParseGatewayConfig(std::string_view yaml,
     } else if (key == "threads") {
       s = v.GetUint(val, key, 0, 1024, config.threads);
     } else if (key == "busy_poll_us") {
-      s = v.GetUint(val, key, 0, 100000, config.busy_poll_us);
+      s = v.GetUint(val, key, 0, GatewayConfig::kMaxBusyPollUs, config.busy_poll_us);
     } else if (key == "policy") {
       s = v.GetString(val, key, config.policy);
     } else if (key == "upstream") {

@@ -115,6 +115,7 @@ struct GatewayConfig {
   // own work; a reply or a request that arrives within the window skips that wake-up. The price
   // is at most this much spinning per idle gap (docs/gateway-performance.md). 0: always sleep.
   uint32_t busy_poll_us = 50;
+  static constexpr uint32_t kMaxBusyPollUs = 100000;
   std::string policy = "policies/default.yaml";
   UpstreamConfig upstream;
   // The trusted model that answers requests whose verdict is `defer` (docs/oversight.md). Empty

@@ -12,20 +12,13 @@ Deadlines::~Deadlines() {
   }
 }
 
-void Deadlines::Start() {
-  running_ = true;
-  Arm();
-}
-
-void Deadlines::Stop() {
-  running_ = false;
-  timer_.cancel();
-}
+void Deadlines::Start() { Arm(); }
 
 void Deadlines::Arm() {
   timer_.expires_after(period_);
+  // Destroying the timer cancels the wait, and the handler then returns without touching `this`.
   timer_.async_wait([this](const error_code& ec) {
-    if (ec || !running_) return;
+    if (ec) return;
     Sweep();
     Arm();
   });

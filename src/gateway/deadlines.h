@@ -36,10 +36,8 @@ class Deadlines {
   Deadlines(const Deadlines&) = delete;
   Deadlines& operator=(const Deadlines&) = delete;
 
-  // Starts the sweep (on the io_context's thread, or before it runs). Stop() or destruction
-  // ends it.
+  // Starts the sweep (on the io_context's thread, or before it runs); destruction ends it.
   void Start();
-  void Stop();
 
  private:
   friend class Deadline;
@@ -51,7 +49,6 @@ class Deadlines {
 
   net::steady_timer timer_;
   std::chrono::milliseconds period_;
-  bool running_ = false;
   std::vector<Deadline*> watched_;  // each knows its index here
 };
 

@@ -124,11 +124,14 @@ void RunWorker(net::io_context& ioc, std::chrono::microseconds busy_poll) {
   }
 }
 
+// How long Session::Drain reads what a refused client is still sending.
+constexpr uint32_t kDrainMs = 500;
+
 // How often a worker checks its sockets' time limits: a fifth of the shortest limit, so that a
 // limit fires at most 20% late, and at least every 100 ms.
 std::chrono::milliseconds SweepPeriod(const GatewayConfig& c) {
-  uint32_t shortest = std::min({c.limits.read_timeout_ms, c.limits.idle_timeout_ms,
-                                c.upstream.read_timeout_ms, uint32_t{500} /* Drain */});
+  uint32_t shortest = std::min(
+      {c.limits.read_timeout_ms, c.limits.idle_timeout_ms, c.upstream.read_timeout_ms, kDrainMs});
   if (!c.defer_upstream.url.empty())
     shortest = std::min(shortest, c.defer_upstream.read_timeout_ms);
   return std::chrono::milliseconds(std::clamp<uint32_t>(shortest / 5, 1, 100));
@@ -451,7 +454,7 @@ Task<bool> Session::SendError(unsigned status, std::string_view message, std::st
 Task<void> Session::Drain() {
   error_code ec;
   stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-  deadline_.ExpireAfter(std::chrono::milliseconds(500));
+  deadline_.ExpireAfter(std::chrono::milliseconds(kDrainMs));
   std::string scratch(16384, '\0');
   size_t total = 0;
   while (!ec && total < (8u << 20)) {

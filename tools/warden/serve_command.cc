@@ -21,8 +21,7 @@ struct ServeFlags {
   std::string listen;
   std::string upstream;
   std::string policy;
-  unsigned threads = 0;
-  bool threads_set = false;
+  std::optional<uint32_t> threads;
   std::optional<uint32_t> busy_poll_us;
   std::string admin_token;
   std::string audit;
@@ -42,7 +41,7 @@ int RunServe(const ServeFlags& flags) {
   // Flags win over the file so that one config can serve several local setups.
   if (!flags.listen.empty()) config.listen = flags.listen;
   if (!flags.policy.empty()) config.policy = flags.policy;
-  if (flags.threads_set) config.threads = flags.threads;
+  if (flags.threads) config.threads = *flags.threads;
   if (flags.busy_poll_us) config.busy_poll_us = *flags.busy_poll_us;
   if (!flags.admin_token.empty()) config.admin_token_sha256 = gateway::Sha256Hex(flags.admin_token);
   // Without a configured admin token, this run gets a random one, printed once below, so that the
@@ -139,13 +138,12 @@ void AddServeCommand(CLI::App& app, int* exit_code) {
                   "base URL of the OpenAI-compatible API, e.g. https://api.openai.com/v1");
   cmd->add_option("--policy", flags->policy, "policy file (default policies/default.yaml)");
   cmd->add_option("--config", flags->config, "gateway config file (YAML, docs/gateway.md)");
-  cmd->add_option("--threads", flags->threads, "worker threads (default: one per core)")
-      ->each([flags](const std::string&) { flags->threads_set = true; });
+  cmd->add_option("--threads", flags->threads, "worker threads (default: one per core)");
   cmd->add_option("--busy-poll-us", flags->busy_poll_us,
                   "how long a worker keeps polling after an event before it sleeps; saves a "
                   "wake-up on back-to-back traffic for at most that much CPU (default 50; 0 "
                   "always sleeps)")
-      ->check(CLI::Range(0, 100000));
+      ->check(CLI::Range(uint32_t{0}, gateway::GatewayConfig::kMaxBusyPollUs));
   cmd->add_option("--admin-token", flags->admin_token,
                   "token for the admin endpoints (POST /admin/reload)");
   cmd->add_option("--audit", flags->audit,
