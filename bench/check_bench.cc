@@ -85,8 +85,8 @@ void BM_Default_ShortTurnNew(benchmark::State& state) {
 // The same with the caches flushed before each check (8 MiB written, untimed): in the gateway,
 // a request's network and HTTP work runs between two checks and evicts the model's rows, so
 // this is closer to a proxied turn's screening cost than the warm loop above.
-void BM_Default_ShortTurnNewColdCache(benchmark::State& state) {
-  const warden::Guard& guard = GuardFor("default.yaml");
+void ShortTurnNewColdCache(benchmark::State& state, const char* policy) {
+  const warden::Guard& guard = GuardFor(policy);
   uint64_t n = 0;
   std::string text;
   std::vector<char> evict(8 << 20, 1);
@@ -99,6 +99,13 @@ void BM_Default_ShortTurnNewColdCache(benchmark::State& state) {
     warden::Verdict v = guard.Check({.text = text});
     benchmark::DoNotOptimize(v);
   }
+}
+void BM_Default_ShortTurnNewColdCache(benchmark::State& s) {
+  ShortTurnNewColdCache(s, "default.yaml");
+}
+// Without the classifier: the difference to the above is the classifier's cold cost.
+void BM_Patterns_ShortTurnNewColdCache(benchmark::State& s) {
+  ShortTurnNewColdCache(s, "patterns.yaml");
 }
 void BM_Patterns_ShortTurn(benchmark::State& s) {
   RunCheck(s, "patterns.yaml", "Summarise the plot of Hamlet in two sentences, please.");
@@ -115,6 +122,7 @@ BENCHMARK(BM_Default_ShortTurn);
 BENCHMARK(BM_Default_ShortTurnNew);
 BENCHMARK(BM_Default_ShortTurnNewColdCache);
 BENCHMARK(BM_Patterns_ShortTurn);
+BENCHMARK(BM_Patterns_ShortTurnNewColdCache);
 
 }  // namespace
 

@@ -75,14 +75,13 @@ struct Scratch {
   std::vector<float> window;     // one window's sums (rows, then word vectors)
   std::vector<float> dots;       // one span's dot product with each output row
   // The semantic head's share: each position's word-vector row (-1: none), the running sum of
-  // the vectors and the sums and counts of positions with one at each of `bounds`, the mean
-  // and the head's hidden layer.
+  // the rows' first layers (SemanticHead::AddProjected) and the sums and counts of positions
+  // with one at each of `bounds`, and their mean.
   std::vector<int32_t> semantic_rows;
   std::vector<float> semantic_window;
   std::vector<float> semantic_prefix;
   std::vector<uint32_t> semantic_count;
   std::vector<float> semantic_mean;
-  std::vector<float> semantic_hidden;
 };
 
 Scratch& ThreadScratch() {
@@ -504,10 +503,10 @@ void Classifier::ScoreSum(const float* sum, size_t n, const float* semantic_sum,
     if (label_map_[j] >= 0) logits[label_map_[j]] = dots[j] * scale;
   }
   if (semantic_ && semantic_n > 0) {
-    s.semantic_mean.resize(semantic_->dim);
+    s.semantic_mean.resize(semantic_->hidden);
     const float inv = 1.0f / static_cast<float>(semantic_n);
-    for (uint32_t d = 0; d < semantic_->dim; ++d) s.semantic_mean[d] = semantic_sum[d] * inv;
-    semantic_->AddLogits(s.semantic_mean.data(), semantic_weight_, s.semantic_hidden, logits);
+    for (uint32_t j = 0; j < semantic_->hidden; ++j) s.semantic_mean[j] = semantic_sum[j] * inv;
+    semantic_->AddLogitsOfProjected(s.semantic_mean.data(), semantic_weight_, logits);
   }
   for (size_t i = 0; i < kNumLabels; ++i) {
     if (!scored_[i]) continue;
@@ -533,12 +532,12 @@ void Classifier::ScoreText(std::string_view text, LabelScores& out) const {
   if (s.ids.empty() && !any_semantic) return;
   const size_t positions = s.ends.size();
   const size_t dim = static_cast<size_t>(dim_);
-  const size_t sdim = semantic_ ? semantic_->dim : 0;
+  const size_t sdim = semantic_ ? semantic_->hidden : 0;
   const bool windows = window_tokens_ > 0 && positions > window_tokens_;
   const size_t stride = window_tokens_ / 2;
 
   // The positions where a window starts or ends, ascending. Running sums of the rows (and of
-  // the semantic head's word vectors, with a count of the positions that have one) are kept at
+  // the semantic head's projected word vectors, with a count of the positions that have one) are kept at
   // exactly these positions, so any window's sum is one subtraction and windows cost next to
   // nothing over the whole text.
   std::vector<uint32_t>& bounds = s.bounds;
@@ -575,7 +574,7 @@ void Classifier::ScoreText(std::string_view text, LabelScores& out) const {
       for (size_t d = 0; d < dim; ++d) running[d] += row[d];
     }
     if (semantic_ && s.semantic_rows[p] >= 0) {
-      semantic_->AddVector(s.semantic_rows[p], semantic_running);
+      semantic_->AddProjected(s.semantic_rows[p], semantic_running);
       ++count;
     }
     if (next < bounds.size() && bounds[next] == p + 1) {

@@ -120,8 +120,9 @@ class Classifier {
               std::vector<int32_t>& semantic_rows) const;
   // Raises `out` to the raw probabilities of one span of text, label by label: fastText's
   // hidden layer is the mean `sum` / `n` of the input rows; with a semantic head, its logits
-  // for the mean `semantic_sum` / `semantic_n` of the span's word vectors are added (none
-  // when `semantic_n` is 0: a span without a known word has no semantic evidence).
+  // for the mean `semantic_sum` / `semantic_n` of the span's word vectors (as first layers,
+  // SemanticHead::AddProjected) are added (none when `semantic_n` is 0: a span without a
+  // known word has no semantic evidence).
   void ScoreSum(const float* sum, size_t n, const float* semantic_sum, size_t semantic_n,
                 LabelScores& out) const;
 

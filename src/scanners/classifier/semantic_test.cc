@@ -58,6 +58,25 @@ TEST(SemanticHeadTest, AddsTheNetworksLogits) {
   EXPECT_EQ(logits[0], 0.0f);
 }
 
+// Scoring sums each word's first layer instead of its vector: the same logits, since the layer
+// is linear (up to float rounding).
+TEST(SemanticHeadTest, ProjectedRowsGiveTheLogitsOfTheAverageVector) {
+  const SemanticHead h = SmallHead();
+  std::vector<float> sum(3, 0.0f), projected(h.hidden, 0.0f);
+  for (int32_t row : {0, 1, 2, 1}) {
+    h.AddVector(row, sum.data());
+    h.AddProjected(row, projected.data());
+  }
+  for (float& x : sum) x /= 4;
+  for (float& x : projected) x /= 4;
+  LabelScores direct{}, folded{};
+  std::vector<float> scratch;
+  h.AddLogits(sum.data(), 1.5f, scratch, direct);
+  h.AddLogitsOfProjected(projected.data(), 1.5f, folded);
+  EXPECT_NE(direct[kUnsafeLabel], 0.0f);
+  for (size_t k = 0; k < kNumLabels; ++k) EXPECT_NEAR(folded[k], direct[k], 1e-5) << k;
+}
+
 TEST(SemanticHeadTest, EveryTruncationAndABadMagicAreDataLoss) {
   const std::string bytes = SmallHead().Serialize();
   for (size_t n = 0; n < bytes.size(); ++n) {
