@@ -251,12 +251,24 @@ Event MakeEvent(const Verdict& verdict, Direction direction, std::string_view to
   e.rule = verdict.rule;
   e.message = verdict.message;
   e.latency_us = verdict.latency_us;
-  // Only the five highest are kept, so only they are copied and ordered (ties by label).
-  e.top_scores.resize(std::min<size_t>(5, verdict.scores.size()));
-  std::partial_sort_copy(verdict.scores.begin(), verdict.scores.end(), e.top_scores.begin(),
-                         e.top_scores.end(), [](const auto& a, const auto& b) {
-                           return a.second != b.second ? a.second > b.second : a.first < b.first;
-                         });
+  // Only the five highest are kept (ties by label): they are found by position, and only they
+  // are copied; sorting copies of all nineteen labels' strings cost more than the rest here.
+  const auto& scores = verdict.scores;
+  auto higher = [&](size_t a, size_t b) {
+    return scores[a].second != scores[b].second ? scores[a].second > scores[b].second
+                                                : scores[a].first < scores[b].first;
+  };
+  std::array<size_t, 5> top;
+  size_t kept = 0;
+  for (size_t i = 0; i < scores.size(); ++i) {
+    if (kept == top.size() && !higher(i, top[kept - 1])) continue;
+    size_t at = std::min(kept, top.size() - 1);
+    for (; at > 0 && higher(i, top[at - 1]); --at) top[at] = top[at - 1];
+    top[at] = i;
+    kept = std::min(kept + 1, top.size());
+  }
+  e.top_scores.reserve(kept);
+  for (size_t k = 0; k < kept; ++k) e.top_scores.push_back(scores[top[k]]);
   for (const auto& [label, score] : verdict.scores) {
     if (score >= 0.5f && label != "unsafe") e.categories.push_back(label);
   }
@@ -350,22 +362,36 @@ EventBus::EventBus(size_t history, size_t max_reviews)
     : history_(std::max<size_t>(history, 1)), max_reviews_(std::max<size_t>(max_reviews, 1)) {}
 
 uint64_t EventBus::Publish(Event e) {
+  std::vector<Event> one;
+  one.push_back(std::move(e));
+  Publish(one);
+  return last_id();
+}
+
+void EventBus::Publish(std::vector<Event>& events) {
+  // The events that leave the history are freed after the lock is released.
+  std::vector<std::shared_ptr<const Event>> expired;
   std::lock_guard<std::mutex> lock(mu_);
-  e.id = last_id_.load(std::memory_order_relaxed) + 1;
-  auto shared = std::make_shared<const Event>(std::move(e));
-  events_.push_back(shared);
-  if (events_.size() > history_) events_.pop_front();
-  if (shared->action == Action::kEscalate) {
-    reviews_.push_back({.event = shared});
-    // Drop the oldest decided ones first, then the oldest pending ones.
-    while (reviews_.size() > max_reviews_) {
-      auto decided = std::find_if(reviews_.begin(), reviews_.end(),
-                                  [](const Review& r) { return r.state != "pending"; });
-      reviews_.erase(decided != reviews_.end() ? decided : reviews_.begin());
+  for (Event& e : events) {
+    e.id = last_id_.load(std::memory_order_relaxed) + 1;
+    auto shared = std::make_shared<const Event>(std::move(e));
+    events_.push_back(shared);
+    if (events_.size() > history_) {
+      expired.push_back(std::move(events_.front()));
+      events_.pop_front();
     }
+    if (shared->action == Action::kEscalate) {
+      reviews_.push_back({.event = shared});
+      // Drop the oldest decided ones first, then the oldest pending ones.
+      while (reviews_.size() > max_reviews_) {
+        auto decided = std::find_if(reviews_.begin(), reviews_.end(),
+                                    [](const Review& r) { return r.state != "pending"; });
+        reviews_.erase(decided != reviews_.end() ? decided : reviews_.begin());
+      }
+    }
+    last_id_.store(shared->id, std::memory_order_release);
   }
-  last_id_.store(shared->id, std::memory_order_release);
-  return shared->id;
+  events.clear();
 }
 
 std::vector<std::shared_ptr<const Event>> EventBus::Since(uint64_t after, size_t limit) const {
@@ -714,14 +740,20 @@ Dashboard::Dashboard(Server& server, DashboardOptions options)
   if (options_.web_dir.empty()) options_.web_dir = FindWebDir();
 }
 
-void Dashboard::Publish(const Verdict& v, Direction direction, std::string_view tool,
-                        std::string_view text, const EventInfo& info) {
+Event Dashboard::Describe(const Verdict& v, Direction direction, std::string_view tool,
+                         std::string_view text, const EventInfo& info) const {
   EventInfo at = info;
   if (!at.time_us) at.time_us = Now();
-  Event e = MakeEvent(v, direction, tool, text, at);
-  // Admin actions are in the feed (someone flipped a switch) but not in the traffic's top lists.
-  if (!e.rule.starts_with("admin-")) series_.NoteEvent(e);
-  bus_.Publish(std::move(e));
+  return MakeEvent(v, direction, tool, text, at);
+}
+
+void Dashboard::Publish(std::vector<Event>& events) {
+  for (const Event& e : events) {
+    // Admin actions are in the feed (someone flipped a switch) but not in the traffic's top
+    // lists.
+    if (!e.rule.starts_with("admin-")) series_.NoteEvent(e);
+  }
+  bus_.Publish(events);
 }
 
 AuthResult Dashboard::Authorize(const http::request<http::string_body>& req) const {

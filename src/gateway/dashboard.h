@@ -3,7 +3,9 @@
 // review queue, the kill switch and the policy editor (docs/dashboard.md).
 //
 //   Dashboard dash(server, {.web_dir = "web"});
-//   dash.Publish(MakeEvent(verdict, direction, tool, text, {.request_id = id, .key = "bot"}));
+//   std::vector<Event> events;
+//   events.push_back(dash.Describe(verdict, direction, tool, text, {.request_id = id}));
+//   dash.Publish(events);   // once the reply is on its way
 //   UiResponse r = dash.Handle(request, "/admin/api/overview");   // auth, CSP, JSON
 //
 // The parts, each usable alone (and unit-tested alone):
@@ -122,6 +124,8 @@ class EventBus {
 
   // Assigns the event's id and stores it; escalations also enter the review queue.
   uint64_t Publish(Event e);
+  // Publish for each of `events` in order, under one lock; empties `events`.
+  void Publish(std::vector<Event>& events);
   // Events with id > `after`, oldest first, at most `limit` (the newest ones when there are more).
   std::vector<std::shared_ptr<const Event>> Since(uint64_t after, size_t limit) const;
   // The event with `id`, or null when it has left the history.
@@ -266,9 +270,14 @@ class Dashboard {
  public:
   Dashboard(Server& server, DashboardOptions options);
 
-  // From Session::Record: one decision.
-  void Publish(const Verdict& v, Direction direction, std::string_view tool, std::string_view text,
-               const EventInfo& info);
+  // From Session::Record: one decision, as an event stamped now. The session publishes its
+  // events once the reply is written: the feed's bookkeeping (a lock, the series, freeing the
+  // event that leaves the history) then costs the client nothing, and an event shows up in the
+  // feed microseconds after its reply.
+  Event Describe(const Verdict& v, Direction direction, std::string_view tool,
+                 std::string_view text, const EventInfo& info) const;
+  // Publishes `events` in order (EventBus::Publish) and counts them in the series; empties it.
+  void Publish(std::vector<Event>& events);
 
   // Authorizes, then answers /ui… and /admin/api/… (docs/dashboard.md, "Endpoints").
   UiResponse Handle(const http::request<http::string_body>& req, std::string_view path);

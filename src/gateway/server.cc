@@ -261,11 +261,14 @@ class Session {
   // The dashboard (/ui, /admin/api/…, docs/dashboard.md).
   Task<bool> Ui(http::request<http::string_body>& req, std::string_view path);
   // Audit: queue a record for this request; SendReply makes them durable before it answers.
-  // Also shows the decision on the dashboard, with `text` (the text decided on, when known)
-  // redacted there.
+  // Also describes the decision for the dashboard, with `text` (the text decided on, when known)
+  // redacted there; PublishEvents shows it once the reply is on its way.
   void Record(const Verdict& v, Direction direction, std::string_view tool = {},
               std::string_view text = {});
   Task<Status> CommitAudit();
+  void PublishEvents() {
+    if (server_.dashboard_ && !events_.empty()) server_.dashboard_->Publish(events_);
+  }
   void ClearAudit() {
     audit_bodies_.clear();
     audit_sizes_.clear();
@@ -315,6 +318,8 @@ class Session {
   std::string audit_bodies_;
   std::vector<uint32_t> audit_sizes_;
   Status audit_refused_;
+  // This request's decisions for the dashboard, not yet published.
+  std::vector<dashboard::Event> events_;
   // The policy and review budget this request is screened under (null for admin traffic).
   const Guard* guard_ = nullptr;
   oversight::BudgetController* budget_ = nullptr;
@@ -326,8 +331,8 @@ class Session {
 void Session::Record(const Verdict& v, Direction direction, std::string_view tool,
                      std::string_view text) {
   if (server_.dashboard_) {
-    server_.dashboard_->Publish(v, direction, tool, text,
-                                {.request_id = request_id_, .key = key_name_, .tenant = tenant_});
+    events_.push_back(server_.dashboard_->Describe(
+        v, direction, tool, text, {.request_id = request_id_, .key = key_name_, .tenant = tenant_}));
   }
   QueueForReview(v, direction, text);
   if (!server_.audit_) return;
@@ -527,6 +532,7 @@ Task<void> Session::Run() {
     http::request<http::string_body> req = parser.release();
     server_.in_flight_.fetch_add(1);
     const bool keep_alive = co_await Handle(req);
+    PublishEvents();
     server_.in_flight_.fetch_sub(1);
     if (!keep_alive) break;
   }
@@ -1508,6 +1514,7 @@ Task<bool> Session::Stream(http::request<http::string_body>& req, UpstreamExchan
   co_await http::async_write_header(stream_, sr, NoThrow(ec));
   deadline_.Clear();
   if (ec) co_return false;
+  PublishEvents();  // the request's decisions, while the answer streams
 
   StreamScreener screener(guard, config_.streaming,
                           {.tenant = tenant, .conversation = &conversation});
