@@ -741,7 +741,7 @@ Dashboard::Dashboard(Server& server, DashboardOptions options)
 }
 
 Event Dashboard::Describe(const Verdict& v, Direction direction, std::string_view tool,
-                         std::string_view text, const EventInfo& info) const {
+                          std::string_view text, const EventInfo& info) const {
   EventInfo at = info;
   if (!at.time_us) at.time_us = Now();
   return MakeEvent(v, direction, tool, text, at);

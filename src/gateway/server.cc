@@ -332,7 +332,8 @@ void Session::Record(const Verdict& v, Direction direction, std::string_view too
                      std::string_view text) {
   if (server_.dashboard_) {
     events_.push_back(server_.dashboard_->Describe(
-        v, direction, tool, text, {.request_id = request_id_, .key = key_name_, .tenant = tenant_}));
+        v, direction, tool, text,
+        {.request_id = request_id_, .key = key_name_, .tenant = tenant_}));
   }
   QueueForReview(v, direction, text);
   if (!server_.audit_) return;

@@ -537,9 +537,9 @@ void Classifier::ScoreText(std::string_view text, LabelScores& out) const {
   const size_t stride = window_tokens_ / 2;
 
   // The positions where a window starts or ends, ascending. Running sums of the rows (and of
-  // the semantic head's projected word vectors, with a count of the positions that have one) are kept at
-  // exactly these positions, so any window's sum is one subtraction and windows cost next to
-  // nothing over the whole text.
+  // the semantic head's projected word vectors, with a count of the positions that have one) are
+  // kept at exactly these positions, so any window's sum is one subtraction and windows cost next
+  // to nothing over the whole text.
   std::vector<uint32_t>& bounds = s.bounds;
   bounds.assign(1, 0);
   if (windows) {

@@ -198,9 +198,8 @@ void SemanticHead::PrepareForScoring() {
       rows < 10000 ? 1 : std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 8);
   std::vector<std::thread> workers;
   for (size_t t = 1; t < threads; ++t) {
-    workers.emplace_back([this, rows, t, threads] {
-      ProjectRows(rows * t / threads, rows * (t + 1) / threads);
-    });
+    workers.emplace_back(
+        [this, rows, t, threads] { ProjectRows(rows * t / threads, rows * (t + 1) / threads); });
   }
   ProjectRows(0, rows / threads);
   for (std::thread& w : workers) w.join();
