@@ -17,8 +17,8 @@
 //   h->AddLogitsOfProjected(pmean, 1.0f, logits);
 //
 // The vectors are stored weighted (frequent words such as "the" count for little; see
-// SifWeight) and quantised to int8 with one scale per row, and stay so in memory: a word's
-// vector is then two cache lines instead of seven, and scoring reads them at random.
+// SifWeight) and quantised to int8 with one scale per row (the file is a quarter of the floats'
+// size); training reads them through AddVector.
 // File format (little-endian), docs/classifier.md:
 //   "WDNSEM1\0", u32 dim, u32 hidden, u32 labels (= kNumLabels), u32 words,
 //   words x (u8 length, bytes), words x (f32 scale, dim x i8),
@@ -26,8 +26,9 @@
 //   f32 w2[labels][hidden], f32 b2[labels]
 // The network's first layer is linear in its input, so the first layer of an average vector is
 // the average of each word's first layer. PrepareForScoring works that out once per word
-// (hidden floats, 25 MB for the shipped head): scoring a short text then reads a few rows
-// instead of the 25 KB layer, which a proxied chat turn finds out of cache every time.
+// (hidden floats, 25 MB for the shipped head): scoring a short text then reads a few rows (four
+// cache lines a word, at random) instead of the 25 KB layer, which a proxied chat turn finds
+// out of cache every time.
 // Thread-safety: immutable after Parse() (which also calls BuildIndex and PrepareForScoring);
 // the scoring methods are const.
 #pragma once
