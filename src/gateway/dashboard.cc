@@ -8,14 +8,15 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <numeric>
 #include <sstream>
 
+#include "core/bundled_file.h"
 #include "core/json_writer.h"
 #include "gateway/config.h"
 #include "gateway/json_rewrite.h"
 #include "gateway/openai.h"
 #include "gateway/server.h"
-#include "core/bundled_file.h"
 #include "warden/audit.h"
 #include "warden/guard.h"
 
@@ -251,24 +252,18 @@ Event MakeEvent(const Verdict& verdict, Direction direction, std::string_view to
   e.rule = verdict.rule;
   e.message = verdict.message;
   e.latency_us = verdict.latency_us;
-  // Only the five highest are kept (ties by label): they are found by position, and only they
+  // Only the five highest are kept (ties by label): positions are ordered and only those five
   // are copied; sorting copies of all nineteen labels' strings cost more than the rest here.
   const auto& scores = verdict.scores;
-  auto higher = [&](size_t a, size_t b) {
+  std::vector<size_t> order(scores.size());
+  std::iota(order.begin(), order.end(), size_t{0});
+  const size_t kept = std::min<size_t>(5, order.size());
+  std::partial_sort(order.begin(), order.begin() + kept, order.end(), [&](size_t a, size_t b) {
     return scores[a].second != scores[b].second ? scores[a].second > scores[b].second
                                                 : scores[a].first < scores[b].first;
-  };
-  std::array<size_t, 5> top;
-  size_t kept = 0;
-  for (size_t i = 0; i < scores.size(); ++i) {
-    if (kept == top.size() && !higher(i, top[kept - 1])) continue;
-    size_t at = std::min(kept, top.size() - 1);
-    for (; at > 0 && higher(i, top[at - 1]); --at) top[at] = top[at - 1];
-    top[at] = i;
-    kept = std::min(kept + 1, top.size());
-  }
+  });
   e.top_scores.reserve(kept);
-  for (size_t k = 0; k < kept; ++k) e.top_scores.push_back(scores[top[k]]);
+  for (size_t k = 0; k < kept; ++k) e.top_scores.push_back(scores[order[k]]);
   for (const auto& [label, score] : verdict.scores) {
     if (score >= 0.5f && label != "unsafe") e.categories.push_back(label);
   }

@@ -227,6 +227,7 @@ Task<Status> UpstreamExchange::ReadSome(std::string& out) {
   body.data = conn_->piece.get();
   body.size = kPieceBytes;
   error_code ec;
+  bool parsed = false;
   if (conn_->buffer.size() > 0) {
     // The body, or its first piece, usually arrives in the header's packet: take what is
     // buffered without a read, which would complete at once but through one more event-loop
@@ -235,24 +236,18 @@ Task<Status> UpstreamExchange::ReadSome(std::string& out) {
     const size_t used = parser_->put(conn_->buffer.data(), ec);
     conn_->buffer.consume(used);
     if (ec == http::error::need_more || ec == http::error::need_buffer) ec = {};
-    if (ec || used > 0) {
-      out.append(conn_->piece.get(), kPieceBytes - body.size);
-      if (ec) {
-        failed_ = true;
-        conn_.reset();
-        co_return FromError(ec, "read response body");
-      }
-      co_return OkStatus();
+    parsed = ec || used > 0;
+  }
+  if (!parsed) {
+    conn_->deadline.ExpireAfter(std::chrono::milliseconds(pool_.config().read_timeout_ms));
+    // No co_await inside ?: — g++ 12 miscompiles it (runs the wrong branch).
+    if (conn_->tls) {
+      ec = co_await ReadBody(*conn_->tls, conn_->buffer, *parser_);
+    } else {
+      ec = co_await ReadBody(conn_->plain, conn_->buffer, *parser_);
     }
+    conn_->deadline.Clear();
   }
-  conn_->deadline.ExpireAfter(std::chrono::milliseconds(pool_.config().read_timeout_ms));
-  // No co_await inside ?: — g++ 12 miscompiles it (runs the wrong branch).
-  if (conn_->tls) {
-    ec = co_await ReadBody(*conn_->tls, conn_->buffer, *parser_);
-  } else {
-    ec = co_await ReadBody(conn_->plain, conn_->buffer, *parser_);
-  }
-  conn_->deadline.Clear();
   out.append(conn_->piece.get(), kPieceBytes - body.size);
   if (ec) {
     failed_ = true;

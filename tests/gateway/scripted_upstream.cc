@@ -3,8 +3,8 @@
 #include <simdjson.h>
 
 #include <chrono>
-#include <cstdio>
 #include <list>
+#include <sstream>
 
 #include "core/json_writer.h"
 #include "gateway/asio.h"
@@ -175,17 +175,16 @@ struct ScriptedUpstream::Impl {
       // One short sentence every 50 ms for 5 s: a stream that a kill switch must cut. The
       // header, the role chunk and the first sentence go out in one write, so the gateway
       // always finds body bytes behind the header it reads.
-      auto chunked = [](const std::string& data) {
-        char size[20];
-        std::snprintf(size, sizeof size, "%zx\r\n", data.size());
-        return size + data + "\r\n";
-      };
-      const std::string first =
-          "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
-          "Transfer-Encoding: chunked\r\n\r\n" +
-          chunked(Chunk(R"({"role":"assistant","content":""})")) +
-          chunked(Chunk(ContentDelta("Tick. ")));
-      net::write(socket, net::buffer(first), ec);
+      http::response<http::empty_body> res{http::status::ok, 11};
+      res.set(http::field::content_type, "text/event-stream");
+      res.chunked(true);
+      std::ostringstream first;
+      first << res.base();
+      for (const std::string& data :
+           {Chunk(R"({"role":"assistant","content":""})"), Chunk(ContentDelta("Tick. "))}) {
+        first << beast::buffers_to_string(http::make_chunk(net::buffer(data)));
+      }
+      net::write(socket, net::buffer(first.str()), ec);
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
       for (int i = 1; i < 100 && !ec; ++i) {
         net::write(socket, http::make_chunk(net::buffer(Chunk(ContentDelta("Tick. ")))), ec);
