@@ -21,6 +21,7 @@ constexpr size_t kPieceDim = 256;
 constexpr size_t kHeads = 4;
 constexpr size_t kFfnDim = 1536;
 constexpr float kNormEpsilon = 1e-6f;
+constexpr size_t kMaxInputBytes = 16384;
 
 // The TensorFlow.js names of the tensors, in file order (the same order as ForEachTensor).
 // "A/" stands for module_apply_default/Encoder_en/KonaTransformer/Encode/, "M/" for
@@ -421,6 +422,11 @@ StatusOr<SentenceEncoder> SentenceEncoder::Parse(std::string_view bytes, const s
 
 std::vector<int32_t> SentenceEncoder::Tokenize(std::string_view text) const {
   // NFKC, then U+2581 before the text and for every space (SentencePiece's word marker).
+  // Only the first kMaxPieces pieces count, and no piece is longer than a few dozen characters,
+  // so a long text is cut first: a megabyte would otherwise cost a megabyte-long split table.
+  // (A cut text splits differently only if its first 128 pieces spanned more than 16,384
+  // bytes, which takes long runs of characters no piece covers.)
+  text = text.substr(0, kMaxInputBytes);
   UErrorCode status = U_ZERO_ERROR;
   const icu::Normalizer2* nfkc = icu::Normalizer2::getNFKCInstance(status);
   icu::UnicodeString u = icu::UnicodeString::fromUTF8(icu::StringPiece(text.data(), text.size()));

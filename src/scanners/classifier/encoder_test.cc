@@ -92,6 +92,10 @@ TEST(SentenceEncoderTest, SplitsIntoTheHighestScoringPieces) {
   std::string many;
   for (int i = 0; i < 300; ++i) many += "ab ";
   EXPECT_EQ(e->Tokenize(many).size(), SentenceEncoder::kMaxPieces);
+  // A megabyte is cut before the split table is built; its first pieces are the prefix's.
+  std::string huge;
+  while (huge.size() < (1u << 20)) huge += "ab c xyz ";
+  EXPECT_EQ(e->Tokenize(huge), e->Tokenize(huge.substr(0, 4096)));
 }
 
 TEST(SentenceEncoderTest, RejectsCorruptFilesNamingThem) {
