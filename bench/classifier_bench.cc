@@ -80,8 +80,7 @@ BENCHMARK_CAPTURE(BM_ScoreViews1K, obfuscated,
 // at 128.
 const warden::classifier::SentenceEncoder* Encoder() {
   static const std::unique_ptr<warden::classifier::SentenceEncoder> encoder = [] {
-    auto e = warden::classifier::SentenceEncoder::FromTfjs(WARDEN_SOURCE_DIR
-                                                           "/build/encoder/dist");
+    auto e = warden::classifier::SentenceEncoder::FromTfjs(WARDEN_SOURCE_DIR "/build/encoder/dist");
     if (!e.ok()) return std::unique_ptr<warden::classifier::SentenceEncoder>();
     auto small = warden::classifier::SentenceEncoder::Parse(e->Serialize(), "bench.enc");
     return small.ok() ? std::make_unique<warden::classifier::SentenceEncoder>(std::move(*small))

@@ -30,28 +30,32 @@ constexpr std::string_view kTensors[] = {
     "module/Embeddings_en",
     "A/TransformerStack/Layer_0/AddTimingSignal/TimingSignal/ExpandDims_1",
 #define WARDEN_ENCODER_LAYER(L, QKV_SCOPE)                                                       \
-  "A/Layer_" L "/TransformerLayer/layer_prepostprocess/layer_norm/layer_norm_scale/"            \
-  "ConcatPartitions/concat",                                                                    \
-      "A/Layer_" L "/TransformerLayer/layer_prepostprocess/layer_norm/layer_norm_bias/"         \
-      "ConcatPartitions/concat",                                                                \
-      "M/Layer_" L "/TransformerLayer/MultiheadAttention/qkv_transform_single/kernel/part_0",   \
-      "A/Layer_" L                                                                              \
-      "/TransformerLayer/MultiheadAttention/qkv_transform_single/bias/ConcatPartitions/concat", \
+  "A/Layer_" L                                                                                   \
+  "/TransformerLayer/layer_prepostprocess/layer_norm/layer_norm_scale/"                          \
+  "ConcatPartitions/concat",                                                                     \
+      "A/Layer_" L                                                                               \
+      "/TransformerLayer/layer_prepostprocess/layer_norm/layer_norm_bias/"                       \
+      "ConcatPartitions/concat",                                                                 \
+      "M/Layer_" L "/TransformerLayer/MultiheadAttention/qkv_transform_single/kernel/part_0",    \
+      "A/Layer_" L                                                                               \
+      "/TransformerLayer/MultiheadAttention/qkv_transform_single/bias/ConcatPartitions/concat",  \
       "M/Layer_" L "/TransformerLayer/MultiheadAttention/output_transform_single/kernel/part_0", \
-      "A/Layer_" L                                                                              \
-      "/TransformerLayer/MultiheadAttention/output_transform_single/bias/ConcatPartitions/"     \
+      "A/Layer_" L                                                                               \
+      "/TransformerLayer/MultiheadAttention/output_transform_single/bias/ConcatPartitions/"      \
       "concat"
     WARDEN_ENCODER_LAYER("0", ""),
     "A/Layer_0/TransformerLayer/dense/kernel/ConcatPartitions/concat",
     "A/Layer_0/TransformerLayer/dense/bias/ConcatPartitions/concat",
-#define WARDEN_ENCODER_FFN(L)                                                                  \
-  "A/Layer_" L "/TransformerLayer/FFN/layer_prepostprocess/layer_norm/layer_norm_scale/"      \
-  "ConcatPartitions/concat",                                                                  \
-      "A/Layer_" L "/TransformerLayer/FFN/layer_prepostprocess/layer_norm/layer_norm_bias/"   \
-      "ConcatPartitions/concat",                                                              \
-      "A/TransformerStack/Layer_" L "/TransformerLayer/FFN/conv1/Tensordot/Reshape_1",        \
-      "A/Layer_" L "/TransformerLayer/FFN/conv1/bias/ConcatPartitions/concat",                \
-      "A/TransformerStack/Layer_" L "/TransformerLayer/FFN/conv2/Tensordot/Reshape_1",        \
+#define WARDEN_ENCODER_FFN(L)                                                          \
+  "A/Layer_" L                                                                         \
+  "/TransformerLayer/FFN/layer_prepostprocess/layer_norm/layer_norm_scale/"            \
+  "ConcatPartitions/concat",                                                           \
+      "A/Layer_" L                                                                     \
+      "/TransformerLayer/FFN/layer_prepostprocess/layer_norm/layer_norm_bias/"         \
+      "ConcatPartitions/concat",                                                       \
+      "A/TransformerStack/Layer_" L "/TransformerLayer/FFN/conv1/Tensordot/Reshape_1", \
+      "A/Layer_" L "/TransformerLayer/FFN/conv1/bias/ConcatPartitions/concat",         \
+      "A/TransformerStack/Layer_" L "/TransformerLayer/FFN/conv2/Tensordot/Reshape_1", \
       "A/Layer_" L "/TransformerLayer/FFN/conv2/bias/ConcatPartitions/concat"
     WARDEN_ENCODER_FFN("0"),
     WARDEN_ENCODER_LAYER("1", ""),
@@ -338,30 +342,29 @@ std::string SentenceEncoder::Serialize() const {
     out += p.text;
     Put(out, p.score);
   }
-  ForEachTensor(*this,
-      [&](const Matrix* m, const std::vector<float>* v, uint32_t, uint32_t) {
-        if (v) {
-          Put(out, static_cast<uint32_t>(v->size()));
-          out.append(reinterpret_cast<const char*>(v->data()), v->size() * sizeof(float));
-          return;
-        }
-        Put(out, m->rows);
-        Put(out, m->cols);
-        std::vector<int8_t> codes(size_t(m->rows) * m->cols);
-        std::string scales;
-        for (size_t r = 0; r < m->rows; ++r) {
-          const float* row = m->w.data() + r * m->cols;
-          float top = 0;
-          for (size_t c = 0; c < m->cols; ++c) top = std::max(top, std::fabs(row[c]));
-          const float scale = top > 0 ? top / 127.0f : 1.0f;
-          Put(scales, scale);
-          for (size_t c = 0; c < m->cols; ++c) {
-            codes[r * m->cols + c] = static_cast<int8_t>(std::lround(row[c] / scale));
-          }
-        }
-        out += scales;
-        out.append(reinterpret_cast<const char*>(codes.data()), codes.size());
-      });
+  ForEachTensor(*this, [&](const Matrix* m, const std::vector<float>* v, uint32_t, uint32_t) {
+    if (v) {
+      Put(out, static_cast<uint32_t>(v->size()));
+      out.append(reinterpret_cast<const char*>(v->data()), v->size() * sizeof(float));
+      return;
+    }
+    Put(out, m->rows);
+    Put(out, m->cols);
+    std::vector<int8_t> codes(size_t(m->rows) * m->cols);
+    std::string scales;
+    for (size_t r = 0; r < m->rows; ++r) {
+      const float* row = m->w.data() + r * m->cols;
+      float top = 0;
+      for (size_t c = 0; c < m->cols; ++c) top = std::max(top, std::fabs(row[c]));
+      const float scale = top > 0 ? top / 127.0f : 1.0f;
+      Put(scales, scale);
+      for (size_t c = 0; c < m->cols; ++c) {
+        codes[r * m->cols + c] = static_cast<int8_t>(std::lround(row[c] / scale));
+      }
+    }
+    out += scales;
+    out.append(reinterpret_cast<const char*>(codes.data()), codes.size());
+  });
   return out;
 }
 
@@ -537,8 +540,7 @@ void SentenceEncoder::Embed(std::string_view text, float* out) const {
     Dense(ctx.data(), n, layer.out.w, width, kDim, layer.out_bias.data(), a.data());
     if (l == 0) {
       // The first layer widens its input (256) to the model's width (512) for the residual.
-      Dense(x0.data(), n, layer.residual.w, kPieceDim, kDim, layer.residual_bias.data(),
-            x.data());
+      Dense(x0.data(), n, layer.residual.w, kPieceDim, kDim, layer.residual_bias.data(), x.data());
       for (size_t i = 0; i < n * kDim; ++i) x[i] += a[i];
     } else {
       for (size_t i = 0; i < n * kDim; ++i) x[i] += a[i];

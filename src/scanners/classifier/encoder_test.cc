@@ -19,8 +19,8 @@ void Put(std::string& out, const T& v) {
 }
 
 // A .enc file with the given vocabulary (ids 0-5 reserved; 0 is U+FFFD, as in the release, since
-// the tokenizer steps back over an unknown character by that piece's length) and all-zero weights of the real
-// shapes: enough for the tokenizer and for the file checks, without the 7 MB release.
+// the tokenizer steps back over an unknown character by that piece's length) and all-zero weights
+// of the real shapes: enough for the tokenizer and for the file checks, without the 7 MB release.
 std::string TinyEncoderFile(const std::vector<std::pair<std::string, double>>& pieces) {
   std::string out("WDNENC1\0", 8);
   Put(out, static_cast<uint32_t>(pieces.size()));
@@ -65,14 +65,17 @@ std::string TinyEncoderFile(const std::vector<std::pair<std::string, double>>& p
 }
 
 std::vector<std::pair<std::string, double>> TinyVocabulary() {
-  std::vector<std::pair<std::string, double>> v = {
-      {"\xEF\xBF\xBD", 0}, {"<s>", 0}, {"</s>", 0}, {"r1", 0}, {"r2", 0}, {"r3", 0}};
-  v.push_back({"\xE2\x96\x81" "ab", -2.0});  // 6: "▁ab"
-  v.push_back({"\xE2\x96\x81", -1.0});       // 7: "▁"
-  v.push_back({"a", -3.0});                  // 8
-  v.push_back({"b", -3.0});                  // 9
-  v.push_back({"ab", -1.5});                 // 10
-  v.push_back({"c", -1.0});                  // 11
+  std::vector<std::pair<std::string, double>> v = {{"\xEF\xBF\xBD", 0}, {"<s>", 0}, {"</s>", 0},
+                                                   {"r1", 0},           {"r2", 0},  {"r3", 0}};
+  v.push_back(
+      {"\xE2\x96\x81"
+       "ab",
+       -2.0});                          // 6: "▁ab"
+  v.push_back({"\xE2\x96\x81", -1.0});  // 7: "▁"
+  v.push_back({"a", -3.0});             // 8
+  v.push_back({"b", -3.0});             // 9
+  v.push_back({"ab", -1.5});            // 10
+  v.push_back({"c", -1.0});             // 11
   return v;
 }
 
@@ -102,8 +105,8 @@ TEST(SentenceEncoderTest, RejectsCorruptFilesNamingThem) {
   const std::string good = TinyEncoderFile(TinyVocabulary());
   ASSERT_TRUE(SentenceEncoder::Parse(good, "x.enc").ok());
   for (const std::string& bad :
-       {std::string(), std::string("WDNSEM1\0", 8) + good.substr(8), good.substr(0, good.size() / 2),
-        good.substr(0, good.size() - 1), good + "x"}) {
+       {std::string(), std::string("WDNSEM1\0", 8) + good.substr(8),
+        good.substr(0, good.size() / 2), good.substr(0, good.size() - 1), good + "x"}) {
     auto e = SentenceEncoder::Parse(bad, "models/x.enc");
     ASSERT_FALSE(e.ok());
     EXPECT_EQ(e.status().code(), StatusCode::kDataLoss);
