@@ -11,6 +11,7 @@
 #include <memory>
 #include <sstream>
 
+#include "scanners/classifier/binary_io.h"
 #include "scanners/classifier/features.h"
 #include "scanners/classifier/semantic.h"
 
@@ -53,15 +54,6 @@ std::string Fnv1a64Hex(std::string_view bytes) {
 }
 
 namespace {
-
-bool ReadFile(const std::string& path, std::string& out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return false;
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  out = std::move(ss).str();
-  return static_cast<bool>(in) || in.eof();
-}
 
 struct Scratch {
   std::string features;

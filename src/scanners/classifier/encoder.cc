@@ -7,9 +7,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
+#include "scanners/classifier/binary_io.h"
 #include "scanners/classifier/classifier.h"
 
 namespace warden::classifier {
@@ -76,43 +75,6 @@ std::string FullName(std::string_view short_name) {
   }
   return std::string(short_name);
 }
-
-bool ReadWholeFile(const std::string& path, std::string& out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return false;
-  std::ostringstream s;
-  s << in.rdbuf();
-  out = std::move(s).str();
-  return true;
-}
-
-template <typename T>
-void Put(std::string& out, const T& v) {
-  out.append(reinterpret_cast<const char*>(&v), sizeof(T));
-}
-
-class Reader {
- public:
-  explicit Reader(std::string_view bytes) : bytes_(bytes) {}
-  template <typename T>
-  bool Get(T& v) {
-    if (bytes_.size() - at_ < sizeof(T)) return false;
-    std::memcpy(&v, bytes_.data() + at_, sizeof(T));
-    at_ += sizeof(T);
-    return true;
-  }
-  bool GetBytes(void* to, size_t n) {
-    if (bytes_.size() - at_ < n) return false;
-    std::memcpy(to, bytes_.data() + at_, n);
-    at_ += n;
-    return true;
-  }
-  bool done() const { return at_ == bytes_.size(); }
-
- private:
-  std::string_view bytes_;
-  size_t at_ = 0;
-};
 
 uint32_t Utf16Length(std::string_view utf8) {
   return static_cast<uint32_t>(
@@ -228,8 +190,8 @@ StatusOr<SentenceEncoder> SentenceEncoder::FromTfjs(const std::string& dir) {
   const std::string model_path = dir + "/model.json";
   const std::string vocab_path = dir + "/vocab.json";
   std::string model_json, vocab_json;
-  if (!ReadWholeFile(model_path, model_json)) return NotFoundError(model_path + ": cannot read");
-  if (!ReadWholeFile(vocab_path, vocab_json)) return NotFoundError(vocab_path + ": cannot read");
+  if (!ReadFile(model_path, model_json)) return NotFoundError(model_path + ": cannot read");
+  if (!ReadFile(vocab_path, vocab_json)) return NotFoundError(vocab_path + ": cannot read");
 
   SentenceEncoder e;
   simdjson::dom::parser parser;
@@ -271,7 +233,7 @@ StatusOr<SentenceEncoder> SentenceEncoder::FromTfjs(const std::string& dir) {
     }
     std::string shard;
     const std::string shard_path = dir + "/" + std::string(name);
-    if (!ReadWholeFile(shard_path, shard)) return NotFoundError(shard_path + ": cannot read");
+    if (!ReadFile(shard_path, shard)) return NotFoundError(shard_path + ": cannot read");
     data += shard;
   }
   // Where each float32 tensor starts in the concatenated shards, and its element count.
@@ -345,7 +307,7 @@ std::string SentenceEncoder::Serialize() const {
   ForEachTensor(*this, [&](const Matrix* m, const std::vector<float>* v, uint32_t, uint32_t) {
     if (v) {
       Put(out, static_cast<uint32_t>(v->size()));
-      out.append(reinterpret_cast<const char*>(v->data()), v->size() * sizeof(float));
+      PutFloats(out, *v);
       return;
     }
     Put(out, m->rows);
@@ -372,9 +334,9 @@ StatusOr<SentenceEncoder> SentenceEncoder::Parse(std::string_view bytes, const s
   auto corrupt = [&](const std::string& what) {
     return DataLossError(path + ": not a Warden sentence encoder (" + what + ")");
   };
-  Reader r(bytes);
-  char magic[sizeof(kMagic)];
-  if (!r.GetBytes(magic, sizeof(magic)) || std::memcmp(magic, kMagic, sizeof(kMagic)) != 0) {
+  ByteReader r(bytes);
+  std::string_view magic;
+  if (!r.GetBytes(magic, sizeof(kMagic)) || magic != std::string_view(kMagic, sizeof(kMagic))) {
     return corrupt("bad magic");
   }
   SentenceEncoder e;
@@ -386,10 +348,9 @@ StatusOr<SentenceEncoder> SentenceEncoder::Parse(std::string_view bytes, const s
   for (Piece& p : e.pieces_) {
     uint16_t length = 0;
     if (!r.Get(length)) return corrupt("truncated vocabulary");
-    p.text.resize(length);
-    if (!r.GetBytes(p.text.data(), length) || !r.Get(p.score)) {
-      return corrupt("truncated vocabulary");
-    }
+    std::string_view text;
+    if (!r.GetBytes(text, length) || !r.Get(p.score)) return corrupt("truncated vocabulary");
+    p.text = std::string(text);
     p.utf16_length = Utf16Length(p.text);
   }
   bool ok = true;
@@ -397,24 +358,20 @@ StatusOr<SentenceEncoder> SentenceEncoder::Parse(std::string_view bytes, const s
     if (!ok) return;
     if (v) {
       uint32_t n = 0;
-      ok = r.Get(n) && n == size_t(rows) * cols;
-      if (ok) {
-        v->resize(n);
-        ok = r.GetBytes(v->data(), n * sizeof(float));
-      }
+      ok = r.Get(n) && n == size_t(rows) * cols && r.GetFloats(*v, n);
       return;
     }
     ok = r.Get(m->rows) && r.Get(m->cols) && m->cols == cols &&
          (rows == 0 ? m->rows >= count && m->rows <= count + 1024 : m->rows == rows);
     rows = m->rows;
     if (!ok) return;
-    std::vector<float> scales(rows);
-    std::vector<int8_t> codes(size_t(rows) * cols);
-    ok = r.GetBytes(scales.data(), rows * sizeof(float)) && r.GetBytes(codes.data(), codes.size());
+    std::vector<float> scales;
+    std::string_view codes;
+    ok = r.GetFloats(scales, rows) && r.GetBytes(codes, size_t(rows) * cols);
     if (!ok) return;
     m->w.resize(codes.size());
     for (size_t i = 0; i < codes.size(); ++i) {
-      m->w[i] = scales[i / cols] * static_cast<float>(codes[i]);
+      m->w[i] = scales[i / cols] * static_cast<float>(static_cast<int8_t>(codes[i]));
     }
   });
   if (!ok) return corrupt("a weight is truncated or has the wrong shape");

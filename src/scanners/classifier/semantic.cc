@@ -5,6 +5,8 @@
 #include <cstring>
 #include <thread>
 
+#include "scanners/classifier/binary_io.h"
+
 namespace warden::classifier {
 namespace {
 
@@ -13,45 +15,6 @@ constexpr char kMagic[8] = {'W', 'D', 'N', 'S', 'E', 'M', '1', '\0'};
 constexpr uint32_t kMaxDim = 4096;
 constexpr uint32_t kMaxHidden = 4096;
 constexpr uint32_t kMaxWords = 10000000;
-
-template <typename T>
-void Put(std::string& out, const T& v) {
-  out.append(reinterpret_cast<const char*>(&v), sizeof(T));
-}
-
-void PutFloats(std::string& out, const std::vector<float>& v) {
-  out.append(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(float));
-}
-
-class Reader {
- public:
-  explicit Reader(std::string_view bytes) : bytes_(bytes) {}
-  template <typename T>
-  bool Get(T& v) {
-    if (bytes_.size() - at_ < sizeof(T)) return false;
-    std::memcpy(&v, bytes_.data() + at_, sizeof(T));
-    at_ += sizeof(T);
-    return true;
-  }
-  bool GetFloats(std::vector<float>& v, size_t n) {
-    if ((bytes_.size() - at_) / sizeof(float) < n) return false;
-    v.resize(n);
-    std::memcpy(v.data(), bytes_.data() + at_, n * sizeof(float));
-    at_ += n * sizeof(float);
-    return true;
-  }
-  bool GetBytes(std::string_view& v, size_t n) {
-    if (bytes_.size() - at_ < n) return false;
-    v = bytes_.substr(at_, n);
-    at_ += n;
-    return true;
-  }
-  bool done() const { return at_ == bytes_.size(); }
-
- private:
-  std::string_view bytes_;
-  size_t at_ = 0;
-};
 
 }  // namespace
 
@@ -127,7 +90,7 @@ StatusOr<SemanticHead> SemanticHead::Parse(std::string_view bytes, const std::st
   auto corrupt = [&](const std::string& what) {
     return DataLossError(path + ": not a valid semantic head: " + what);
   };
-  Reader in(bytes);
+  ByteReader in(bytes);
   std::string_view magic;
   if (!in.GetBytes(magic, sizeof(kMagic)) || magic != std::string_view(kMagic, sizeof(kMagic))) {
     return corrupt("bad magic (expected a WDNSEM1 file)");
