@@ -28,7 +28,7 @@ constexpr size_t kMaxInputBytes = 16384;
 constexpr std::string_view kTensors[] = {
     "module/Embeddings_en",
     "A/TransformerStack/Layer_0/AddTimingSignal/TimingSignal/ExpandDims_1",
-#define WARDEN_ENCODER_LAYER(L, QKV_SCOPE)                                                       \
+#define WARDEN_ENCODER_LAYER(L)                                                                  \
   "A/Layer_" L                                                                                   \
   "/TransformerLayer/layer_prepostprocess/layer_norm/layer_norm_scale/"                          \
   "ConcatPartitions/concat",                                                                     \
@@ -42,7 +42,7 @@ constexpr std::string_view kTensors[] = {
       "A/Layer_" L                                                                               \
       "/TransformerLayer/MultiheadAttention/output_transform_single/bias/ConcatPartitions/"      \
       "concat"
-    WARDEN_ENCODER_LAYER("0", ""),
+    WARDEN_ENCODER_LAYER("0"),
     "A/Layer_0/TransformerLayer/dense/kernel/ConcatPartitions/concat",
     "A/Layer_0/TransformerLayer/dense/bias/ConcatPartitions/concat",
 #define WARDEN_ENCODER_FFN(L)                                                          \
@@ -57,7 +57,7 @@ constexpr std::string_view kTensors[] = {
       "A/TransformerStack/Layer_" L "/TransformerLayer/FFN/conv2/Tensordot/Reshape_1", \
       "A/Layer_" L "/TransformerLayer/FFN/conv2/bias/ConcatPartitions/concat"
     WARDEN_ENCODER_FFN("0"),
-    WARDEN_ENCODER_LAYER("1", ""),
+    WARDEN_ENCODER_LAYER("1"),
     WARDEN_ENCODER_FFN("1"),
 #undef WARDEN_ENCODER_LAYER
 #undef WARDEN_ENCODER_FFN
@@ -81,7 +81,7 @@ uint32_t Utf16Length(std::string_view utf8) {
       icu::UnicodeString::fromUTF8(icu::StringPiece(utf8.data(), utf8.size())).length());
 }
 
-// y[t] = x[t] . w + bias for `rows` texts positions; x is rows x w.rows, y rows x w.cols.
+// y[t] = x[t] . w + bias for `rows` positions; x is rows x in, w in x out, y rows x out.
 // Blocks of eight positions share each weight row while it is in the first-level cache.
 WARDEN_VECTOR_CLONES
 void Dense(const float* __restrict x, size_t rows, const std::vector<float>& w, uint32_t in,

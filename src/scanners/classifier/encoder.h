@@ -16,18 +16,18 @@
 //   std::array<float, SentenceEncoder::kDim> v;
 //   f->Embed("How do I kill a zombie process?", v.data());
 //
-// It costs about half a millisecond of one core per piece (a short prompt is 10-30 pieces), a
-// thousand times the n-gram model, so it is meant for a cascade: only texts the fast model
-// already finds suspicious are encoded (models/warden-v1.md, "Tried 2026-11-30 (fifth
-// session)").
+// It costs about a quarter of a millisecond of one core per piece (a short prompt is 10-30
+// pieces; docs/PERFORMANCE.md), a thousand times the n-gram model, so it is meant for a cascade:
+// only texts the fast model already finds suspicious are encoded (models/warden-v1.md, "Tried
+// 2026-11-30 (fifth session)").
 //
 // File format (little-endian): "WDNENC1\0", u32 pieces, pieces x (u16 length, UTF-8 bytes, f64
 // score), then the tensors in the fixed order of kTensors (encoder.cc), each a matrix
 // (u32 rows, u32 cols, f32 scale[rows], i8 codes[rows x cols]; a row is scale x codes) or a
 // vector (u32 n, f32[n]). Parse() turns the matrices back into floats.
 //
-// Thread-safety: immutable after Parse() / FromTfjs(); Embed() and Tokenize() are const and
-// keep their scratch space per thread.
+// Thread-safety: immutable after Parse() / FromTfjs(); Embed() and Tokenize() are const, and
+// Embed() keeps its scratch space per thread.
 #pragma once
 
 #include <cstdint>
