@@ -1,5 +1,7 @@
 #include "eval/trainer.h"
 
+#include "eval/encoder_trainer.h"
+
 #include <fasttext/fasttext.h>
 #include <unistd.h>
 
@@ -130,15 +132,16 @@ Status WriteTrainingFile(const TrainOptions& o, const std::vector<Example>& trai
   return OkStatus();
 }
 
-// The manifest's record of a semantic head file.
+// The manifest's record of a semantic head or encoder file.
 struct SemanticFile {
-  std::string file;  // name beside the manifest; empty: no head
+  std::string file;  // name beside the manifest; empty: none
   uint64_t bytes = 0;
   std::string hash;  // Fnv1a64Hex of the file
 };
 
 Status WriteManifest(const std::string& path, const std::string& model_file, uint64_t bytes,
-                     const std::string& hash, const SemanticFile& semantic, const TrainOptions& o,
+                     const std::string& hash, const SemanticFile& semantic,
+                     const SemanticFile& encoder, const TrainOptions& o,
                      const LabelScores& thresholds, int64_t train_lines) {
   std::string j = "{\n  \"format\": \"warden-classifier/1\",\n  \"model_file\": ";
   AppendJsonString(j, model_file);
@@ -158,6 +161,13 @@ Status WriteManifest(const std::string& path, const std::string& model_file, uin
     j += ", \"fnv1a64\": \"" + semantic.hash + "\", \"weight\": ";
     AppendJsonNumber(j, o.semantic_weight);
     j += "}";
+  }
+  if (!encoder.file.empty()) {
+    j += ",\n  \"encoder\": {\"file\": ";
+    AppendJsonString(j, encoder.file);
+    j += ", \"bytes\": ";
+    AppendJsonUint(j, encoder.bytes);
+    j += ", \"fnv1a64\": \"" + encoder.hash + "\"}";
   }
   j += ",\n  \"thresholds\": {";
   for (size_t i = 0; i < kNumLabels; ++i) {
@@ -202,6 +212,7 @@ Status WriteManifest(const std::string& path, const std::string& model_file, uin
     field("semantic_epoch", o.semantic_epoch);
     field("semantic_lr", o.semantic_lr);
   }
+  if (!encoder.file.empty()) field("encoder_band", o.encoder_band);
   field("unsafe_fpr", o.unsafe_fpr);
   field("attack_fpr", o.attack_fpr);
   j += "}\n}\n";
@@ -321,12 +332,13 @@ Status SetTrainOption(TrainOptions& o, std::string_view key, std::string_view va
   if (key == "semantic_epoch") return whole(1, 1000, o.semantic_epoch);
   if (key == "semantic_lr") return real(1e-6, 10, o.semantic_lr);
   if (key == "semantic_weight") return real(0, 100, o.semantic_weight);
+  if (key == "encoder_band") return real(1e-3, 1, o.encoder_band);
   return InvalidArgumentError(
       "--set: unknown option \"" + std::string(key) +
       "\" (known: dim, epoch, lr, word_ngrams, minn, maxn, bucket, cutoff, quantize, "
       "window_tokens, min_group, max_repeat, max_group, augment, augment_raw, synonyms, "
       "unsafe_fpr, attack_fpr, temperature, vector_words, semantic_hidden, semantic_epoch, "
-      "semantic_lr, semantic_weight)");
+      "semantic_lr, semantic_weight, encoder_band)");
 }
 
 Status SetTrainOptions(TrainOptions& o, const std::vector<std::string>& settings) {
@@ -345,6 +357,60 @@ void ScoreExample(const classifier::Classifier& c, const text::ViewBuilder& buil
   c.ScoreViews(views, out);
 }
 
+// Trains the encoder's head, chooses its cascade on the dev rows (the band that sends
+// `encoder_band` of the safe rows to the encoder; the standardisation of both logits on the safe
+// rows) and puts the cascade's unsafe scores into `dev_scores`, so the thresholds are chosen on
+// what the classifier will compute.
+Status AddEncoderCascade(const TrainOptions& o, const std::vector<Example>& train,
+                         const std::vector<Example>& dev, classifier::SentenceEncoder& encoder,
+                         std::vector<LabelScores>& dev_scores) {
+  EncoderTrainOptions eo;
+  eo.seed = o.seed;
+  if (o.progress) {
+    eo.progress = [&o](const char* stage, double f) { o.progress(stage, f); };
+  }
+  auto head = TrainEncoderHead(encoder, train, eo);
+  if (!head.ok()) return head.status();
+  std::vector<std::string_view> texts;
+  for (const Example& ex : dev) texts.push_back(ex.text);
+  const std::vector<float> v = EmbedAll(encoder, texts, [&o](double f) {
+    if (o.progress) o.progress("encode dev", f);
+  });
+  const size_t U = classifier::kUnsafeLabel;
+  std::vector<float> safe;
+  for (size_t i = 0; i < dev.size(); ++i) {
+    if (!dev[i].unsafe) safe.push_back(dev_scores[i][U]);
+  }
+  if (safe.empty()) return InvalidArgumentError("the encoder cascade needs safe dev rows");
+  std::sort(safe.begin(), safe.end(), std::greater<>());
+  classifier::EncoderCascade c;
+  c.head = std::move(*head);
+  c.band = safe[std::min(safe.size() - 1, size_t(o.encoder_band * safe.size()))];
+  auto logit = [](double p) {
+    p = std::clamp(p, 1e-6, 1 - 1e-6);
+    return std::log(p / (1 - p));
+  };
+  double sb = 0, sbb = 0, se = 0, see = 0;
+  size_t n = 0;
+  for (size_t i = 0; i < dev.size(); ++i) {
+    if (dev[i].unsafe) continue;
+    const double b = logit(dev_scores[i][U]);
+    const double e = c.head.Logit(v.data() + i * classifier::SentenceEncoder::kDim);
+    sb += b, sbb += b * b, se += e, see += e * e, ++n;
+  }
+  c.bow_mean = static_cast<float>(sb / n);
+  c.bow_sd = static_cast<float>(std::sqrt(std::max(1e-12, sbb / n - (sb / n) * (sb / n))));
+  c.enc_mean = static_cast<float>(se / n);
+  c.enc_sd = static_cast<float>(std::sqrt(std::max(1e-12, see / n - (se / n) * (se / n))));
+  for (size_t i = 0; i < dev.size(); ++i) {
+    if (dev_scores[i][U] >= c.band) {
+      dev_scores[i][U] = c.Combine(dev_scores[i][U], v.data() + i * classifier::SentenceEncoder::kDim);
+    }
+  }
+  encoder.set_cascade(std::move(c));
+  return OkStatus();
+}
+
 StatusOr<TrainResult> TrainModel(const TrainOptions& o, const std::vector<Example>& train,
                                  const std::vector<Example>& dev) {
   if (train.empty()) return InvalidArgumentError("no training examples");
@@ -355,6 +421,12 @@ StatusOr<TrainResult> TrainModel(const TrainOptions& o, const std::vector<Exampl
   if (!o.vectors.empty()) {
     if (Status s = LoadWordVectors(o.vectors, o.vector_words, head); !s.ok()) return s;
   }
+  std::optional<classifier::SentenceEncoder> encoder;
+  if (!o.encoder.empty()) {
+    auto e = classifier::SentenceEncoder::FromTfjs(o.encoder);
+    if (!e.ok()) return e.status();
+    encoder = std::move(*e);
+  }
   TrainResult result;
   const std::string tag = std::to_string(::getpid()) + "-" + std::to_string(o.seed) + "-" +
                           std::to_string(reinterpret_cast<uintptr_t>(&result) & 0xffffff);
@@ -363,13 +435,14 @@ StatusOr<TrainResult> TrainModel(const TrainOptions& o, const std::vector<Exampl
   const std::string tmp_model = o.out + ".tmp-" + tag + ".ftz";
   const std::string tmp_manifest = classifier::ManifestPath(tmp_model);
   const std::string tmp_semantic = o.out + ".tmp-" + tag + ".sem";
+  const std::string tmp_encoder = o.out + ".tmp-" + tag + ".enc";
   struct Cleanup {
     std::vector<std::string> files;
     ~Cleanup() {
       std::error_code ec;
       for (const auto& f : files) fs::remove(f, ec);
     }
-  } cleanup{{train_file, tmp_model, tmp_manifest, tmp_semantic}};
+  } cleanup{{train_file, tmp_model, tmp_manifest, tmp_semantic, tmp_encoder}};
 
   if (Status s = WriteTrainingFile(o, train, train_file, &result.train_lines); !s.ok()) return s;
 
@@ -437,9 +510,10 @@ StatusOr<TrainResult> TrainModel(const TrainOptions& o, const std::vector<Exampl
   result.model_bytes = bytes.size();
   const std::string hash = classifier::Fnv1a64Hex(bytes);
   const std::string model_file = fs::path(o.out + ".ftz").filename().string();
+  SemanticFile encoder_file;  // written once the dev scores have chosen the cascade
   LabelScores provisional;
   provisional.fill(0.5f);
-  if (Status s = WriteManifest(tmp_manifest, model_file, bytes.size(), hash, semantic, o,
+  if (Status s = WriteManifest(tmp_manifest, model_file, bytes.size(), hash, semantic, encoder_file, o,
                                provisional, result.train_lines);
       !s.ok()) {
     return s;
@@ -454,6 +528,17 @@ StatusOr<TrainResult> TrainModel(const TrainOptions& o, const std::vector<Exampl
     ScoreExample(**model, builder, dev[i].text, views, dev_scores[i]);
     if (o.progress && i % 1024 == 0) o.progress("thresholds", double(i) / dev.size());
   }
+  if (encoder) {
+    if (Status s = AddEncoderCascade(o, train, dev, *encoder, dev_scores); !s.ok()) return s;
+    const std::string encoder_bytes = encoder->Serialize();
+    std::ofstream out(tmp_encoder, std::ios::binary | std::ios::trunc);
+    out << encoder_bytes;
+    out.close();
+    if (!out) return InternalError(tmp_encoder + ": cannot write sentence encoder");
+    encoder_file.file = fs::path(o.out + ".enc").filename().string();
+    encoder_file.bytes = encoder_bytes.size();
+    encoder_file.hash = classifier::Fnv1a64Hex(encoder_bytes);
+  }
   result.thresholds = ChooseThresholds(o, dev, dev_scores);
   if (o.progress) o.progress("thresholds", 1.0);
   {
@@ -466,7 +551,7 @@ StatusOr<TrainResult> TrainModel(const TrainOptions& o, const std::vector<Exampl
     result.dev_unsafe = ComputeMetrics(s, y, result.thresholds[classifier::kUnsafeLabel]);
   }
   if (!semantic.file.empty()) semantic.file = fs::path(o.out + ".sem").filename().string();
-  if (Status s = WriteManifest(tmp_manifest, model_file, bytes.size(), hash, semantic, o,
+  if (Status s = WriteManifest(tmp_manifest, model_file, bytes.size(), hash, semantic, encoder_file, o,
                                result.thresholds, result.train_lines);
       !s.ok()) {
     return s;
@@ -478,6 +563,11 @@ StatusOr<TrainResult> TrainModel(const TrainOptions& o, const std::vector<Exampl
     const std::string semantic_path = o.out + ".sem";
     fs::rename(tmp_semantic, semantic_path, ec);
     if (ec) return InternalError(semantic_path + ": rename failed: " + ec.message());
+  }
+  if (!encoder_file.file.empty()) {
+    const std::string encoder_path = o.out + ".enc";
+    fs::rename(tmp_encoder, encoder_path, ec);
+    if (ec) return InternalError(encoder_path + ": rename failed: " + ec.message());
   }
   result.model_path = o.out + ".ftz";
   fs::rename(tmp_model, result.model_path, ec);

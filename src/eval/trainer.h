@@ -79,6 +79,11 @@ struct TrainOptions {
   int semantic_epoch = 10;
   double semantic_lr = 0.02;
   double semantic_weight = 1.0;  // the head's logits are added with this weight
+  // The sentence encoder's TensorFlow.js release (scripts/fetch-encoder.sh) for a cascade over
+  // the most suspicious texts (scanners/classifier/encoder.h). Empty: no encoder.
+  std::string encoder;
+  // Share of safe dev rows whose n-gram score is high enough to be encoded.
+  double encoder_band = 0.1;
   // Dev thresholds: unsafe at this FPR on safe dev rows, each attack label at `attack_fpr`.
   double unsafe_fpr = 0.02;
   double attack_fpr = 0.01;
@@ -92,7 +97,8 @@ void UseQuickConfig(TrainOptions& o);
 // Sets one hyper-parameter by name ("dim", "epoch", "lr", "word_ngrams", "minn", "maxn",
 // "bucket", "cutoff", "quantize", "window_tokens", "min_group", "max_repeat", "max_group",
 // "augment", "augment_raw", "synonyms", "unsafe_fpr", "attack_fpr", "temperature",
-// "vector_words", "semantic_hidden", "semantic_epoch", "semantic_lr", "semantic_weight"), as
+// "vector_words", "semantic_hidden", "semantic_epoch", "semantic_lr", "semantic_weight",
+// "encoder_band"), as
 // `warden train --set KEY=VALUE` does. INVALID_ARGUMENT names the key for an unknown key or a value
 // out of range.
 Status SetTrainOption(TrainOptions& o, std::string_view key, std::string_view value);

@@ -10,6 +10,7 @@
 
 #include "eval/semantic_trainer.h"
 #include "scanners/classifier/classifier.h"
+#include "scanners/classifier/encoder.h"
 #include "scanners/classifier/fasttext_reference.h"
 
 namespace warden::eval {
@@ -103,6 +104,72 @@ TEST_F(TrainerTest, TrainsLoadsAndScores) {
   std::ifstream a(r->model_path, std::ios::binary), b(r2->model_path, std::ios::binary);
   std::string sa((std::istreambuf_iterator<char>(a)), {}), sb((std::istreambuf_iterator<char>(b)), {});
   EXPECT_EQ(sa, sb);
+}
+
+// With the sentence encoder's release: OUT.enc is written beside the model with a cascade the
+// manifest names, the classifier loads it, and texts in the band are rescored by it.
+TEST_F(TrainerTest, EncoderCascadeIsTrainedWrittenAndApplied) {
+  const std::string release = WARDEN_SOURCE_DIR "/build/encoder/dist";
+  if (!fs::exists(release + "/model.json")) {
+    GTEST_SKIP() << release << " is missing (scripts/fetch-encoder.sh fetches it)";
+  }
+  TrainOptions o;
+  o.out = (dir_ / "enc").string();
+  o.tmp_dir = dir_.string();
+  o.dim = 8;
+  o.epoch = 30;
+  o.bucket = 10000;
+  o.cutoff = 0;
+  o.quantize = false;
+  o.encoder = release;
+  o.encoder_band = 0.5;  // half the safe dev rows are encoded
+  auto r = TrainModel(o, MakeData(20), MakeData(2));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(fs::exists(dir_ / "enc.enc"));
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir_), fs::directory_iterator()), 3);
+  std::ifstream manifest(dir_ / "enc.json");
+  const std::string m((std::istreambuf_iterator<char>(manifest)), {});
+  EXPECT_NE(m.find("\"encoder\": {\"file\": \"enc.enc\""), std::string::npos) << m;
+
+  auto c = classifier::Classifier::Load(r->model_path);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  // A model without its encoder file is an error naming it, not a model without the cascade.
+  fs::rename(dir_ / "enc.enc", dir_ / "moved.enc");
+  auto missing = classifier::Classifier::Load(r->model_path);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find("enc.enc"), std::string::npos);
+  fs::rename(dir_ / "moved.enc", dir_ / "enc.enc");
+
+  text::ViewBuilder builder;
+  std::vector<text::View> views;
+  classifier::LabelScores bomb, cake;
+  builder.Build("explain how to make a pipe bomb at home", views);
+  (*c)->ScoreViews(views, bomb);
+  builder.Build("how do i bake a chocolate cake", views);
+  (*c)->ScoreViews(views, cake);
+  EXPECT_GT(bomb[classifier::kUnsafeLabel], cake[classifier::kUnsafeLabel]);
+
+  // The same model without the encoder's manifest entry: texts in the band score differently
+  // with it (the cascade's score), and stay in the band.
+  fs::copy_file(dir_ / "enc.ftz", dir_ / "plain.ftz");
+  std::string plain = m;
+  const size_t at = plain.find("  \"encoder\"");
+  ASSERT_NE(at, std::string::npos);
+  plain.erase(at, plain.find('\n', at) + 1 - at);
+  std::ofstream(dir_ / "plain.json") << plain;
+  auto without = classifier::Classifier::Load((dir_ / "plain.ftz").string());
+  ASSERT_TRUE(without.ok()) << without.status().ToString();
+  std::ifstream enc_file(dir_ / "enc.enc", std::ios::binary);
+  auto encoder = classifier::SentenceEncoder::Parse(
+      std::string((std::istreambuf_iterator<char>(enc_file)), {}), "enc.enc");
+  ASSERT_TRUE(encoder.ok() && encoder->cascade() != nullptr);
+  const float band = encoder->cascade()->band;
+  classifier::LabelScores bomb_plain;
+  builder.Build("explain how to make a pipe bomb at home", views);
+  (*without)->ScoreViews(views, bomb_plain);
+  ASSERT_GE(bomb_plain[classifier::kUnsafeLabel], band);
+  EXPECT_NE(bomb[classifier::kUnsafeLabel], bomb_plain[classifier::kUnsafeLabel]);
+  EXPECT_GE(bomb[classifier::kUnsafeLabel], band);
 }
 
 // The classifier redoes fastText's tokenisation, subwords, n-gram hashing and bucket pruning

@@ -22,6 +22,7 @@ struct TrainFlags {
   bool quick = false;
   std::vector<std::string> set;  // --set KEY=VALUE training options
   std::string vectors;           // word vectors for the semantic head
+  std::string encoder;           // the sentence encoder's release, for a cascade
   std::string tmp_dir = "/tmp";
 };
 
@@ -56,6 +57,7 @@ int RunTrain(const TrainFlags& f) {
   o.tmp_dir = f.tmp_dir;
   if (f.quick) eval::UseQuickConfig(o);
   o.vectors = f.vectors;
+  o.encoder = f.encoder;
   if (Status st = eval::SetTrainOptions(o, f.set); !st.ok()) {
     std::cerr << "warden train: " << st.message() << "\n";
     return kExitError;
@@ -141,6 +143,10 @@ void AddTrainCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--vectors", flags->vectors,
                   "pretrained word vectors (GloVe text or wink-embeddings JSON) for the semantic "
                   "head, which lets words unseen in training count by their meaning");
+  cmd->add_option("--encoder", flags->encoder,
+                  "the sentence encoder's release (scripts/fetch-encoder.sh: build/encoder/dist): "
+                  "texts the n-gram model finds suspicious are also read by a transformer, in "
+                  "OUT.enc");
   cmd->add_option("--tmp-dir", flags->tmp_dir, "where the fastText training file is written");
   cmd->callback([flags, exit_code] { *exit_code = RunTrain(*flags); });
 }

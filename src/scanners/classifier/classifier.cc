@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "scanners/classifier/binary_io.h"
+#include "scanners/classifier/encoder.h"
 #include "scanners/classifier/features.h"
 #include "scanners/classifier/semantic.h"
 
@@ -253,6 +254,33 @@ StatusOr<std::shared_ptr<const Classifier>> Classifier::Load(const std::string& 
     if (!head.ok()) return head.status();
     c->semantic_ = std::make_shared<const SemanticHead>(std::move(*head));
     c->semantic_weight_ = static_cast<float>(weight);
+  }
+  simdjson::dom::object encoder;
+  if (root["encoder"].get(encoder) == simdjson::SUCCESS) {
+    std::string_view file, hash;
+    uint64_t bytes = 0;
+    if (encoder["file"].get(file) != simdjson::SUCCESS || file.empty() ||
+        file.find('/') != std::string_view::npos ||
+        encoder["bytes"].get(bytes) != simdjson::SUCCESS ||
+        encoder["fnv1a64"].get(hash) != simdjson::SUCCESS) {
+      return InvalidArgumentError(manifest_path +
+                                  ": \"encoder\" needs \"file\" (a name beside the manifest), "
+                                  "\"bytes\" and \"fnv1a64\"");
+    }
+    const size_t slash = model_path.find_last_of('/');
+    const std::string path =
+        (slash == std::string::npos ? std::string() : model_path.substr(0, slash + 1)) +
+        std::string(file);
+    std::string encoder_bytes;
+    if (!ReadFile(path, encoder_bytes)) return NotFoundError(path + ": cannot read encoder");
+    if (Status st = CheckAgainstManifest(path, encoder_bytes, bytes, hash, manifest_path);
+        !st.ok()) {
+      return st;
+    }
+    auto e = SentenceEncoder::Parse(encoder_bytes, path);
+    if (!e.ok()) return e.status();
+    if (e->cascade() == nullptr) return DataLossError(path + ": the encoder has no cascade");
+    c->encoder_ = std::make_shared<const SentenceEncoder>(std::move(*e));
   }
   simdjson::dom::object thresholds;
   if (root["thresholds"].get(thresholds) != simdjson::SUCCESS) {
@@ -608,6 +636,13 @@ void Classifier::ScoreViews(const std::vector<text::View>& views, LabelScores& o
   for (const text::View& view : views) {
     ScoreText(view.text, one);
     for (size_t i = 0; i < kNumLabels; ++i) out[i] = std::max(out[i], one[i]);
+  }
+  // The sentence encoder reads only what the n-gram model already finds suspicious: it costs
+  // milliseconds (encoder.h). The first view is the text as written.
+  if (encoder_ && !views.empty() && out[kUnsafeLabel] >= encoder_->cascade()->band) {
+    std::array<float, SentenceEncoder::kDim> v;
+    encoder_->Embed(views.front().text, v.data());
+    out[kUnsafeLabel] = encoder_->cascade()->Combine(out[kUnsafeLabel], v.data());
   }
 }
 

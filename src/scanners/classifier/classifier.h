@@ -10,6 +10,8 @@
 //   NAME.sem   optional: a semantic head over pretrained word vectors (semantic.h), whose
 //              logits are added to fastText's, so words the training data never contained
 //              still count by their meaning
+//   NAME.enc   optional: a sentence encoder and its cascade (encoder.h): texts whose `unsafe`
+//              score reaches the cascade's band are read again by a small transformer
 //   NAME.json  its manifest: format tag, size and FNV-1a hash of each file (so a corrupt or
 //              swapped model is an error, not garbage scores), and the per-label thresholds
 //              chosen on the dev split.
@@ -48,6 +50,7 @@ class Dictionary;
 namespace warden::classifier {
 
 struct SemanticHead;
+class SentenceEncoder;
 
 // The labels every model scores, in this fixed order: the 16 harm categories of DESIGN.md, then
 // "jailbreak", "prompt_injection", then "unsafe" (anything the training data labels unsafe).
@@ -166,6 +169,8 @@ class Classifier {
   std::vector<uint32_t> word_starts_;  // word id -> offset in word_bytes_; one more at the end
   double temperature_ = 1.0;  // logits are divided by it before the sigmoid (manifest)
   std::shared_ptr<const SemanticHead> semantic_;  // null without a NAME.sem
+  // With a NAME.enc: the sentence encoder and its cascade, for suspicious texts (ScoreViews).
+  std::shared_ptr<const SentenceEncoder> encoder_;
   float semantic_weight_ = 1.0f;                  // its logits' weight (manifest)
   // Labels some part of the model scores; the others stay 0.
   std::array<bool, kNumLabels> scored_{};

@@ -327,6 +327,15 @@ std::string SentenceEncoder::Serialize() const {
     out += scales;
     out.append(reinterpret_cast<const char*>(codes.data()), codes.size());
   });
+  if (cascade_) {
+    const EncoderCascade& c = *cascade_;
+    out += "CASC";
+    Put(out, c.head.hidden);
+    PutFloats(out, c.head.w1);
+    PutFloats(out, c.head.b1);
+    PutFloats(out, c.head.w2);
+    for (float f : {c.head.b2, c.band, c.bow_mean, c.bow_sd, c.enc_mean, c.enc_sd}) Put(out, f);
+  }
   return out;
 }
 
@@ -375,6 +384,18 @@ StatusOr<SentenceEncoder> SentenceEncoder::Parse(std::string_view bytes, const s
     }
   });
   if (!ok) return corrupt("a weight is truncated or has the wrong shape");
+  std::string_view tag;
+  if (!r.done()) {
+    EncoderCascade c;
+    if (!r.GetBytes(tag, 4) || tag != "CASC" || !r.Get(c.head.hidden) || c.head.hidden == 0 ||
+        c.head.hidden > 4096 || !r.GetFloats(c.head.w1, size_t(kDim) * c.head.hidden) ||
+        !r.GetFloats(c.head.b1, c.head.hidden) || !r.GetFloats(c.head.w2, c.head.hidden) ||
+        !r.Get(c.head.b2) || !r.Get(c.band) || !r.Get(c.bow_mean) || !r.Get(c.bow_sd) ||
+        !r.Get(c.enc_mean) || !r.Get(c.enc_sd) || !(c.bow_sd > 0) || !(c.enc_sd > 0)) {
+      return corrupt("a malformed cascade section");
+    }
+    e.cascade_ = std::move(c);
+  }
   if (!r.done()) return corrupt("trailing bytes");
   e.BuildIndex();
   return e;
@@ -524,6 +545,26 @@ void SentenceEncoder::Embed(std::string_view text, float* out) const {
   }
   const float inv = 1.0f / std::sqrt(std::max(norm, 1e-12f));
   for (size_t d = 0; d < kDim; ++d) out[d] *= inv;
+}
+
+float EncoderHead::Logit(const float* v) const {
+  thread_local std::vector<float> h;
+  h.assign(b1.begin(), b1.end());
+  for (size_t d = 0; d < SentenceEncoder::kDim; ++d) {
+    const float x = v[d];
+    const float* w = w1.data() + d * hidden;
+    for (uint32_t j = 0; j < hidden; ++j) h[j] += x * w[j];
+  }
+  float z = b2;
+  for (uint32_t j = 0; j < hidden; ++j) z += std::max(h[j], 0.0f) * w2[j];
+  return z;
+}
+
+float EncoderCascade::Combine(float p, const float* v) const {
+  const double q = std::clamp(static_cast<double>(p), 1e-6, 1 - 1e-6);
+  const double zb = (std::log(q / (1 - q)) - bow_mean) / bow_sd;
+  const double ze = (head.Logit(v) - enc_mean) / enc_sd;
+  return static_cast<float>(band + (1.0 - band) / (1.0 + std::exp(-(zb + ze))));
 }
 
 }  // namespace warden::classifier

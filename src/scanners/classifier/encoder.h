@@ -31,6 +31,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -39,6 +40,30 @@
 #include "warden/status.h"
 
 namespace warden::classifier {
+
+// A small network over an embedding: one hidden layer of ReLU units, one logit (unsafe). Trained
+// by eval/encoder_trainer.h.
+struct EncoderHead {
+  uint32_t hidden = 0;
+  std::vector<float> w1;  // 512 x hidden: row d holds input d's weight to every hidden unit
+  std::vector<float> b1;  // hidden
+  std::vector<float> w2;  // hidden
+  float b2 = 0;
+  // The logit of embedding `v` (512 floats).
+  float Logit(const float* v) const;
+};
+
+// How the classifier uses the encoder (classifier.h): only texts whose n-gram `unsafe`
+// probability is at least `band` are encoded; their score becomes
+// band + (1 - band) * sigmoid(zb + ze), zb and ze the n-gram logit and the head's logit each
+// standardised with the safe dev rows' mean and deviation. Chosen by `warden train --encoder`.
+struct EncoderCascade {
+  EncoderHead head;
+  float band = 1.0f;
+  float bow_mean = 0, bow_sd = 1, enc_mean = 0, enc_sd = 1;
+  // The cascade's unsafe probability for n-gram probability `p` (>= band) and embedding `v`.
+  float Combine(float p, const float* v) const;
+};
 
 class SentenceEncoder {
  public:
@@ -64,6 +89,9 @@ class SentenceEncoder {
   void Embed(std::string_view text, float* out) const;
 
   size_t pieces() const { return pieces_.size(); }
+  // The cascade stored with the encoder (Serialize writes it after the weights), or null.
+  const EncoderCascade* cascade() const { return cascade_ ? &*cascade_ : nullptr; }
+  void set_cascade(EncoderCascade c) { cascade_ = std::move(c); }
 
  private:
   struct Piece {
@@ -104,6 +132,7 @@ class SentenceEncoder {
   Layer layers_[2];
   Matrix tanh_;  // 512 x 512
   std::vector<float> tanh_bias_;
+  std::optional<EncoderCascade> cascade_;
 };
 
 }  // namespace warden::classifier

@@ -120,6 +120,50 @@ TEST(SentenceEncoderTest, RejectsCorruptFilesNamingThem) {
   EXPECT_FALSE(SentenceEncoder::Parse(wrong, "x.enc").ok());
 }
 
+TEST(SentenceEncoderTest, CascadeSurvivesTheFileAndStaysInItsBand) {
+  auto e = SentenceEncoder::Parse(TinyEncoderFile(TinyVocabulary()), "tiny.enc");
+  ASSERT_TRUE(e.ok()) << e.status().message();
+  EXPECT_EQ(e->cascade(), nullptr);
+  EncoderCascade c;
+  c.head.hidden = 2;
+  c.head.w1.assign(SentenceEncoder::kDim * 2, 0.0f);
+  c.head.w1[0] = 1.0f;   // hidden unit 0 reads input 0
+  c.head.b1 = {0.0f, 0.5f};
+  c.head.w2 = {2.0f, -1.0f};
+  c.head.b2 = 0.25f;
+  c.band = 0.8f;
+  c.bow_mean = 1.0f;
+  c.bow_sd = 2.0f;
+  c.enc_mean = -0.5f;
+  c.enc_sd = 0.5f;
+  e->set_cascade(c);
+  const std::string bytes = e->Serialize();
+  auto back = SentenceEncoder::Parse(bytes, "tiny.enc");
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  ASSERT_NE(back->cascade(), nullptr);
+  std::array<float, SentenceEncoder::kDim> v{};
+  v[0] = 0.75f;
+  // Hidden: relu(0.75) = 0.75 and relu(0.5) = 0.5; logit 0.25 + 1.5 - 0.5 = 1.25.
+  EXPECT_FLOAT_EQ(back->cascade()->head.Logit(v.data()), 1.25f);
+  // zb = (logit(0.9) - 1) / 2, ze = (1.25 + 0.5) / 0.5; score 0.8 + 0.2 sigmoid(zb + ze).
+  const double zb = (std::log(0.9 / 0.1) - 1.0) / 2.0;
+  const double want = 0.8 + 0.2 / (1.0 + std::exp(-(zb + 3.5)));
+  EXPECT_NEAR(back->cascade()->Combine(0.9f, v.data()), want, 1e-6);
+  // In [band, 1] and rising with the n-gram probability.
+  float last = 0;
+  for (float p : {0.8f, 0.85f, 0.9f, 0.99f, 1.0f}) {
+    const float s = back->cascade()->Combine(p, v.data());
+    EXPECT_GE(s, 0.8f);
+    EXPECT_LE(s, 1.0f);
+    EXPECT_GE(s, last);
+    last = s;
+  }
+  // A cut cascade section is an error, not a model without one.
+  auto cut = SentenceEncoder::Parse(bytes.substr(0, bytes.size() - 3), "tiny.enc");
+  ASSERT_FALSE(cut.ok());
+  EXPECT_NE(cut.status().message().find("cascade"), std::string::npos);
+}
+
 TEST(SentenceEncoderTest, MissingReleaseIsNotFound) {
   auto e = SentenceEncoder::FromTfjs("/nonexistent/encoder");
   ASSERT_FALSE(e.ok());

@@ -1,0 +1,46 @@
+// Trains the sentence encoder's head (scanners/classifier/encoder.h): the encoder's embedding of
+// a sample of the training records in, one `unsafe` logit out.
+//
+//   auto encoder = classifier::SentenceEncoder::FromTfjs("build/encoder/dist");
+//   StatusOr<classifier::EncoderHead> head = TrainEncoderHead(*encoder, train, {});
+//
+// The sample keeps at most `per_group` records of every (source, label) group, drawn with
+// `seed`: embedding costs milliseconds a record, and the small groups of plainly written
+// harmful requests weigh as much as the big ones. Training: Adam, binary cross-entropy with the
+// two labels weighted to balance, mini-batches of 64. Embedding uses every core; training one
+// thread, so the head is the same for the same seed.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string_view>
+#include <vector>
+
+#include "eval/dataset.h"
+#include "scanners/classifier/encoder.h"
+#include "warden/status.h"
+
+namespace warden::eval {
+
+struct EncoderTrainOptions {
+  uint64_t seed = 1;
+  uint32_t hidden = 256;
+  int epoch = 10;
+  double lr = 0.003;
+  size_t per_group = 500;
+  // Called with a stage ("embed", "encoder head") and progress in [0,1].
+  std::function<void(const char* stage, double fraction)> progress;
+};
+
+// The embeddings of `texts`, kDim floats each, back to back; computed on every core.
+std::vector<float> EmbedAll(const classifier::SentenceEncoder& encoder,
+                            const std::vector<std::string_view>& texts,
+                            const std::function<void(double)>& progress = {});
+
+// INVALID_ARGUMENT when the sample lacks either label.
+StatusOr<classifier::EncoderHead> TrainEncoderHead(const classifier::SentenceEncoder& encoder,
+                                                   const std::vector<Example>& train,
+                                                   const EncoderTrainOptions& options);
+
+}  // namespace warden::eval
