@@ -1,7 +1,5 @@
 #include "eval/trainer.h"
 
-#include "eval/encoder_trainer.h"
-
 #include <fasttext/fasttext.h>
 #include <unistd.h>
 
@@ -16,6 +14,7 @@
 #include <type_traits>
 
 #include "core/json_writer.h"
+#include "eval/encoder_trainer.h"
 #include "eval/mutators.h"
 #include "eval/semantic_trainer.h"
 #include "eval/wordnet.h"
@@ -404,7 +403,8 @@ Status AddEncoderCascade(const TrainOptions& o, const std::vector<Example>& trai
   c.enc_sd = static_cast<float>(std::sqrt(std::max(1e-12, see / n - (se / n) * (se / n))));
   for (size_t i = 0; i < dev.size(); ++i) {
     if (dev_scores[i][U] >= c.band) {
-      dev_scores[i][U] = c.Combine(dev_scores[i][U], v.data() + i * classifier::SentenceEncoder::kDim);
+      dev_scores[i][U] =
+          c.Combine(dev_scores[i][U], v.data() + i * classifier::SentenceEncoder::kDim);
     }
   }
   encoder.set_cascade(std::move(c));
@@ -513,8 +513,8 @@ StatusOr<TrainResult> TrainModel(const TrainOptions& o, const std::vector<Exampl
   SemanticFile encoder_file;  // written once the dev scores have chosen the cascade
   LabelScores provisional;
   provisional.fill(0.5f);
-  if (Status s = WriteManifest(tmp_manifest, model_file, bytes.size(), hash, semantic, encoder_file, o,
-                               provisional, result.train_lines);
+  if (Status s = WriteManifest(tmp_manifest, model_file, bytes.size(), hash, semantic, encoder_file,
+                               o, provisional, result.train_lines);
       !s.ok()) {
     return s;
   }
@@ -551,8 +551,8 @@ StatusOr<TrainResult> TrainModel(const TrainOptions& o, const std::vector<Exampl
     result.dev_unsafe = ComputeMetrics(s, y, result.thresholds[classifier::kUnsafeLabel]);
   }
   if (!semantic.file.empty()) semantic.file = fs::path(o.out + ".sem").filename().string();
-  if (Status s = WriteManifest(tmp_manifest, model_file, bytes.size(), hash, semantic, encoder_file, o,
-                               result.thresholds, result.train_lines);
+  if (Status s = WriteManifest(tmp_manifest, model_file, bytes.size(), hash, semantic, encoder_file,
+                               o, result.thresholds, result.train_lines);
       !s.ok()) {
     return s;
   }

@@ -127,7 +127,7 @@ TEST(SentenceEncoderTest, CascadeSurvivesTheFileAndStaysInItsBand) {
   EncoderCascade c;
   c.head.hidden = 2;
   c.head.w1.assign(SentenceEncoder::kDim * 2, 0.0f);
-  c.head.w1[0] = 1.0f;   // hidden unit 0 reads input 0
+  c.head.w1[0] = 1.0f;  // hidden unit 0 reads input 0
   c.head.b1 = {0.0f, 0.5f};
   c.head.w2 = {2.0f, -1.0f};
   c.head.b2 = 0.25f;
