@@ -112,4 +112,12 @@ function auprc(scores, y) {
   return sum / positives;
 }
 
-module.exports = { D, load, train, logit, threshold, recall, auprc };
+// Standardises field `key` of a row by its mean and deviation over `rows`.
+function standardiser(rows, key) {
+  const xs = rows.map((r) => r[key]);
+  const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+  const sd = Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / xs.length);
+  return (r) => (r[key] - mean) / sd;
+}
+
+module.exports = { D, load, train, logit, threshold, recall, auprc, standardiser };

@@ -6,7 +6,7 @@
 //   node dev.js OUT_DIR
 const fs = require("fs");
 const path = require("path");
-const { load, train, logit, threshold, auprc } = require("./common.js");
+const { load, train, logit, threshold, auprc, standardiser } = require("./common.js");
 
 const [outDir] = process.argv.slice(2);
 const data = load(outDir, "emb", "meta");
@@ -20,14 +20,8 @@ for (const line of fs.readFileSync(path.join(outDir, "scan_dev.jsonl"), "utf8").
 }
 const rows = dev.meta.map((m, i) => ({ m, y: dev.y[i], bow: bow.get(m.id), enc: network(dev.row(i)) }));
 const safe = rows.filter((r) => !r.y);
-const standardise = (key) => {
-  const xs = safe.map((r) => r[key]);
-  const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
-  const sd = Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / xs.length);
-  return (r) => (r[key] - mean) / sd;
-};
-const zb = standardise("bow");
-const ze = standardise("enc");
+const zb = standardiser(safe, "bow");
+const ze = standardiser(safe, "enc");
 const bandStart = threshold(safe.map((r) => r.bow), 0.1);
 const scores = {
   bow: (r) => r.bow,

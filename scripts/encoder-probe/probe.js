@@ -9,7 +9,7 @@
 //   node probe.js OUT_DIR HELD_OUT_SOURCE...
 const fs = require("fs");
 const path = require("path");
-const { load, train, logit, threshold, recall } = require("./common.js");
+const { load, train, logit, threshold, recall, standardiser } = require("./common.js");
 
 const [outDir, ...heldOut] = process.argv.slice(2);
 const data = load(outDir, "emb", "meta");
@@ -29,14 +29,8 @@ for (const source of heldOut) {
                    .map((i) => ({ m: meta[i], bow: bow.get(meta[i].id), enc: network(row(i)) }));
   const safe = rows.filter((r) => r.m.split === "dev" && r.m.source !== source && r.m.label === "safe");
   const positives = rows.filter((r) => r.m.source === source && r.m.label === "unsafe");
-  const standardise = (key) => {
-    const xs = safe.map((r) => r[key]);
-    const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
-    const sd = Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / xs.length);
-    return (r) => (r[key] - mean) / sd;
-  };
-  const zb = standardise("bow");
-  const ze = standardise("enc");
+  const zb = standardiser(safe, "bow");
+  const ze = standardiser(safe, "enc");
   const bandStart = threshold(safe.map((r) => r.bow), 0.1);
   const scores = {
     bow: (r) => r.bow,

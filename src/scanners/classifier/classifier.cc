@@ -169,6 +169,31 @@ uint32_t FastTextHash(std::string_view s) {
 
 }  // namespace
 
+namespace {
+
+// Reads the file a manifest entry `key` names ({"file", "bytes", "fnv1a64"}): a name beside the
+// model, checked against its size and hash. `what` names the part in errors.
+Status ReadModelPart(simdjson::dom::object entry, std::string_view key, std::string_view what,
+                     const std::string& model_path, const std::string& manifest_path,
+                     std::string& path, std::string& bytes) {
+  std::string_view file, hash;
+  uint64_t size = 0;
+  if (entry["file"].get(file) != simdjson::SUCCESS || file.empty() ||
+      file.find('/') != std::string_view::npos || entry["bytes"].get(size) != simdjson::SUCCESS ||
+      entry["fnv1a64"].get(hash) != simdjson::SUCCESS) {
+    return InvalidArgumentError(manifest_path + ": \"" + std::string(key) +
+                                "\" needs \"file\" (a name beside the manifest), \"bytes\" and "
+                                "\"fnv1a64\"");
+  }
+  const size_t slash = model_path.find_last_of('/');
+  path = (slash == std::string::npos ? std::string() : model_path.substr(0, slash + 1)) +
+         std::string(file);
+  if (!ReadFile(path, bytes)) return NotFoundError(path + ": cannot read " + std::string(what));
+  return CheckAgainstManifest(path, bytes, size, hash, manifest_path);
+}
+
+}  // namespace
+
 StatusOr<std::shared_ptr<const Classifier>> Classifier::Load(const std::string& model_path) {
   const std::string manifest_path = ManifestPath(model_path);
   std::string manifest;
@@ -225,61 +250,35 @@ StatusOr<std::shared_ptr<const Classifier>> Classifier::Load(const std::string& 
     }
     c->temperature_ = temperature;
   }
+  std::string part_path, part_bytes;
   simdjson::dom::object semantic;
   if (root["semantic"].get(semantic) == simdjson::SUCCESS) {
-    std::string_view file, hash;
-    uint64_t bytes = 0;
     double weight = 1.0;
-    if (semantic["file"].get(file) != simdjson::SUCCESS || file.empty() ||
-        file.find('/') != std::string_view::npos ||
-        semantic["bytes"].get(bytes) != simdjson::SUCCESS ||
-        semantic["fnv1a64"].get(hash) != simdjson::SUCCESS ||
-        (semantic["weight"].error() != simdjson::NO_SUCH_FIELD &&
+    if ((semantic["weight"].error() != simdjson::NO_SUCH_FIELD &&
          semantic["weight"].get(weight) != simdjson::SUCCESS) ||
         !(weight >= 0 && weight <= 100)) {
-      return InvalidArgumentError(manifest_path +
-                                  ": \"semantic\" needs \"file\" (a name beside the manifest), "
-                                  "\"bytes\", \"fnv1a64\" and optionally \"weight\" in [0,100]");
+      return InvalidArgumentError(manifest_path + ": \"semantic\": \"weight\" must be in [0,100]");
     }
-    const size_t slash = model_path.find_last_of('/');
-    const std::string path =
-        (slash == std::string::npos ? std::string() : model_path.substr(0, slash + 1)) +
-        std::string(file);
-    std::string head_bytes;
-    if (!ReadFile(path, head_bytes)) return NotFoundError(path + ": cannot read semantic head");
-    if (Status st = CheckAgainstManifest(path, head_bytes, bytes, hash, manifest_path); !st.ok()) {
+    if (Status st = ReadModelPart(semantic, "semantic", "semantic head", model_path, manifest_path,
+                                  part_path, part_bytes);
+        !st.ok()) {
       return st;
     }
-    auto head = SemanticHead::Parse(head_bytes, path);
+    auto head = SemanticHead::Parse(part_bytes, part_path);
     if (!head.ok()) return head.status();
     c->semantic_ = std::make_shared<const SemanticHead>(std::move(*head));
     c->semantic_weight_ = static_cast<float>(weight);
   }
   simdjson::dom::object encoder;
   if (root["encoder"].get(encoder) == simdjson::SUCCESS) {
-    std::string_view file, hash;
-    uint64_t bytes = 0;
-    if (encoder["file"].get(file) != simdjson::SUCCESS || file.empty() ||
-        file.find('/') != std::string_view::npos ||
-        encoder["bytes"].get(bytes) != simdjson::SUCCESS ||
-        encoder["fnv1a64"].get(hash) != simdjson::SUCCESS) {
-      return InvalidArgumentError(manifest_path +
-                                  ": \"encoder\" needs \"file\" (a name beside the manifest), "
-                                  "\"bytes\" and \"fnv1a64\"");
-    }
-    const size_t slash = model_path.find_last_of('/');
-    const std::string path =
-        (slash == std::string::npos ? std::string() : model_path.substr(0, slash + 1)) +
-        std::string(file);
-    std::string encoder_bytes;
-    if (!ReadFile(path, encoder_bytes)) return NotFoundError(path + ": cannot read encoder");
-    if (Status st = CheckAgainstManifest(path, encoder_bytes, bytes, hash, manifest_path);
+    if (Status st = ReadModelPart(encoder, "encoder", "sentence encoder", model_path, manifest_path,
+                                  part_path, part_bytes);
         !st.ok()) {
       return st;
     }
-    auto e = SentenceEncoder::Parse(encoder_bytes, path);
+    auto e = SentenceEncoder::Parse(part_bytes, part_path);
     if (!e.ok()) return e.status();
-    if (e->cascade() == nullptr) return DataLossError(path + ": the encoder has no cascade");
+    if (e->cascade() == nullptr) return DataLossError(part_path + ": the encoder has no cascade");
     c->encoder_ = std::make_shared<const SentenceEncoder>(std::move(*e));
   }
   simdjson::dom::object thresholds;
