@@ -167,10 +167,6 @@ uint32_t FastTextHash(std::string_view s) {
   return h;
 }
 
-}  // namespace
-
-namespace {
-
 // Reads the file a manifest entry `key` names ({"file", "bytes", "fnv1a64"}): a name beside the
 // model, checked against its size and hash. `what` names the part in errors.
 Status ReadModelPart(simdjson::dom::object entry, std::string_view key, std::string_view what,
