@@ -120,4 +120,21 @@ function standardiser(rows, key) {
   return (r) => (r[key] - mean) / sd;
 }
 
-module.exports = { D, load, train, logit, threshold, recall, auprc, standardiser };
+// The four scores compared (rows with `bow` and `enc` logits; `safe` the safe rows): bow, enc,
+// their standardised sum, and top10, the sum only for rows whose bow score is in the top 10%
+// of the safe rows' (a cascade that encodes one safe text in ten), ranked above the others,
+// which keep bow. Also returns where that band starts.
+function scoreVariants(safe) {
+  const zb = standardiser(safe, "bow");
+  const ze = standardiser(safe, "enc");
+  const bandStart = threshold(safe.map((r) => r.bow), 0.1);
+  const scores = {
+    bow: (r) => r.bow,
+    enc: (r) => r.enc,
+    sum: (r) => zb(r) + ze(r),
+    top10: (r) => (r.bow >= bandStart ? 1000 + zb(r) + ze(r) : zb(r)),
+  };
+  return { scores, bandStart };
+}
+
+module.exports = { D, load, train, logit, threshold, recall, auprc, scoreVariants };

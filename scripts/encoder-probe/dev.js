@@ -6,7 +6,7 @@
 //   node dev.js OUT_DIR
 const fs = require("fs");
 const path = require("path");
-const { load, train, logit, threshold, auprc, standardiser } = require("./common.js");
+const { load, train, logit, threshold, auprc, scoreVariants } = require("./common.js");
 
 const [outDir] = process.argv.slice(2);
 const data = load(outDir, "emb", "meta");
@@ -20,16 +20,7 @@ for (const line of fs.readFileSync(path.join(outDir, "scan_dev.jsonl"), "utf8").
 }
 const rows = dev.meta.map((m, i) => ({ m, y: dev.y[i], bow: bow.get(m.id), enc: network(dev.row(i)) }));
 const safe = rows.filter((r) => !r.y);
-const zb = standardiser(safe, "bow");
-const ze = standardiser(safe, "enc");
-const bandStart = threshold(safe.map((r) => r.bow), 0.1);
-const scores = {
-  bow: (r) => r.bow,
-  enc: (r) => r.enc,
-  sum: (r) => zb(r) + ze(r),
-  // Encoded texts rank above the rest (the fast model already put them in its top tenth).
-  top10: (r) => (r.bow >= bandStart ? 1000 + zb(r) + ze(r) : zb(r)),
-};
+const { scores, bandStart } = scoreVariants(safe);
 console.log(`dev rows ${rows.length} (unsafe ${rows.length - safe.length}); encoded by top10: ` +
             `${(rows.filter((r) => r.bow >= bandStart).length / rows.length).toFixed(3)} of all, ` +
             `${(safe.filter((r) => r.bow >= bandStart).length / safe.length).toFixed(3)} of safe`);

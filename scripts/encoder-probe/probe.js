@@ -9,7 +9,7 @@
 //   node probe.js OUT_DIR HELD_OUT_SOURCE...
 const fs = require("fs");
 const path = require("path");
-const { load, train, logit, threshold, recall, standardiser } = require("./common.js");
+const { load, train, logit, threshold, recall, scoreVariants } = require("./common.js");
 
 const [outDir, ...heldOut] = process.argv.slice(2);
 const data = load(outDir, "emb", "meta");
@@ -29,15 +29,7 @@ for (const source of heldOut) {
                    .map((i) => ({ m: meta[i], bow: bow.get(meta[i].id), enc: network(row(i)) }));
   const safe = rows.filter((r) => r.m.split === "dev" && r.m.source !== source && r.m.label === "safe");
   const positives = rows.filter((r) => r.m.source === source && r.m.label === "unsafe");
-  const zb = standardiser(safe, "bow");
-  const ze = standardiser(safe, "enc");
-  const bandStart = threshold(safe.map((r) => r.bow), 0.1);
-  const scores = {
-    bow: (r) => r.bow,
-    enc: (r) => r.enc,
-    sum: (r) => zb(r) + ze(r),
-    top10: (r) => (r.bow >= bandStart ? zb(r) + ze(r) : -1e9),
-  };
+  const { scores } = scoreVariants(safe);
   const cells = Object.values(scores).map((s) => recall(positives, s, threshold(safe.map(s), 0.02)));
   console.log(`${source.padEnd(20)}${String(positives.length).padEnd(11)}${cells.join("  ")}`);
 }

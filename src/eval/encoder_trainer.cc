@@ -20,21 +20,18 @@ std::vector<float> EmbedAll(const SentenceEncoder& encoder,
   std::vector<float> out(texts.size() * kDim);
   std::atomic<size_t> next{0};
   std::atomic<size_t> done{0};
-  auto work = [&] {
+  // Every thread takes the next text; the calling thread also reports progress.
+  auto work = [&](bool report) {
     for (size_t i; (i = next.fetch_add(1)) < texts.size();) {
       encoder.Embed(texts[i], out.data() + i * kDim);
-      done.fetch_add(1);
+      const size_t d = done.fetch_add(1) + 1;
+      if (report && progress && d % 256 == 0) progress(double(d) / texts.size());
     }
   };
   const unsigned n = std::max(1u, std::thread::hardware_concurrency());
   std::vector<std::thread> threads;
-  for (unsigned t = 1; t < n; ++t) threads.emplace_back(work);
-  // The calling thread works too, and reports progress between its texts.
-  for (size_t i; (i = next.fetch_add(1)) < texts.size();) {
-    encoder.Embed(texts[i], out.data() + i * kDim);
-    const size_t d = done.fetch_add(1) + 1;
-    if (progress && d % 256 == 0) progress(double(d) / texts.size());
-  }
+  for (unsigned t = 1; t < n; ++t) threads.emplace_back(work, false);
+  work(true);
   for (auto& t : threads) t.join();
   if (progress) progress(1.0);
   return out;
@@ -106,11 +103,7 @@ StatusOr<EncoderHead> TrainEncoderHead(const SentenceEncoder& encoder,
       for (size_t k = start; k < end; ++k) {
         const size_t i = order[k];
         const float* xi = x.data() + i * kDim;
-        std::copy(head.b1.begin(), head.b1.end(), h.begin());
-        for (size_t d = 0; d < kDim; ++d) {
-          const float* w = head.w1.data() + d * hidden;
-          for (uint32_t j = 0; j < hidden; ++j) h[j] += xi[d] * w[j];
-        }
+        head.Hidden(xi, h.data());
         double z = head.b2;
         for (uint32_t j = 0; j < hidden; ++j) z += std::max(h[j], 0.0f) * head.w2[j];
         const double p = 1.0 / (1.0 + std::exp(-z));

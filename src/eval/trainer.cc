@@ -152,21 +152,25 @@ Status WriteManifest(const std::string& path, const std::string& model_file, uin
   AppendJsonUint(j, o.window_tokens);
   j += ",\n  \"temperature\": ";
   AppendJsonNumber(j, o.temperature);
-  if (!semantic.file.empty()) {
-    j += ",\n  \"semantic\": {\"file\": ";
-    AppendJsonString(j, semantic.file);
+  // A part beside the model, as the classifier's loader reads it: {"file", "bytes", "fnv1a64"}.
+  auto part = [&j](const char* key, const SemanticFile& f) {
+    j += ",\n  \"";
+    j += key;
+    j += "\": {\"file\": ";
+    AppendJsonString(j, f.file);
     j += ", \"bytes\": ";
-    AppendJsonUint(j, semantic.bytes);
-    j += ", \"fnv1a64\": \"" + semantic.hash + "\", \"weight\": ";
+    AppendJsonUint(j, f.bytes);
+    j += ", \"fnv1a64\": \"" + f.hash + "\"";
+  };
+  if (!semantic.file.empty()) {
+    part("semantic", semantic);
+    j += ", \"weight\": ";
     AppendJsonNumber(j, o.semantic_weight);
     j += "}";
   }
   if (!encoder.file.empty()) {
-    j += ",\n  \"encoder\": {\"file\": ";
-    AppendJsonString(j, encoder.file);
-    j += ", \"bytes\": ";
-    AppendJsonUint(j, encoder.bytes);
-    j += ", \"fnv1a64\": \"" + encoder.hash + "\"}";
+    part("encoder", encoder);
+    j += "}";
   }
   j += ",\n  \"thresholds\": {";
   for (size_t i = 0; i < kNumLabels; ++i) {
@@ -385,15 +389,11 @@ Status AddEncoderCascade(const TrainOptions& o, const std::vector<Example>& trai
   classifier::EncoderCascade c;
   c.head = std::move(*head);
   c.band = safe[std::min(safe.size() - 1, size_t(o.encoder_band * safe.size()))];
-  auto logit = [](double p) {
-    p = std::clamp(p, 1e-6, 1 - 1e-6);
-    return std::log(p / (1 - p));
-  };
   double sb = 0, sbb = 0, se = 0, see = 0;
   size_t n = 0;
   for (size_t i = 0; i < dev.size(); ++i) {
     if (dev[i].unsafe) continue;
-    const double b = logit(dev_scores[i][U]);
+    const double b = classifier::EncoderCascade::NgramLogit(dev_scores[i][U]);
     const double e = c.head.Logit(v.data() + i * classifier::SentenceEncoder::kDim);
     sb += b, sbb += b * b, se += e, see += e * e, ++n;
   }

@@ -547,22 +547,31 @@ void SentenceEncoder::Embed(std::string_view text, float* out) const {
   for (size_t d = 0; d < kDim; ++d) out[d] *= inv;
 }
 
-float EncoderHead::Logit(const float* v) const {
-  thread_local std::vector<float> h;
-  h.assign(b1.begin(), b1.end());
+void EncoderHead::Hidden(const float* v, float* h) const {
+  std::copy(b1.begin(), b1.end(), h);
   for (size_t d = 0; d < SentenceEncoder::kDim; ++d) {
     const float x = v[d];
     const float* w = w1.data() + d * hidden;
     for (uint32_t j = 0; j < hidden; ++j) h[j] += x * w[j];
   }
+}
+
+float EncoderHead::Logit(const float* v) const {
+  thread_local std::vector<float> h;
+  h.resize(hidden);
+  Hidden(v, h.data());
   float z = b2;
   for (uint32_t j = 0; j < hidden; ++j) z += std::max(h[j], 0.0f) * w2[j];
   return z;
 }
 
-float EncoderCascade::Combine(float p, const float* v) const {
+double EncoderCascade::NgramLogit(float p) {
   const double q = std::clamp(static_cast<double>(p), 1e-6, 1 - 1e-6);
-  const double zb = (std::log(q / (1 - q)) - bow_mean) / bow_sd;
+  return std::log(q / (1 - q));
+}
+
+float EncoderCascade::Combine(float p, const float* v) const {
+  const double zb = (NgramLogit(p) - bow_mean) / bow_sd;
   const double ze = (head.Logit(v) - enc_mean) / enc_sd;
   return static_cast<float>(band + (1.0 - band) / (1.0 + std::exp(-(zb + ze))));
 }

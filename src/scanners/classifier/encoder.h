@@ -49,6 +49,8 @@ struct EncoderHead {
   std::vector<float> b1;  // hidden
   std::vector<float> w2;  // hidden
   float b2 = 0;
+  // The hidden layer before ReLU: h = b1 + v . w1 (`hidden` floats), for embedding `v`.
+  void Hidden(const float* v, float* h) const;
   // The logit of embedding `v` (512 floats).
   float Logit(const float* v) const;
 };
@@ -63,6 +65,9 @@ struct EncoderCascade {
   float bow_mean = 0, bow_sd = 1, enc_mean = 0, enc_sd = 1;
   // The cascade's unsafe probability for n-gram probability `p` (>= band) and embedding `v`.
   float Combine(float p, const float* v) const;
+  // The n-gram logit zb standardises (bow_mean and bow_sd are over these): log(p / (1 - p)),
+  // p clamped to [1e-6, 1 - 1e-6] so that a saturated probability stays finite.
+  static double NgramLogit(float p);
 };
 
 class SentenceEncoder {
