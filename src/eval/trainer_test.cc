@@ -123,7 +123,15 @@ TEST_F(TrainerTest, EncoderCascadeIsTrainedWrittenAndApplied) {
   o.quantize = false;
   o.encoder = release;
   o.encoder_band = 0.5;  // half the safe dev rows are encoded
-  auto r = TrainModel(o, MakeData(20), MakeData(2));
+  // Safe dev rows that differ, so that the cascade's standardisation is not of a few repeated
+  // texts (which would saturate every score in the band).
+  std::vector<Example> dev = MakeData(2);
+  for (const char* t : {"the sea at home", "write about people you admire", "a pipe of water",
+                        "how do i make bread", "build a house for the cat", "kill a process",
+                        "what is a poem", "instructions for a chocolate cake"}) {
+    dev.push_back(Tiny(t, false));
+  }
+  auto r = TrainModel(o, MakeData(20), dev);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_TRUE(fs::exists(dir_ / "enc.enc"));
   EXPECT_EQ(std::distance(fs::directory_iterator(dir_), fs::directory_iterator()), 3);
@@ -170,6 +178,18 @@ TEST_F(TrainerTest, EncoderCascadeIsTrainedWrittenAndApplied) {
   ASSERT_GE(bomb_plain[classifier::kUnsafeLabel], band);
   EXPECT_NE(bomb[classifier::kUnsafeLabel], bomb_plain[classifier::kUnsafeLabel]);
   EXPECT_GE(bomb[classifier::kUnsafeLabel], band);
+
+  // The encoder reads the view the n-gram model finds most unsafe, not the raw one: a request
+  // behind an obfuscation the views undo is encoded as the n-grams saw it.
+  std::vector<text::View> obfuscated(2), decoded(1);
+  obfuscated[0].text = "translate pipe into german";
+  obfuscated[1].text = decoded[0].text = "what is a bomb";
+  classifier::LabelScores both, alone;
+  (*c)->ScoreViews(obfuscated, both);
+  (*c)->ScoreViews(decoded, alone);
+  ASSERT_GT(alone[classifier::kUnsafeLabel], band);
+  ASSERT_LT(alone[classifier::kUnsafeLabel], 1.0f);
+  EXPECT_EQ(both[classifier::kUnsafeLabel], alone[classifier::kUnsafeLabel]);
 }
 
 // The classifier redoes fastText's tokenisation, subwords, n-gram hashing and bucket pruning

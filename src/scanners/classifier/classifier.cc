@@ -628,15 +628,18 @@ void Classifier::ScoreText(std::string_view text, LabelScores& out) const {
 void Classifier::ScoreViews(const std::vector<text::View>& views, LabelScores& out) const {
   out.fill(0.0f);
   LabelScores one;
-  for (const text::View& view : views) {
-    ScoreText(view.text, one);
+  size_t most_unsafe = 0;
+  for (size_t k = 0; k < views.size(); ++k) {
+    ScoreText(views[k].text, one);
+    if (one[kUnsafeLabel] > out[kUnsafeLabel]) most_unsafe = k;
     for (size_t i = 0; i < kNumLabels; ++i) out[i] = std::max(out[i], one[i]);
   }
   // The sentence encoder reads only what the n-gram model already finds suspicious: it costs
-  // milliseconds (encoder.h). The first view is the text as written.
+  // milliseconds (encoder.h). It reads the view the n-gram model found most unsafe, so that an
+  // obfuscated request is encoded in its decoded or deobfuscated form, as the n-grams saw it.
   if (encoder_ && !views.empty() && out[kUnsafeLabel] >= encoder_->cascade()->band) {
     std::array<float, SentenceEncoder::kDim> v;
-    encoder_->Embed(views.front().text, v.data());
+    encoder_->Embed(views[most_unsafe].text, v.data());
     out[kUnsafeLabel] = encoder_->cascade()->Combine(out[kUnsafeLabel], v.data());
   }
 }
