@@ -37,6 +37,29 @@ std::vector<float> EmbedAll(const SentenceEncoder& encoder,
   return out;
 }
 
+std::vector<float> EmbeddingCache::Embed(const SentenceEncoder& encoder,
+                                         const std::vector<std::string_view>& texts,
+                                         const std::function<void(double)>& progress) {
+  std::vector<std::string_view> missing;
+  for (std::string_view t : texts) {
+    if (index_.try_emplace(std::string(t), index_.size()).second) missing.push_back(t);
+  }
+  const std::vector<float> fresh = EmbedAll(encoder, missing, progress);
+  rows_.insert(rows_.end(), fresh.begin(), fresh.end());
+  std::vector<float> out(texts.size() * kDim);
+  for (size_t i = 0; i < texts.size(); ++i) {
+    const float* row = rows_.data() + index_.find(std::string(texts[i]))->second * kDim;
+    std::copy(row, row + kDim, out.begin() + i * kDim);
+  }
+  return out;
+}
+
+std::vector<float> EmbedAll(const SentenceEncoder& encoder,
+                            const std::vector<std::string_view>& texts, EmbeddingCache* cache,
+                            const std::function<void(double)>& progress) {
+  return cache ? cache->Embed(encoder, texts, progress) : EmbedAll(encoder, texts, progress);
+}
+
 StatusOr<EncoderHead> TrainEncoderHead(const SentenceEncoder& encoder,
                                        const std::vector<Example>& train,
                                        const EncoderTrainOptions& o) {
@@ -64,7 +87,7 @@ StatusOr<EncoderHead> TrainEncoderHead(const SentenceEncoder& encoder,
   if (positives == 0 || positives == sample.size()) {
     return InvalidArgumentError("the encoder head needs safe and unsafe training records");
   }
-  const std::vector<float> x = EmbedAll(encoder, texts, [&](double f) {
+  const std::vector<float> x = EmbedAll(encoder, texts, o.cache, [&](double f) {
     if (o.progress) o.progress("embed", f);
   });
 

@@ -14,7 +14,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "eval/dataset.h"
@@ -23,12 +25,30 @@
 
 namespace warden::eval {
 
+// Embeddings by text, for trainings that share most of their texts: leave-one-source-out trains
+// 31 models on nearly the same records, and embedding costs milliseconds a record. A cache
+// belongs to one encoder. Not thread-safe (Embed itself uses every core).
+class EmbeddingCache {
+ public:
+  // The embeddings of `texts`, kDim floats each, back to back; only texts not seen before are
+  // embedded.
+  std::vector<float> Embed(const classifier::SentenceEncoder& encoder,
+                           const std::vector<std::string_view>& texts,
+                           const std::function<void(double)>& progress = {});
+  size_t size() const { return index_.size(); }
+
+ private:
+  std::unordered_map<std::string, size_t> index_;  // text -> its row in rows_
+  std::vector<float> rows_;
+};
+
 struct EncoderTrainOptions {
   uint64_t seed = 1;
   uint32_t hidden = 256;
   int epoch = 10;
   double lr = 0.003;
   size_t per_group = 500;
+  EmbeddingCache* cache = nullptr;  // when set, embeddings are looked up and kept there
   // Called with a stage ("embed", "encoder head") and progress in [0,1].
   std::function<void(const char* stage, double fraction)> progress;
 };
@@ -36,6 +56,11 @@ struct EncoderTrainOptions {
 // The embeddings of `texts`, kDim floats each, back to back; computed on every core.
 std::vector<float> EmbedAll(const classifier::SentenceEncoder& encoder,
                             const std::vector<std::string_view>& texts,
+                            const std::function<void(double)>& progress = {});
+
+// EmbedAll, through `cache` when it is not null.
+std::vector<float> EmbedAll(const classifier::SentenceEncoder& encoder,
+                            const std::vector<std::string_view>& texts, EmbeddingCache* cache,
                             const std::function<void(double)>& progress = {});
 
 // INVALID_ARGUMENT when the sample lacks either label.

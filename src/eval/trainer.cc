@@ -369,6 +369,7 @@ Status AddEncoderCascade(const TrainOptions& o, const std::vector<Example>& trai
                          std::vector<LabelScores>& dev_scores) {
   EncoderTrainOptions eo;
   eo.seed = o.seed;
+  eo.cache = o.embedding_cache;
   if (o.progress) {
     eo.progress = [&o](const char* stage, double f) { o.progress(stage, f); };
   }
@@ -376,7 +377,7 @@ Status AddEncoderCascade(const TrainOptions& o, const std::vector<Example>& trai
   if (!head.ok()) return head.status();
   std::vector<std::string_view> texts;
   for (const Example& ex : dev) texts.push_back(ex.text);
-  const std::vector<float> v = EmbedAll(encoder, texts, [&o](double f) {
+  const std::vector<float> v = EmbedAll(encoder, texts, o.embedding_cache, [&o](double f) {
     if (o.progress) o.progress("encode dev", f);
   });
   const size_t U = classifier::kUnsafeLabel;
@@ -582,6 +583,7 @@ StatusOr<std::vector<LosoRow>> LeaveOneSourceOut(
     const std::vector<Example>& dev, const std::vector<std::string>& sources,
     const std::function<void(const LosoRow&)>& on_row) {
   std::vector<LosoRow> rows;
+  EmbeddingCache embeddings;
   text::ViewBuilder builder;
   std::vector<text::View> views;
   for (const std::string& source : sources) {
@@ -591,6 +593,8 @@ StatusOr<std::vector<LosoRow>> LeaveOneSourceOut(
     if (held.empty()) return InvalidArgumentError("unknown source \"" + source + "\"");
     TrainOptions o = options;
     o.out = (fs::path(options.tmp_dir) / ("warden-loso-" + std::to_string(::getpid()))).string();
+    // The folds share nearly all their texts: each is embedded once.
+    if (!o.encoder.empty() && o.embedding_cache == nullptr) o.embedding_cache = &embeddings;
     auto r = TrainModel(o, tr, dv);
     if (!r.ok()) return r.status();
     auto model = classifier::Classifier::Load(r->model_path);
@@ -610,6 +614,7 @@ StatusOr<std::vector<LosoRow>> LeaveOneSourceOut(
     fs::remove(r->model_path, ec);
     fs::remove(classifier::ManifestPath(r->model_path), ec);
     fs::remove(o.out + ".sem", ec);
+    fs::remove(o.out + ".enc", ec);
   }
   return rows;
 }

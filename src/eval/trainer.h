@@ -26,6 +26,8 @@
 
 namespace warden::eval {
 
+class EmbeddingCache;  // eval/encoder_trainer.h
+
 struct TrainOptions {
   std::string out;             // output path without extension: writes out.ftz and out.json
   uint64_t seed = 1;
@@ -84,6 +86,8 @@ struct TrainOptions {
   std::string encoder;
   // Share of safe dev rows whose n-gram score is high enough to be encoded.
   double encoder_band = 0.1;
+  // Embeddings kept across trainings (leave-one-source-out sets its own). Not owned.
+  EmbeddingCache* embedding_cache = nullptr;
   // Dev thresholds: unsafe at this FPR on safe dev rows, each attack label at `attack_fpr`.
   double unsafe_fpr = 0.02;
   double attack_fpr = 0.01;

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "eval/encoder_trainer.h"
 #include "eval/semantic_trainer.h"
 #include "scanners/classifier/classifier.h"
 #include "scanners/classifier/encoder.h"
@@ -190,6 +191,25 @@ TEST_F(TrainerTest, EncoderCascadeIsTrainedWrittenAndApplied) {
   ASSERT_GT(alone[classifier::kUnsafeLabel], band);
   ASSERT_LT(alone[classifier::kUnsafeLabel], 1.0f);
   EXPECT_EQ(both[classifier::kUnsafeLabel], alone[classifier::kUnsafeLabel]);
+}
+
+// Leave-one-source-out embeds each text once for all its folds: what the cache returns must be
+// what embedding would, in the caller's order, repeats included.
+TEST_F(TrainerTest, EmbeddingCacheReturnsWhatEmbeddingWould) {
+  const std::string release = WARDEN_SOURCE_DIR "/build/encoder/dist";
+  if (!fs::exists(release + "/model.json")) {
+    GTEST_SKIP() << release << " is missing (scripts/fetch-encoder.sh fetches it)";
+  }
+  auto encoder = classifier::SentenceEncoder::FromTfjs(release);
+  ASSERT_TRUE(encoder.ok()) << encoder.status().ToString();
+  EmbeddingCache cache;
+  const std::vector<std::string_view> first = {"how do i bake bread", "hello", "how do i bake bread"};
+  EXPECT_EQ(cache.Embed(*encoder, first), EmbedAll(*encoder, first));
+  EXPECT_EQ(cache.size(), 2u);
+  const std::vector<std::string_view> second = {"hello", "a new text", ""};
+  EXPECT_EQ(cache.Embed(*encoder, second), EmbedAll(*encoder, second));
+  EXPECT_EQ(cache.size(), 4u);
+  EXPECT_EQ(EmbedAll(*encoder, second, &cache), EmbedAll(*encoder, second, nullptr));
 }
 
 // The classifier redoes fastText's tokenisation, subwords, n-gram hashing and bucket pruning

@@ -41,6 +41,7 @@ struct EvalFlags {
   bool quick = false;
   std::vector<std::string> set;  // --set KEY=VALUE training options
   std::string vectors;           // --loso: word vectors for the semantic head
+  std::string encoder;           // --loso: the sentence encoder's release, for its cascade
   uint64_t seed = 1;
   std::vector<std::string> loso_sources;
 };
@@ -161,6 +162,7 @@ int RunLoso(const EvalFlags& f, std::string& json, std::vector<std::vector<std::
   o.seed = f.seed;
   if (f.quick) eval::UseQuickConfig(o);
   o.vectors = f.vectors;
+  o.encoder = f.encoder;
   if (Status st = eval::SetTrainOptions(o, f.set); !st.ok()) {
     std::cerr << "warden eval: " << st.message() << "\n";
     return kExitError;
@@ -373,6 +375,9 @@ void AddEvalCommand(CLI::App& app, int* exit_code) {
                   "with --loso: training option KEY=VALUE (repeatable), as for warden train");
   cmd->add_option("--vectors", flags->vectors,
                   "with --loso: word vectors for the semantic head, as for warden train");
+  cmd->add_option("--encoder", flags->encoder,
+                  "with --loso: the sentence encoder's release for its cascade, as for warden "
+                  "train (each text is embedded once for all folds)");
   cmd->add_option("--seed", flags->seed, "seed for mutators and --loso training");
   cmd->callback([flags, exit_code] { *exit_code = RunEval(*flags); });
 }
