@@ -203,7 +203,8 @@ TEST_F(TrainerTest, EmbeddingCacheReturnsWhatEmbeddingWould) {
   auto encoder = classifier::SentenceEncoder::FromTfjs(release);
   ASSERT_TRUE(encoder.ok()) << encoder.status().ToString();
   EmbeddingCache cache;
-  const std::vector<std::string_view> first = {"how do i bake bread", "hello", "how do i bake bread"};
+  const std::vector<std::string_view> first = {"how do i bake bread", "hello",
+                                               "how do i bake bread"};
   EXPECT_EQ(cache.Embed(*encoder, first), EmbedAll(*encoder, first));
   EXPECT_EQ(cache.size(), 2u);
   const std::vector<std::string_view> second = {"hello", "a new text", ""};
