@@ -1,5 +1,7 @@
 #include "eval/encoder_trainer.h"
 
+#include "eval/mutators.h"
+
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -77,14 +79,36 @@ StatusOr<EncoderHead> TrainEncoderHead(const SentenceEncoder& encoder,
   }
   std::sort(sample.begin(), sample.end());
   size_t positives = 0;
+  std::vector<std::string> viewed;
   std::vector<std::string_view> texts;
   std::vector<uint8_t> y;
+  // Mutated copies draw from their own stream, so the sample is the same with or without them.
+  std::mt19937_64 augment_rng(o.seed ^ 0x61756d67u);  // "aumg"
+  std::vector<std::string> mutated;
+  std::vector<uint8_t> mutated_y;
   for (size_t i : sample) {
-    texts.push_back(train[i].text);
+    if (o.view) viewed.push_back(o.view(train[i].text));
     y.push_back(train[i].unsafe);
     positives += train[i].unsafe;
+    const double draw = std::uniform_real_distribution<double>(0, 1)(augment_rng);
+    const Mutator m = kAllMutators[augment_rng() % kAllMutators.size()];
+    std::mt19937_64 mrng(augment_rng());
+    if (draw < o.augment) {
+      const std::string text = Mutate(m, train[i].text, mrng);
+      mutated.push_back(o.view ? o.view(text) : text);
+      mutated_y.push_back(train[i].unsafe);
+    }
   }
-  if (positives == 0 || positives == sample.size()) {
+  for (size_t k = 0; k < sample.size(); ++k) {
+    texts.push_back(o.view ? std::string_view(viewed[k]) : std::string_view(train[sample[k]].text));
+  }
+  for (size_t k = 0; k < mutated.size(); ++k) {
+    texts.push_back(mutated[k]);
+    y.push_back(mutated_y[k]);
+    positives += mutated_y[k];
+  }
+  const size_t rows = texts.size();
+  if (positives == 0 || positives == rows) {
     return InvalidArgumentError("the encoder head needs safe and unsafe training records");
   }
   const std::vector<float> x = EmbedAll(encoder, texts, o.cache, [&](double f) {
@@ -106,10 +130,10 @@ StatusOr<EncoderHead> TrainEncoderHead(const SentenceEncoder& encoder,
   const size_t nparams = head.w1.size() + 2 * hidden + 1;
   std::vector<double> m(nparams, 0.0), v(nparams, 0.0);
   std::vector<float> grad(nparams, 0.0f);
-  const double weight[2] = {double(sample.size()) / (2.0 * (sample.size() - positives)),
-                            double(sample.size()) / (2.0 * positives)};
+  const double weight[2] = {double(rows) / (2.0 * (rows - positives)),
+                            double(rows) / (2.0 * positives)};
   std::vector<float> h(hidden);
-  std::vector<size_t> order(sample.size());
+  std::vector<size_t> order(rows);
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
   constexpr size_t kBatch = 64;
   size_t step = 0;

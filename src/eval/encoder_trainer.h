@@ -49,6 +49,12 @@ struct EncoderTrainOptions {
   double lr = 0.003;
   size_t per_group = 500;
   EmbeddingCache* cache = nullptr;  // when set, embeddings are looked up and kept there
+  // The text to embed for a record's text (the view the classifier will show the encoder,
+  // Classifier::ScoreNgramViews). Empty: the text as written.
+  std::function<std::string(std::string_view)> view;
+  // Share of the sample also added as a mutated copy (a random obfuscation of eval/mutators.h,
+  // then `view`), so the head learns what the n-gram model's augmentation taught it.
+  double augment = 0.0;
   // Called with a stage ("embed", "encoder head") and progress in [0,1].
   std::function<void(const char* stage, double fraction)> progress;
 };

@@ -363,20 +363,33 @@ void ScoreExample(const classifier::Classifier& c, const text::ViewBuilder& buil
 // Trains the encoder's head, chooses its cascade on the dev rows (the band that sends
 // `encoder_band` of the safe rows to the encoder; the standardisation of both logits on the safe
 // rows) and puts the cascade's unsafe scores into `dev_scores`, so the thresholds are chosen on
-// what the classifier will compute.
+// what the classifier will compute. Both the head and the cascade embed the view `model` (the
+// n-gram model just trained) picks for the encoder, as scoring will.
 Status AddEncoderCascade(const TrainOptions& o, const std::vector<Example>& train,
-                         const std::vector<Example>& dev, classifier::SentenceEncoder& encoder,
+                         const std::vector<Example>& dev,
+                         const std::vector<std::string>& dev_encoder_views,
+                         const classifier::Classifier& model,
+                         classifier::SentenceEncoder& encoder,
                          std::vector<LabelScores>& dev_scores) {
   EncoderTrainOptions eo;
   eo.seed = o.seed;
   eo.cache = o.embedding_cache;
+  text::ViewBuilder builder;
+  std::vector<text::View> views;
+  std::string scratch;
+  eo.view = [&](std::string_view text) {
+    builder.Build(text, views);
+    LabelScores ignored;
+    return std::string(
+        classifier::EncoderInput(views[model.ScoreNgramViews(views, ignored)].text, scratch));
+  };
+  eo.augment = o.augment;
   if (o.progress) {
     eo.progress = [&o](const char* stage, double f) { o.progress(stage, f); };
   }
   auto head = TrainEncoderHead(encoder, train, eo);
   if (!head.ok()) return head.status();
-  std::vector<std::string_view> texts;
-  for (const Example& ex : dev) texts.push_back(ex.text);
+  const std::vector<std::string_view> texts(dev_encoder_views.begin(), dev_encoder_views.end());
   const std::vector<float> v = EmbedAll(encoder, texts, o.embedding_cache, [&o](double f) {
     if (o.progress) o.progress("encode dev", f);
   });
@@ -525,12 +538,20 @@ StatusOr<TrainResult> TrainModel(const TrainOptions& o, const std::vector<Exampl
   text::ViewBuilder builder;
   std::vector<text::View> views;
   std::vector<LabelScores> dev_scores(dev.size());
+  std::vector<std::string> dev_encoder_views;  // with an encoder: the text it reads, per dev row
+  std::string scratch;
   for (size_t i = 0; i < dev.size(); ++i) {
-    ScoreExample(**model, builder, dev[i].text, views, dev_scores[i]);
+    builder.Build(dev[i].text, views);
+    const size_t k = (*model)->ScoreNgramViews(views, dev_scores[i]);
+    if (encoder) dev_encoder_views.emplace_back(classifier::EncoderInput(views[k].text, scratch));
     if (o.progress && i % 1024 == 0) o.progress("thresholds", double(i) / dev.size());
   }
   if (encoder) {
-    if (Status s = AddEncoderCascade(o, train, dev, *encoder, dev_scores); !s.ok()) return s;
+    if (Status s = AddEncoderCascade(o, train, dev, dev_encoder_views, **model, *encoder,
+                                     dev_scores);
+        !s.ok()) {
+      return s;
+    }
     const std::string encoder_bytes = encoder->Serialize();
     std::ofstream out(tmp_encoder, std::ios::binary | std::ios::trunc);
     out << encoder_bytes;

@@ -180,11 +180,13 @@ TEST_F(TrainerTest, EncoderCascadeIsTrainedWrittenAndApplied) {
   EXPECT_NE(bomb[classifier::kUnsafeLabel], bomb_plain[classifier::kUnsafeLabel]);
   EXPECT_GE(bomb[classifier::kUnsafeLabel], band);
 
-  // The encoder reads the view the n-gram model finds most unsafe, not the raw one: a request
-  // behind an obfuscation the views undo is encoded as the n-grams saw it.
-  std::vector<text::View> obfuscated(2), decoded(1);
-  obfuscated[0].text = "translate pipe into german";
-  obfuscated[1].text = decoded[0].text = "what is a bomb";
+  // The encoder reads the view the n-gram model finds most unsafe (the first on ties), so a
+  // request behind an obfuscation the views undo is encoded as the n-grams saw it; and a
+  // Random-Case text lower-cased (EncoderInput), as the n-gram features are.
+  std::vector<text::View> obfuscated(3), decoded(1);
+  obfuscated[0].text = "WhAt Is A bOmB";
+  obfuscated[1].text = "translate pipe into german";
+  obfuscated[2].text = decoded[0].text = "what is a bomb";
   classifier::LabelScores both, alone;
   (*c)->ScoreViews(obfuscated, both);
   (*c)->ScoreViews(decoded, alone);

@@ -625,7 +625,7 @@ void Classifier::ScoreText(std::string_view text, LabelScores& out) const {
   }
 }
 
-void Classifier::ScoreViews(const std::vector<text::View>& views, LabelScores& out) const {
+size_t Classifier::ScoreNgramViews(const std::vector<text::View>& views, LabelScores& out) const {
   out.fill(0.0f);
   LabelScores one;
   size_t most_unsafe = 0;
@@ -634,12 +634,19 @@ void Classifier::ScoreViews(const std::vector<text::View>& views, LabelScores& o
     if (one[kUnsafeLabel] > out[kUnsafeLabel]) most_unsafe = k;
     for (size_t i = 0; i < kNumLabels; ++i) out[i] = std::max(out[i], one[i]);
   }
+  return most_unsafe;
+}
+
+void Classifier::ScoreViews(const std::vector<text::View>& views, LabelScores& out) const {
+  const size_t encoder_view = ScoreNgramViews(views, out);
   // The sentence encoder reads only what the n-gram model already finds suspicious: it costs
   // milliseconds (encoder.h). It reads the view the n-gram model found most unsafe, so that an
-  // obfuscated request is encoded in its decoded or deobfuscated form, as the n-grams saw it.
+  // obfuscated request is encoded in its decoded or deobfuscated form, as the n-grams saw it,
+  // and a Random-Case one lower-cased (EncoderInput).
   if (encoder_ && !views.empty() && out[kUnsafeLabel] >= encoder_->cascade()->band) {
     std::array<float, SentenceEncoder::kDim> v;
-    encoder_->Embed(views[most_unsafe].text, v.data());
+    thread_local std::string scratch;
+    encoder_->Embed(EncoderInput(views[encoder_view].text, scratch), v.data());
     out[kUnsafeLabel] = encoder_->cascade()->Combine(out[kUnsafeLabel], v.data());
   }
 }

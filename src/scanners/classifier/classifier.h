@@ -98,6 +98,12 @@ class Classifier {
   // compare them with thresholds().
   void ScoreViews(const std::vector<text::View>& views, LabelScores& out) const;
 
+  // ScoreViews without the sentence encoder: the n-gram model and the semantic head, maximum
+  // over views. Returns the index of the view the encoder reads when the text reaches its band
+  // (through EncoderInput, encoder.h): the one scored most unsafe, the first on ties. Training
+  // embeds the same, so the encoder's head learns from the text it will be shown.
+  size_t ScoreNgramViews(const std::vector<text::View>& views, LabelScores& out) const;
+
   // Scores one text with no views (the model's raw opinion of exactly these bytes).
   void ScoreText(std::string_view text, LabelScores& out) const;
 

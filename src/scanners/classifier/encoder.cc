@@ -576,4 +576,35 @@ float EncoderCascade::Combine(float p, const float* v) const {
   return static_cast<float>(band + (1.0 - band) / (1.0 + std::exp(-(zb + ze))));
 }
 
+std::string_view EncoderInput(std::string_view text, std::string& scratch) {
+  size_t words = 0, mixed = 0, upper = 0, lower = 0;
+  bool in_word = false, seen_lower = false, word_mixed = false;
+  for (const char c : text) {
+    const bool is_upper = c >= 'A' && c <= 'Z', is_lower = c >= 'a' && c <= 'z';
+    if (!is_upper && !is_lower) {
+      in_word = false;
+      continue;
+    }
+    if (!in_word) {
+      in_word = true;
+      seen_lower = word_mixed = false;
+      ++words;
+    }
+    upper += is_upper;
+    lower += is_lower;
+    if (is_upper && seen_lower && !word_mixed) {
+      word_mixed = true;
+      ++mixed;
+    }
+    seen_lower = seen_lower || is_lower;
+  }
+  const bool mechanical = (mixed >= 2 && mixed * 5 >= words) || (upper > lower && upper >= 8);
+  if (!mechanical) return text;
+  scratch.assign(text);
+  for (char& c : scratch) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return scratch;
+}
+
 }  // namespace warden::classifier
