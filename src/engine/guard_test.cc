@@ -180,7 +180,7 @@ TEST(Guard, CachedClassifierScoresAreTheScores) {
   const fs::path dir =
       fs::temp_directory_path() / ("warden-guard-cache-" + std::to_string(::getpid()));
   fs::create_directories(dir);
-  for (const char* f : {"warden-v1.ftz", "warden-v1.sem"}) {
+  for (const char* f : {"warden-v1.ftz", "warden-v1.sem", "warden-v1.enc"}) {
     fs::copy_file(fs::path(WARDEN_SOURCE_DIR "/models") / f, dir / f,
                   fs::copy_options::overwrite_existing);
   }

@@ -43,8 +43,8 @@ double OracleScore(std::string_view text, bool unsafe, double separation = 1.0) 
   return 1 / (1 + std::exp(-logit));
 }
 
-constexpr float kBandMin = 0.46f;
-constexpr float kBandMax = 0.80f;
+constexpr float kBandMin = 0.49f;
+constexpr float kBandMax = 0.60f;
 
 TEST(Cascade, JudgeOnAFewPercentMatchesTheJudgeEverywhere) {
   const std::string data = WARDEN_SOURCE_DIR "/../shared/data";
@@ -104,8 +104,8 @@ TEST(Cascade, JudgeOnAFewPercentMatchesTheJudgeEverywhere) {
               eval::RocAuc(pooled, labels));
   // The trade-off across bands, computed from the same scores without the server: the share of
   // the stream the judge would see and the pooled AUPRC (docs/judge.md).
-  for (float lo : {0.3f, 0.4f, 0.44f, 0.46f, 0.47f, 0.48f, 0.49f, 0.5f}) {
-    for (float hi : {0.6f, 0.8f, 0.9f, 0.95f, 1.0f}) {
+  for (float lo : {0.3f, 0.4f, 0.44f, 0.46f, 0.47f, 0.48f, 0.485f, 0.49f, 0.495f, 0.5f}) {
+    for (float hi : {0.55f, 0.6f, 0.7f, 0.8f, 0.9f, 0.95f, 1.0f}) {
       if (hi <= lo) continue;
       std::vector<float> p;
       size_t n = 0;
@@ -114,12 +114,12 @@ TEST(Cascade, JudgeOnAFewPercentMatchesTheJudgeEverywhere) {
         n += in;
         p.push_back(in ? lo + (hi - lo) * judge_alone[i] : classifier[i]);
       }
-      std::printf("band [%.2f, %.2f]: judge on %5.2f%%, pooled AUPRC %.4f\n", lo, hi,
+      std::printf("band [%.3f, %.3f]: judge on %5.2f%%, pooled AUPRC %.4f\n", lo, hi,
                   100.0 * n / classifier.size(), eval::AveragePrecision(p, labels));
     }
   }
   // How good must the judge be for the cascade at ~10% to match it everywhere? Judges of other
-  // strengths (d' = 2 x separation), band [0.46, 0.80]; "fused" orders the band by the sum of
+  // strengths (d' = 2 x separation), the same band; "fused" orders the band by the sum of
   // the judge's logit and the classifier's position in the band instead of the judge alone.
   for (double sep : {0.5, 0.75, 1.0, 1.5}) {
     std::vector<float> alone, banded, fused;
@@ -127,14 +127,16 @@ TEST(Cascade, JudgeOnAFewPercentMatchesTheJudgeEverywhere) {
       const double j = OracleScore((*dev)[i].text, labels[i], sep);
       alone.push_back(static_cast<float>(j));
       const float c = classifier[i];
-      const bool in = c >= 0.46f && c <= 0.80f;
-      banded.push_back(in ? 0.46f + 0.34f * static_cast<float>(j) : c);
-      const double pos = std::clamp((c - 0.46) / 0.34, 0.01, 0.99);
+      const bool in = c >= kBandMin && c <= kBandMax;
+      const float width = kBandMax - kBandMin;
+      banded.push_back(in ? kBandMin + width * static_cast<float>(j) : c);
+      const double pos = std::clamp((c - kBandMin) / width, 0.01f, 0.99f);
       const double f = 1 / (1 + std::exp(-(std::log(j / (1 - j)) + std::log(pos / (1 - pos)))));
-      fused.push_back(in ? 0.46f + 0.34f * static_cast<float>(f) : c);
+      fused.push_back(in ? kBandMin + width * static_cast<float>(f) : c);
     }
-    std::printf("judge d'=%.1f: alone AUPRC %.4f; cascade [0.46,0.80] %.4f, fused %.4f\n", 2 * sep,
-                eval::AveragePrecision(alone, labels), eval::AveragePrecision(banded, labels),
+    std::printf("judge d'=%.1f: alone AUPRC %.4f; cascade [%.3f, %.3f] %.4f, fused %.4f\n",
+                2 * sep, eval::AveragePrecision(alone, labels), kBandMin, kBandMax,
+                eval::AveragePrecision(banded, labels),
                 eval::AveragePrecision(fused, labels));
   }
   // Issue 7's cascade target: the judge sees at most 10% of the stream, and the pooled ranking

@@ -29,7 +29,8 @@ const std::string kSemantic = WARDEN_SOURCE_DIR "/models/warden-v1.sem";
 
 // The shipped model with its manifest's window_tokens set to `window` (0: whole text only),
 // with or without its semantic head, loaded from a copy in a temp directory (removed again: a
-// loaded model keeps no file open).
+// loaded model keeps no file open). Without the sentence encoder cascade: these tests are about
+// the n-gram model and the semantic head (trainer_test and encoder_test cover the cascade).
 std::shared_ptr<const Classifier> LoadWithWindow(size_t window, bool semantic = true) {
   namespace fs = std::filesystem;
   const fs::path dir = fs::temp_directory_path() /
@@ -44,6 +45,9 @@ std::shared_ptr<const Classifier> LoadWithWindow(size_t window, bool semantic = 
     } else {
       manifest.erase(at, manifest.find('\n', at) + 1 - at);  // the key's one line
     }
+  }
+  if (const size_t at = manifest.find("\"encoder\": "); at != std::string::npos) {
+    manifest.erase(at, manifest.find('\n', at) + 1 - at);
   }
   const std::string key = "\"window_tokens\": ";
   if (const size_t at = manifest.find(key); at != std::string::npos) {
@@ -107,10 +111,12 @@ TEST(ClassifierTest, EmptyTextScoresZero) {
 }
 
 // A model whose manifest asks for windows finds an injected instruction inside a long
-// harmless document, which the whole-text average dilutes.
+// harmless document, which the whole-text average dilutes. Measured on the n-gram model alone:
+// the windows are its mechanism, and how much the semantic head adds on top depends on its word
+// list (the shipped head's 25,000 words lift this window's score less than 100,000 did).
 TEST(ClassifierTest, WindowsFindAnInstructionInALongDocument) {
-  auto windowed = LoadWithWindow(48);
-  auto whole = LoadWithWindow(0);
+  auto windowed = LoadWithWindow(48, false);
+  auto whole = LoadWithWindow(0, false);
   ASSERT_NE(windowed, nullptr);
   ASSERT_NE(whole, nullptr);
   EXPECT_EQ(windowed->window_tokens(), 48u);
