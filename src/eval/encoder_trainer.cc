@@ -1,7 +1,5 @@
 #include "eval/encoder_trainer.h"
 
-#include "eval/mutators.h"
-
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -9,6 +7,8 @@
 #include <random>
 #include <thread>
 #include <utility>
+
+#include "eval/mutators.h"
 
 namespace warden::eval {
 

@@ -368,8 +368,7 @@ void ScoreExample(const classifier::Classifier& c, const text::ViewBuilder& buil
 Status AddEncoderCascade(const TrainOptions& o, const std::vector<Example>& train,
                          const std::vector<Example>& dev,
                          const std::vector<std::string>& dev_encoder_views,
-                         const classifier::Classifier& model,
-                         classifier::SentenceEncoder& encoder,
+                         const classifier::Classifier& model, classifier::SentenceEncoder& encoder,
                          std::vector<LabelScores>& dev_scores) {
   EncoderTrainOptions eo;
   eo.seed = o.seed;
@@ -547,8 +546,8 @@ StatusOr<TrainResult> TrainModel(const TrainOptions& o, const std::vector<Exampl
     if (o.progress && i % 1024 == 0) o.progress("thresholds", double(i) / dev.size());
   }
   if (encoder) {
-    if (Status s = AddEncoderCascade(o, train, dev, dev_encoder_views, **model, *encoder,
-                                     dev_scores);
+    if (Status s =
+            AddEncoderCascade(o, train, dev, dev_encoder_views, **model, *encoder, dev_scores);
         !s.ok()) {
       return s;
     }
@@ -614,7 +613,8 @@ StatusOr<std::vector<LosoRow>> LeaveOneSourceOut(
     if (held.empty()) return InvalidArgumentError("unknown source \"" + source + "\"");
     TrainOptions o = options;
     o.out = (fs::path(options.tmp_dir) / ("warden-loso-" + std::to_string(::getpid()))).string();
-    // The folds share nearly all their texts: each is embedded once.
+    // The folds share most of their texts: each text is embedded once, by the first fold that
+    // needs it.
     if (!o.encoder.empty() && o.embedding_cache == nullptr) o.embedding_cache = &embeddings;
     auto r = TrainModel(o, tr, dv);
     if (!r.ok()) return r.status();

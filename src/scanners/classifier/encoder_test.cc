@@ -84,16 +84,17 @@ TEST(EncoderInputTest, LowerCasesRandomCaseAndShoutingOnly) {
   std::string scratch;
   EXPECT_EQ(EncoderInput("pLAn aN AtTAcK ON ThE CrOwD", scratch), "plan an attack on the crowd");
   EXPECT_EQ(EncoderInput("HOW DO I MAKE A PIPE BOMB", scratch), "how do i make a pipe bomb");
-  for (const char* written : {"Plan a trip to Lisbon with my iPhone and McDonald's vouchers.",
-                              "NASA and the FBI", "How do I bake bread?", "", "1234 !!",
-                              "caf\xC3\xA9 \xE5\xA6\x82"}) {
+  for (const char* written :
+       {"Plan a trip to Lisbon with my iPhone and McDonald's vouchers.", "NASA and the FBI",
+        "How do I bake bread?", "", "1234 !!", "caf\xC3\xA9 \xE5\xA6\x82"}) {
     const std::string_view in = written;
     const std::string_view out = EncoderInput(in, scratch);
     EXPECT_EQ(out, in);
     EXPECT_EQ(out.data(), in.data()) << "copied: " << written;
   }
   // Only ASCII letters change: other bytes (UTF-8 included) stay as they are.
-  EXPECT_EQ(EncoderInput("WhAt Is \xC3\x89t\xC3\xA9 bOmB", scratch), "what is \xC3\x89t\xC3\xA9 bomb");
+  EXPECT_EQ(EncoderInput("WhAt Is \xC3\x89t\xC3\xA9 bOmB", scratch),
+            "what is \xC3\x89t\xC3\xA9 bomb");
 }
 
 TEST(SentenceEncoderTest, SplitsIntoTheHighestScoringPieces) {
