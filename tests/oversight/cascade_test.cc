@@ -134,10 +134,9 @@ TEST(Cascade, JudgeOnAFewPercentMatchesTheJudgeEverywhere) {
       const double f = 1 / (1 + std::exp(-(std::log(j / (1 - j)) + std::log(pos / (1 - pos)))));
       fused.push_back(in ? kBandMin + width * static_cast<float>(f) : c);
     }
-    std::printf("judge d'=%.1f: alone AUPRC %.4f; cascade [%.3f, %.3f] %.4f, fused %.4f\n",
-                2 * sep, eval::AveragePrecision(alone, labels), kBandMin, kBandMax,
-                eval::AveragePrecision(banded, labels),
-                eval::AveragePrecision(fused, labels));
+    std::printf("judge d'=%.1f: alone AUPRC %.4f; cascade [%.3f, %.3f] %.4f, fused %.4f\n", 2 * sep,
+                eval::AveragePrecision(alone, labels), kBandMin, kBandMax,
+                eval::AveragePrecision(banded, labels), eval::AveragePrecision(fused, labels));
   }
   // Issue 7's cascade target: the judge sees at most 10% of the stream, and the pooled ranking
   // is at least as good as the judge asked about everything (docs/judge.md), and better than
