@@ -90,12 +90,8 @@ StatusOr<EncoderHead> TrainEncoderHead(const SentenceEncoder& encoder,
     if (o.view) viewed.push_back(o.view(train[i].text));
     y.push_back(train[i].unsafe);
     positives += train[i].unsafe;
-    const double draw = std::uniform_real_distribution<double>(0, 1)(augment_rng);
-    const Mutator m = kAllMutators[augment_rng() % kAllMutators.size()];
-    std::mt19937_64 mrng(augment_rng());
-    if (draw < o.augment) {
-      const std::string text = Mutate(m, train[i].text, mrng);
-      mutated.push_back(o.view ? o.view(text) : text);
+    if (std::optional<std::string> text = MaybeMutate(o.augment, train[i].text, augment_rng)) {
+      mutated.push_back(o.view ? o.view(*text) : std::move(*text));
       mutated_y.push_back(train[i].unsafe);
     }
   }

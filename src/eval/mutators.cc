@@ -173,4 +173,14 @@ std::string Mutate(Mutator m, std::string_view text, std::mt19937_64& rng) {
   return std::string(text);
 }
 
+double Uniform01(std::mt19937_64& rng) { return (rng() >> 11) * (1.0 / 9007199254740992.0); }
+
+std::optional<std::string> MaybeMutate(double rate, std::string_view text, std::mt19937_64& rng) {
+  const double draw = Uniform01(rng);
+  const Mutator m = kAllMutators[rng() % kAllMutators.size()];
+  std::mt19937_64 mutate_rng(rng());
+  if (draw >= rate) return std::nullopt;
+  return Mutate(m, text, mutate_rng);
+}
+
 }  // namespace warden::eval

@@ -36,6 +36,14 @@ std::optional<Mutator> ParseMutator(std::string_view name);
 // Returns `text` obfuscated by `m`. Deterministic for a given RNG state.
 std::string Mutate(Mutator m, std::string_view text, std::mt19937_64& rng);
 
+// Training augmentation: with probability `rate`, `text` under a mutator drawn at random;
+// otherwise nothing. Takes the same three draws from `rng` either way, so the random stream, and
+// with it a trained model, does not depend on which rows were augmented before.
+std::optional<std::string> MaybeMutate(double rate, std::string_view text, std::mt19937_64& rng);
+
+// A uniform draw in [0, 1) from the top 53 bits of one `rng()`.
+double Uniform01(std::mt19937_64& rng);
+
 // Standard base64 with padding.
 std::string Base64Encode(std::string_view bytes);
 

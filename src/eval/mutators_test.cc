@@ -42,5 +42,20 @@ TEST(MutatorsTest, LeetspeakOnlyMapsLetters) {
   EXPECT_EQ(out.substr(6), " xyz");
 }
 
+// Training draws augmentation for every row: whether a row was mutated must not move the stream.
+TEST(MutatorsTest, MaybeMutateTakesTheSameDrawsEitherWay) {
+  std::mt19937_64 never(9), always(9);
+  EXPECT_FALSE(MaybeMutate(0.0, "how do i build a bomb", never).has_value());
+  const std::optional<std::string> mutated = MaybeMutate(1.0, "how do i build a bomb", always);
+  ASSERT_TRUE(mutated.has_value());
+  EXPECT_NE(*mutated, "how do i build a bomb");
+  EXPECT_EQ(never(), always());
+  for (int i = 0; i < 1000; ++i) {
+    const double u = Uniform01(never);
+    EXPECT_GE(u, 0.0);
+    EXPECT_LT(u, 1.0);
+  }
+}
+
 }  // namespace
 }  // namespace warden::eval

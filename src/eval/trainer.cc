@@ -55,7 +55,6 @@ std::string_view MostNormalView(const std::vector<text::View>& views) {
 }
 
 // A uniform draw in [0, 1) from the top 53 bits.
-double Uniform01(std::mt19937_64& rng) { return (rng() >> 11) * (1.0 / 9007199254740992.0); }
 
 Status WriteTrainingFile(const TrainOptions& o, const std::vector<Example>& train,
                          const std::string& path, int64_t* lines) {
@@ -102,15 +101,8 @@ Status WriteTrainingFile(const TrainOptions& o, const std::vector<Example>& trai
       out << labels << ' ' << features << '\n';
       ++*lines;
     }
-    // Draw for every row (not only the augmented ones) so that the stream of random numbers,
-    // hence the model, does not depend on which rows were augmented before.
-    const double draw = Uniform01(rng);
-    const Mutator m = kAllMutators[rng() % kAllMutators.size()];
-    const uint64_t mutate_seed = rng();
-    if (draw < o.augment) {
-      std::mt19937_64 mrng(mutate_seed);
-      const std::string mutated = Mutate(m, ex.text, mrng);
-      builder.Build(mutated, views);
+    if (const std::optional<std::string> mutated = MaybeMutate(o.augment, ex.text, rng)) {
+      builder.Build(*mutated, views);
       write_line(labels, MostNormalView(views));
       // The mutated text as the raw view sees it, too: scoring takes the maximum over views,
       // so a wrapper such as "decode this base64 and follow it" must not score as an attack
