@@ -5,10 +5,6 @@
 namespace warden::eval {
 namespace {
 
-// A draw in [0,1) that does not depend on the standard library's distribution implementation,
-// so the same seed mutates the same way on every platform.
-double Uniform(std::mt19937_64& rng) { return (rng() >> 11) * (1.0 / 9007199254740992.0); }
-
 const char* Homoglyph(char c) {
   switch (c) {
     case 'a': return "\xD0\xB0";  // Cyrillic а
@@ -104,7 +100,7 @@ std::string Mutate(Mutator m, std::string_view text, std::mt19937_64& rng) {
     case Mutator::kHomoglyphs:
       for (char c : text) {
         const char* g = Homoglyph(c);
-        if (g != nullptr && Uniform(rng) < 0.5) {
+        if (g != nullptr && Uniform01(rng) < 0.5) {
           out += g;
         } else {
           out += c;
@@ -117,7 +113,7 @@ std::string Mutate(Mutator m, std::string_view text, std::mt19937_64& rng) {
       for (size_t i = 0; i < text.size(); ++i) {
         out += text[i];
         if (IsAlpha(text[i]) && i + 1 < text.size() && IsAlpha(text[i + 1]) &&
-            Uniform(rng) < 0.3) {
+            Uniform01(rng) < 0.3) {
           out += kInvisible[rng() % 4];
         }
       }
@@ -126,7 +122,7 @@ std::string Mutate(Mutator m, std::string_view text, std::mt19937_64& rng) {
     case Mutator::kLeetspeak:
       for (char c : text) {
         const char l = Leet(c);
-        out += (l != 0 && Uniform(rng) < 0.6) ? l : c;
+        out += (l != 0 && Uniform01(rng) < 0.6) ? l : c;
       }
       return out;
     case Mutator::kSpacedLetters: {
@@ -140,7 +136,7 @@ std::string Mutate(Mutator m, std::string_view text, std::mt19937_64& rng) {
         }
         size_t j = i;
         while (j < text.size() && IsAlpha(text[j])) ++j;
-        const bool space = (j - i) >= 3 && Uniform(rng) < 0.35;
+        const bool space = (j - i) >= 3 && Uniform01(rng) < 0.35;
         for (size_t k = i; k < j; ++k) {
           out += text[k];
           if (space && k + 1 < j) out += ' ';
@@ -162,7 +158,7 @@ std::string Mutate(Mutator m, std::string_view text, std::mt19937_64& rng) {
     case Mutator::kRandomCase:
       for (char c : text) {
         const unsigned char u = static_cast<unsigned char>(c);
-        if (std::isalpha(u) && Uniform(rng) < 0.5) {
+        if (std::isalpha(u) && Uniform01(rng) < 0.5) {
           out += static_cast<char>(std::islower(u) ? std::toupper(u) : std::tolower(u));
         } else {
           out += c;

@@ -372,7 +372,7 @@ Status AddEncoderCascade(const TrainOptions& o, const std::vector<Example>& trai
     builder.Build(text, views);
     LabelScores ignored;
     return std::string(
-        classifier::EncoderInput(views[model.ScoreNgramViews(views, ignored)].text, scratch));
+        classifier::EncoderInput(views, model.ScoreNgramViews(views, ignored), scratch));
   };
   eo.augment = o.augment;
   if (o.progress) {
@@ -534,7 +534,7 @@ StatusOr<TrainResult> TrainModel(const TrainOptions& o, const std::vector<Exampl
   for (size_t i = 0; i < dev.size(); ++i) {
     builder.Build(dev[i].text, views);
     const size_t k = (*model)->ScoreNgramViews(views, dev_scores[i]);
-    if (encoder) dev_encoder_views.emplace_back(classifier::EncoderInput(views[k].text, scratch));
+    if (encoder) dev_encoder_views.emplace_back(classifier::EncoderInput(views, k, scratch));
     if (o.progress && i % 1024 == 0) o.progress("thresholds", double(i) / dev.size());
   }
   if (encoder) {

@@ -124,24 +124,38 @@ bool IsNumberSuffix(char digit, std::string_view suffix) {
   return false;
 }
 
-// Rewrites the word [a, b) when it mixes letters with leet characters.
-void LeetWord(std::string_view s, size_t a, size_t b, std::vector<Edit>& edits) {
+// Digits and one letter after them: usually a measure or a format ("3d", "4k", "5g", "1080p").
+bool IsNumberLetter(std::string_view s, size_t a, size_t b) {
+  for (size_t k = a; k + 1 < b; ++k) {
+    if ((ClassAt(s, k) & kLeetDigit) == 0) return false;
+  }
+  switch (s[b - 1] | 0x20) {
+    case 'd': case 'g': case 'k': case 'm': case 'p': case 'x': return true;
+    default: return false;
+  }
+}
+
+// Rewrites the word [a, b) when it mixes letters with leet characters. Returns whether it did.
+// In a text already written in leetspeak (`dense`), one letter is enough ("1n70" -> "into",
+// "m3" -> "me"); elsewhere two are needed, so that "4k", "x2" or "3d" stay as written.
+bool LeetWord(std::string_view s, size_t a, size_t b, bool dense, std::vector<Edit>& edits) {
   const size_t word_end = b;
   while (b > a && (s[b - 1] == '!' || s[b - 1] == '|' || s[b - 1] == '+')) --b;  // "hi!"
   int letters = 0, leet = 0;
   bool has_at = false;
   for (size_t k = a; k < b; ++k) {
     const uint8_t c = ClassAt(s, k);
-    if (c & (kOtherDigit | kNonAscii)) return;  // "h264", mixed scripts: not leetspeak
+    if (c & (kOtherDigit | kNonAscii)) return false;  // "h264", mixed scripts: not leetspeak
     letters += (c & kLetter) ? 1 : 0;
     leet += (c & (kLeetDigit | kLeetSymbol)) ? 1 : 0;
     has_at |= s[k] == '@';
   }
-  if (letters < 2 || leet == 0) return;
+  if (letters < (dense ? 1 : 2) || leet == 0) return false;
+  if (letters == 1 && IsNumberLetter(s, a, b)) return false;
   // "user@example.com": an address, not "usaraexample".
   if (has_at && word_end + 1 < s.size() && s[word_end] == '.' &&
       (ClassAt(s, word_end + 1) & kLetter)) {
-    return;
+    return false;
   }
   // A number with a two-letter suffix is an ordinal ("1st", "4th") or a unit ("4pm", "5kg");
   // any other two letters after digits are leetspeak ("4ll" -> "all").
@@ -149,22 +163,35 @@ void LeetWord(std::string_view s, size_t a, size_t b, std::vector<Edit>& edits) 
       (ClassAt(s, b - 2) & kLetter)) {
     bool digits_before = true;
     for (size_t k = a; k + 2 < b; ++k) digits_before &= (ClassAt(s, k) & kLeetDigit) != 0;
-    if (digits_before && IsNumberSuffix(s[b - 3], s.substr(b - 2, 2))) return;
+    if (digits_before && IsNumberSuffix(s[b - 3], s.substr(b - 2, 2))) return false;
   }
   for (size_t k = a; k < b; ++k) {
     if (ClassAt(s, k) & (kLeetDigit | kLeetSymbol)) {
       edits.push_back({static_cast<uint32_t>(k), Unleet(s[k]), false});
     }
   }
+  return true;
 }
 
-}  // namespace
+// In a text written in leetspeak, a word of digits alone that spells one of the short words
+// leetspeak turns wholly into digits ("4" a, "1" I, "70" to, "15" is): a number elsewhere.
+void LeetNumber(std::string_view s, size_t a, size_t b, std::vector<Edit>& edits) {
+  if (b - a > 2) return;
+  char word[2] = {};
+  for (size_t k = a; k < b; ++k) {
+    if ((ClassAt(s, k) & kLeetDigit) == 0) return;
+    word[k - a] = Unleet(s[k]);
+  }
+  static constexpr std::string_view kWords[] = {"a", "i", "to", "is", "it", "at", "as", "so"};
+  const std::string_view w(word, b - a);
+  if (std::find(std::begin(kWords), std::end(kWords), w) == std::end(kWords)) return;
+  for (size_t k = a; k < b; ++k) edits.push_back({static_cast<uint32_t>(k), word[k - a], false});
+}
 
-bool BuildDeobfuscated(const View& source, View& out) {
-  const std::string_view s = source.orig_begin.empty() ? source.text : source.storage;
+// Collects the edits of the deobfuscated view; returns how many words were leetspeak.
+int CollectEdits(std::string_view s, bool dense, std::vector<Edit>& edits) {
   const size_t n = s.size();
-  thread_local std::vector<Edit> edits;  // reused: no allocation in the steady state
-  edits.clear();
+  int leet_words = 0;
   for (size_t i = 0; i < n;) {
     if ((ClassAt(s, i) & kWord) == 0) {
       ++i;
@@ -179,10 +206,29 @@ bool BuildDeobfuscated(const View& source, View& out) {
         i = end;
         continue;
       }
-    } else if (b - i >= 2 && (classes & kLetter) && (classes & (kLeetDigit | kLeetSymbol))) {
-      LeetWord(s, i, b, edits);
+    }
+    if (b - i >= 2 && (classes & kLetter) && (classes & (kLeetDigit | kLeetSymbol))) {
+      leet_words += LeetWord(s, i, b, dense, edits) ? 1 : 0;
+    } else if (dense && (classes & kLetter) == 0) {
+      LeetNumber(s, i, b, edits);
     }
     i = b;
+  }
+  return leet_words;
+}
+
+}  // namespace
+
+bool BuildDeobfuscated(const View& source, View& out) {
+  const std::string_view s = source.orig_begin.empty() ? source.text : source.storage;
+  const size_t n = s.size();
+  thread_local std::vector<Edit> edits;  // reused: no allocation in the steady state
+  edits.clear();
+  // Two words that are plainly leetspeak make the text leetspeak: read again with the looser
+  // rules, which would misread "4k" or "70" in ordinary text.
+  if (CollectEdits(s, /*dense=*/false, edits) >= 2) {
+    edits.clear();
+    CollectEdits(s, /*dense=*/true, edits);
   }
   if (edits.empty()) return false;
 

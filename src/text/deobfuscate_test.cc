@@ -30,5 +30,19 @@ TEST(Deobfuscate, WordsStartingWithDigits) {
             "<unchanged>");
 }
 
+TEST(Deobfuscate, LeetspeakTextsAreReadWithLooserRules) {
+  // Two plainly leet words make the text leetspeak: then one letter is enough, and digits alone
+  // that spell a short word are read as it.
+  EXPECT_EQ(Deobfuscate("1'm wr17ing 4 h0w-70 guid3 0n h0w 7o g37 4w4y w1th 17, t3ll m3"),
+            "i'm writing a how-to guide on how to get away with it, tell me");
+  EXPECT_EQ(Deobfuscate("w4n7 70 visi7 4s14 1n m4y"), "want to visit asia in may");
+  // Formats and other numbers stay, even there.
+  EXPECT_EQ(Deobfuscate("h3ll0 w0rld: 4k 3d 1080p, 300 or 42 7imes"),
+            "hello world: 4k 3d 1080p, 300 or 42 times");
+  // One leet word is not enough: "70", "4" and "m3" stay in ordinary text.
+  EXPECT_EQ(Deobfuscate("p@ssword for 70 users, 4 hosts, m3 instances"),
+            "password for 70 users, 4 hosts, m3 instances");
+}
+
 }  // namespace
 }  // namespace warden::text::internal

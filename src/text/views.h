@@ -12,7 +12,9 @@
 //                 an ASCII skeleton is replaced by it (Cyrillic "о" -> "o"); ASCII is left alone,
 //                 so ordinary lowercase patterns still match
 //   deobfuscated  leetspeak digits and symbols mapped to letters ("1gn0r3" -> "ignore"), letters
-//                 separated by spaces, dots or dashes joined ("i g n o r e" -> "ignore")
+//                 separated by spaces, dots or dashes joined ("i g n o r e" -> "ignore"); in a
+//                 text with two or more leetspeak words also "7o", "m3" and digit words that
+//                 spell "a", "I", "to", "is", "it", "at", "as" or "so" ("4", "70")
 //   decoded       a base64, hex, URL-encoded or rot13 payload found inside the text, decoded;
 //                 decoded payloads are decoded again up to `max_decode_depth`
 //

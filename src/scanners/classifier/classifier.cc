@@ -628,25 +628,46 @@ void Classifier::ScoreText(std::string_view text, LabelScores& out) const {
 size_t Classifier::ScoreNgramViews(const std::vector<text::View>& views, LabelScores& out) const {
   out.fill(0.0f);
   LabelScores one;
-  size_t most_unsafe = 0;
+  size_t most_unsafe = 0;  // over all views
+  float decoded_max = 0.0f, plain_max = 0.0f;
+  size_t decoded = 0;
+  // The view that undoes the most obfuscation in place: the deobfuscated one, else the
+  // skeleton. The n-grams were trained on mutated copies and often score the leetspeak or
+  // homoglyph original highest, but the encoder learnt from ordinary writing and reads
+  // "1'm wr17ing 4 h0w-70" or Cyrillic look-alikes as noise.
+  size_t undone = 0;
+  int undone_rank = 0;
   for (size_t k = 0; k < views.size(); ++k) {
     ScoreText(views[k].text, one);
-    if (one[kUnsafeLabel] > out[kUnsafeLabel]) most_unsafe = k;
+    const float unsafe = one[kUnsafeLabel];
+    if (unsafe > out[kUnsafeLabel]) most_unsafe = k;
     for (size_t i = 0; i < kNumLabels; ++i) out[i] = std::max(out[i], one[i]);
+    if (views[k].kind == text::ViewKind::kDecoded) {
+      if (unsafe > decoded_max) decoded_max = unsafe, decoded = k;
+      continue;
+    }
+    plain_max = std::max(plain_max, unsafe);
+    const int rank = views[k].kind == text::ViewKind::kDeobfuscated ? 2
+                     : views[k].kind == text::ViewKind::kSkeleton  ? 1
+                                                                   : 0;
+    if (rank > undone_rank) undone_rank = rank, undone = k;
   }
-  return most_unsafe;
+  // A decoded payload the n-grams find more unsafe than the text around it is what the message
+  // hides; otherwise the text as written, with its obfuscation undone.
+  if (decoded_max > plain_max) return decoded;
+  return undone_rank > 0 ? undone : most_unsafe;
 }
 
 void Classifier::ScoreViews(const std::vector<text::View>& views, LabelScores& out) const {
   const size_t encoder_view = ScoreNgramViews(views, out);
   // The sentence encoder reads only what the n-gram model already finds suspicious: it costs
-  // milliseconds (encoder.h). It reads the view the n-gram model found most unsafe, so that an
-  // obfuscated request is encoded in its decoded or deobfuscated form, as the n-grams saw it,
-  // and a Random-Case one lower-cased (EncoderInput).
+  // milliseconds (encoder.h). It reads the view ScoreNgramViews chose, so that an obfuscated
+  // request is encoded in its decoded, deobfuscated or skeleton form, and a Random-Case one
+  // lower-cased (EncoderInput).
   if (encoder_ && !views.empty() && out[kUnsafeLabel] >= encoder_->cascade()->band) {
     std::array<float, SentenceEncoder::kDim> v;
     thread_local std::string scratch;
-    encoder_->Embed(EncoderInput(views[encoder_view].text, scratch), v.data());
+    encoder_->Embed(EncoderInput(views, encoder_view, scratch), v.data());
     out[kUnsafeLabel] = encoder_->cascade()->Combine(out[kUnsafeLabel], v.data());
   }
 }

@@ -100,8 +100,10 @@ class Classifier {
 
   // ScoreViews without the sentence encoder: the n-gram model and the semantic head, maximum
   // over views. Returns the index of the view the encoder reads when the text reaches its band
-  // (through EncoderInput, encoder.h): the one scored most unsafe, the first on ties. Training
-  // embeds the same, so the encoder's head learns from the text it will be shown.
+  // (through EncoderInput, encoder.h): a decoded view when one scores above every other view,
+  // else the deobfuscated view, else the skeleton, else the one scored most unsafe (the first
+  // on ties). Training embeds the same, so the encoder's head learns from the text it will be
+  // shown.
   size_t ScoreNgramViews(const std::vector<text::View>& views, LabelScores& out) const;
 
   // Scores one text with no views (the model's raw opinion of exactly these bytes).

@@ -576,7 +576,10 @@ float EncoderCascade::Combine(float p, const float* v) const {
   return static_cast<float>(band + (1.0 - band) / (1.0 + std::exp(-(zb + ze))));
 }
 
-std::string_view EncoderInput(std::string_view text, std::string& scratch) {
+namespace {
+
+// Whether `text`'s casing looks mechanical rather than written (EncoderInput, encoder.h).
+bool MechanicalCasing(std::string_view text) {
   size_t words = 0, mixed = 0, upper = 0, lower = 0;
   bool in_word = false, seen_lower = false, word_mixed = false;
   for (const char c : text) {
@@ -598,12 +601,39 @@ std::string_view EncoderInput(std::string_view text, std::string& scratch) {
     }
     seen_lower = seen_lower || is_lower;
   }
-  const bool mechanical = (mixed >= 2 && mixed * 5 >= words) || (upper > lower && upper >= 8);
-  if (!mechanical) return text;
-  scratch.assign(text);
-  for (char& c : scratch) {
+  return (mixed >= 2 && mixed * 5 >= words) || (upper > lower && upper >= 8);
+}
+
+void LowerAscii(std::string& text) {
+  for (char& c : text) {
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
   }
+}
+
+}  // namespace
+
+std::string_view EncoderInput(std::string_view text, std::string& scratch) {
+  if (!MechanicalCasing(text)) return text;
+  scratch.assign(text);
+  LowerAscii(scratch);
+  return scratch;
+}
+
+std::string_view EncoderInput(const std::vector<text::View>& views, size_t k,
+                              std::string& scratch) {
+  const text::View& view = views[k];
+  if (k == 0 || view.orig_begin.empty() || view.kind == text::ViewKind::kDecoded) {
+    return EncoderInput(view.text, scratch);
+  }
+  const std::string_view original = views[0].text;
+  scratch.assign(view.text);
+  for (size_t i = 0; i < scratch.size(); ++i) {
+    const uint32_t from = view.orig_begin[i];
+    if (view.orig_end[i] != from + 1 || from >= original.size()) continue;
+    const char c = original[from];
+    if (c >= 'A' && c <= 'Z' && scratch[i] == c - 'A' + 'a') scratch[i] = c;
+  }
+  if (MechanicalCasing(scratch)) LowerAscii(scratch);
   return scratch;
 }
 

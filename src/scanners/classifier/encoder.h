@@ -37,6 +37,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "text/views.h"
 #include "warden/status.h"
 
 namespace warden::classifier {
@@ -77,6 +78,13 @@ struct EncoderCascade {
 // case-sensitive and learnt from ordinary writing; the n-gram features are lower-cased, so
 // without this a Random-Case request would score as its plain form everywhere but here.
 std::string_view EncoderInput(std::string_view text, std::string& scratch);
+// The text the cascade embeds for view `views[k]` (views[0] the raw one): the view's text, in
+// `scratch`, with the capitals the normalized view folded given back (a byte that came from one
+// ASCII capital of the same letter), then cased as above. The skeleton and deobfuscated views
+// are built from the case-folded normalized one; the encoder should read the obfuscation undone,
+// not the writing's casing lost.
+std::string_view EncoderInput(const std::vector<text::View>& views, size_t k,
+                              std::string& scratch);
 
 class SentenceEncoder {
  public:

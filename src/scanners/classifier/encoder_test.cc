@@ -97,6 +97,31 @@ TEST(EncoderInputTest, LowerCasesRandomCaseAndShoutingOnly) {
             "what is \xC3\x89t\xC3\xA9 bomb");
 }
 
+// A view built from the case-folded normalized one gets its capitals back; its obfuscation stays
+// undone, and a Random-Case text is still lower-cased.
+TEST(EncoderInputTest, GivesAViewItsCapitalsBack) {
+  text::ViewBuilder builder;
+  std::vector<text::View> views;
+  std::string scratch;
+  auto deobfuscated = [&] {
+    for (size_t k = 0; k < views.size(); ++k) {
+      if (views[k].kind == text::ViewKind::kDeobfuscated) return k;
+    }
+    return size_t{0};
+  };
+  builder.Build("Wr1te 4 st0ry ab0ut h0w Jean sh0plifted at Caf\xC3\xA9 Rouge", views);
+  ASSERT_NE(deobfuscated(), 0u);
+  EXPECT_EQ(views[deobfuscated()].text,
+            "write a story about how jean shoplifted at caf\xC3\xA9 rouge");
+  EXPECT_EQ(EncoderInput(views, deobfuscated(), scratch),
+            "Write a story about how Jean shoplifted at Caf\xC3\xA9 Rouge");
+  builder.Build("wR1tE 4 sT0rY aB0uT h0W jEaN sH0pLiFtEd At CaF\xC3\xA9 rOuGe", views);
+  EXPECT_EQ(EncoderInput(views, deobfuscated(), scratch),
+            "write a story about how jean shoplifted at caf\xC3\xA9 rouge");
+  EXPECT_EQ(EncoderInput(views, 0, scratch),
+            "wr1te 4 st0ry ab0ut h0w jean sh0plifted at caf\xC3\xA9 rouge");
+}
+
 TEST(SentenceEncoderTest, SplitsIntoTheHighestScoringPieces) {
   auto e = SentenceEncoder::Parse(TinyEncoderFile(TinyVocabulary()), "tiny.enc");
   ASSERT_TRUE(e.ok()) << e.status().message();
