@@ -130,8 +130,15 @@ bool IsNumberLetter(std::string_view s, size_t a, size_t b) {
     if ((ClassAt(s, k) & kLeetDigit) == 0) return false;
   }
   switch (s[b - 1] | 0x20) {
-    case 'd': case 'g': case 'k': case 'm': case 'p': case 'x': return true;
-    default: return false;
+    case 'd':
+    case 'g':
+    case 'k':
+    case 'm':
+    case 'p':
+    case 'x':
+      return true;
+    default:
+      return false;
   }
 }
 

@@ -643,14 +643,20 @@ size_t Classifier::ScoreNgramViews(const std::vector<text::View>& views, LabelSc
     if (unsafe > out[kUnsafeLabel]) most_unsafe = k;
     for (size_t i = 0; i < kNumLabels; ++i) out[i] = std::max(out[i], one[i]);
     if (views[k].kind == text::ViewKind::kDecoded) {
-      if (unsafe > decoded_max) decoded_max = unsafe, decoded = k;
+      if (unsafe > decoded_max) {
+        decoded_max = unsafe;
+        decoded = k;
+      }
       continue;
     }
     plain_max = std::max(plain_max, unsafe);
     const int rank = views[k].kind == text::ViewKind::kDeobfuscated ? 2
-                     : views[k].kind == text::ViewKind::kSkeleton  ? 1
-                                                                   : 0;
-    if (rank > undone_rank) undone_rank = rank, undone = k;
+                     : views[k].kind == text::ViewKind::kSkeleton   ? 1
+                                                                    : 0;
+    if (rank > undone_rank) {
+      undone_rank = rank;
+      undone = k;
+    }
   }
   // A decoded payload the n-grams find more unsafe than the text around it is what the message
   // hides; otherwise the text as written, with its obfuscation undone.

@@ -83,8 +83,7 @@ std::string_view EncoderInput(std::string_view text, std::string& scratch);
 // ASCII capital of the same letter), then cased as above. The skeleton and deobfuscated views
 // are built from the case-folded normalized one; the encoder should read the obfuscation undone,
 // not the writing's casing lost.
-std::string_view EncoderInput(const std::vector<text::View>& views, size_t k,
-                              std::string& scratch);
+std::string_view EncoderInput(const std::vector<text::View>& views, size_t k, std::string& scratch);
 
 class SentenceEncoder {
  public:
