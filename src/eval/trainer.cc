@@ -54,8 +54,6 @@ std::string_view MostNormalView(const std::vector<text::View>& views) {
   return best;
 }
 
-// A uniform draw in [0, 1) from the top 53 bits.
-
 Status WriteTrainingFile(const TrainOptions& o, const std::vector<Example>& train,
                          const std::string& path, int64_t* lines) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
