@@ -41,7 +41,8 @@ std::string Mutate(Mutator m, std::string_view text, std::mt19937_64& rng);
 // with it a trained model, does not depend on which rows were augmented before.
 std::optional<std::string> MaybeMutate(double rate, std::string_view text, std::mt19937_64& rng);
 
-// A uniform draw in [0, 1) from the top 53 bits of one `rng()`.
+// A uniform draw in [0, 1) from the top 53 bits of one `rng()`: unlike the standard library's
+// distributions it is the same on every platform, so a seed mutates and samples alike everywhere.
 double Uniform01(std::mt19937_64& rng);
 
 // Standard base64 with padding.
