@@ -180,9 +180,10 @@ TEST_F(TrainerTest, EncoderCascadeIsTrainedWrittenAndApplied) {
   EXPECT_NE(bomb[classifier::kUnsafeLabel], bomb_plain[classifier::kUnsafeLabel]);
   EXPECT_GE(bomb[classifier::kUnsafeLabel], band);
 
-  // The encoder reads the view the n-gram model finds most unsafe (the first on ties), so a
-  // request behind an obfuscation the views undo is encoded as the n-grams saw it; and a
-  // Random-Case text lower-cased (EncoderInput), as the n-gram features are.
+  // Among views that are neither deobfuscated, skeleton nor decoded (all raw here), the encoder
+  // reads the one the n-gram model finds most unsafe (the first on ties; the full rule is
+  // ClassifierTest.EncoderReadsTheViewThatUndoesTheMost); and a Random-Case text lower-cased
+  // (EncoderInput), as the n-gram features are.
   std::vector<text::View> obfuscated(3), decoded(1);
   obfuscated[0].text = "WhAt Is A bOmB";
   obfuscated[1].text = "translate pipe into german";
