@@ -106,11 +106,21 @@ size_t SpacedRun(std::string_view s, size_t i, std::vector<Edit>& edits) {
   return j + 1;
 }
 
-// Whether `suffix` (two letters) after a number ending in `digit` is an ordinal suffix or a
-// common unit, so that the token is not leetspeak.
-bool IsNumberSuffix(char digit, std::string_view suffix) {
-  const char l[2] = {static_cast<char>(suffix[0] | 0x20), static_cast<char>(suffix[1] | 0x20)};
-  const std::string_view w(l, 2);
+// Whether the word [a, b) is a number with a one- or two-letter suffix that is not leetspeak:
+// an ordinal ("1st", "4th"), a unit ("4pm", "5kg") or a format ("3d", "4k", "1080p"). Other
+// letters after digits are leetspeak ("4ll" -> "all").
+bool IsNumberWithSuffix(std::string_view s, size_t a, size_t b) {
+  size_t digits = a;
+  while (digits < b && (ClassAt(s, digits) & kLeetDigit)) ++digits;
+  if (digits == a || digits == b || b - digits > 2) return false;
+  char l[2];
+  for (size_t k = digits; k < b; ++k) {
+    if ((ClassAt(s, k) & kLetter) == 0) return false;
+    l[k - digits] = static_cast<char>(s[k] | 0x20);
+  }
+  const std::string_view w(l, b - digits);
+  if (w.size() == 1) return w.find_first_of("dgkmpx") == 0;
+  const char digit = s[digits - 1];
   if (w == "th") return true;
   if (w == "st") return digit == '1';
   if (w == "nd") return digit == '2';
@@ -118,28 +128,7 @@ bool IsNumberSuffix(char digit, std::string_view suffix) {
   static constexpr std::string_view kUnits[] = {"am", "pm", "kg", "km", "cm", "mm", "ml", "mg",
                                                 "ms", "ns", "us", "gb", "mb", "kb", "tb", "hz",
                                                 "px", "pt", "ft", "lb", "oz", "in"};
-  for (std::string_view u : kUnits) {
-    if (w == u) return true;
-  }
-  return false;
-}
-
-// Digits and one letter after them: usually a measure or a format ("3d", "4k", "5g", "1080p").
-bool IsNumberLetter(std::string_view s, size_t a, size_t b) {
-  for (size_t k = a; k + 1 < b; ++k) {
-    if ((ClassAt(s, k) & kLeetDigit) == 0) return false;
-  }
-  switch (s[b - 1] | 0x20) {
-    case 'd':
-    case 'g':
-    case 'k':
-    case 'm':
-    case 'p':
-    case 'x':
-      return true;
-    default:
-      return false;
-  }
+  return std::find(std::begin(kUnits), std::end(kUnits), w) != std::end(kUnits);
 }
 
 // Rewrites the word [a, b) when it mixes letters with leet characters. Returns whether it did.
@@ -157,20 +146,11 @@ bool LeetWord(std::string_view s, size_t a, size_t b, bool dense, std::vector<Ed
     leet += (c & (kLeetDigit | kLeetSymbol)) ? 1 : 0;
     has_at |= s[k] == '@';
   }
-  if (letters < (dense ? 1 : 2) || leet == 0) return false;
-  if (letters == 1 && IsNumberLetter(s, a, b)) return false;
+  if (letters < (dense ? 1 : 2) || leet == 0 || IsNumberWithSuffix(s, a, b)) return false;
   // "user@example.com": an address, not "usaraexample".
   if (has_at && word_end + 1 < s.size() && s[word_end] == '.' &&
       (ClassAt(s, word_end + 1) & kLetter)) {
     return false;
-  }
-  // A number with a two-letter suffix is an ordinal ("1st", "4th") or a unit ("4pm", "5kg");
-  // any other two letters after digits are leetspeak ("4ll" -> "all").
-  if (letters == 2 && b - a >= 3 && (ClassAt(s, b - 1) & kLetter) &&
-      (ClassAt(s, b - 2) & kLetter)) {
-    bool digits_before = true;
-    for (size_t k = a; k + 2 < b; ++k) digits_before &= (ClassAt(s, k) & kLeetDigit) != 0;
-    if (digits_before && IsNumberSuffix(s[b - 3], s.substr(b - 2, 2))) return false;
   }
   for (size_t k = a; k < b; ++k) {
     if (ClassAt(s, k) & (kLeetDigit | kLeetSymbol)) {

@@ -622,7 +622,8 @@ std::string_view EncoderInput(std::string_view text, std::string& scratch) {
 std::string_view EncoderInput(const std::vector<text::View>& views, size_t k,
                               std::string& scratch) {
   const text::View& view = views[k];
-  if (k == 0 || view.orig_begin.empty() || view.kind == text::ViewKind::kDecoded) {
+  // The raw view (no byte map) and decoded payloads were never case-folded.
+  if (view.orig_begin.empty() || view.kind == text::ViewKind::kDecoded) {
     return EncoderInput(view.text, scratch);
   }
   const std::string_view original = views[0].text;
