@@ -22,6 +22,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -120,6 +121,15 @@ class Guard {
 
   // Screens one message. Never fails: any text (invalid UTF-8, NUL bytes, empty) gets a verdict.
   Verdict Check(const Message& message, const CheckOptions& options = {}) const;
+
+  // Check(), for a thread that must not block: when the message needs a slow scorer (the
+  // classifier's sentence encoder, milliseconds; a judge, a network round trip), returns
+  // nullopt instead, having spent only the fast scanners' time, and the caller runs Check() on
+  // a thread that may wait. Most traffic never reaches a slow scorer and gets its verdict here.
+  // A nullopt leaves `options.conversation` as a Check() of the same message would begin it (a
+  // tool result is noted), so checking the message again is safe.
+  std::optional<Verdict> CheckWithoutSlowScorers(const Message& message,
+                                                 const CheckOptions& options = {}) const;
 
   const PolicyInfo& info() const;
 

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,9 @@ class Engine {
   static StatusOr<std::shared_ptr<const Engine>> Compile(policy::PolicyConfig policy);
 
   Verdict Check(const Message& message, const CheckOptions& options) const;
+  // Guard::CheckWithoutSlowScorers.
+  std::optional<Verdict> CheckWithoutSlowScorers(const Message& message,
+                                                 const CheckOptions& options) const;
 
   const PolicyInfo& info() const { return info_; }
   const policy::PolicyConfig& policy() const { return policy_; }
@@ -32,15 +36,21 @@ class Engine {
  private:
   Engine(policy::PolicyConfig policy);
 
+  // Both checks; without `allow_slow`, nullopt when the message needs a slow scorer.
+  std::optional<Verdict> Run(const Message& message, const CheckOptions& options,
+                             bool allow_slow) const;
+
   // Merges the classifier's calibrated label scores into the verdict (max per label) and adds a
-  // whole-message finding for every label at or above its threshold.
-  void AddClassifierScores(const std::vector<text::View>& views, std::string_view text,
-                           Verdict& verdict) const;
+  // whole-message finding for every label at or above its threshold. Without `allow_slow`,
+  // returns false instead when the text needs the classifier's sentence encoder.
+  bool AddClassifierScores(const std::vector<text::View>& views, std::string_view text,
+                           Verdict& verdict, bool allow_slow) const;
 
   // Asks the judge when the policy's cascade band holds the message (always without a cascade)
   // and merges its scores ("judge_unsafe" and the categories it names, max per label). A judge
-  // error adds a "judge_error" finding; with fail_closed, judge_unsafe becomes 1.
-  void AddJudgeScores(const Message& message, Verdict& verdict) const;
+  // error adds a "judge_error" finding; with fail_closed, judge_unsafe becomes 1. Without
+  // `allow_slow`, returns false instead when the judge would be asked.
+  bool AddJudgeScores(const Message& message, Verdict& verdict, bool allow_slow) const;
 
   // Adds spans to redact for every finding a matched redact rule selects.
   void CollectRedactions(const policy::Decision& decision, const Verdict& verdict,

@@ -211,8 +211,8 @@ StatusOr<std::shared_ptr<const Engine>> Engine::Compile(policy::PolicyConfig pol
   return std::shared_ptr<const Engine>(std::move(engine));
 }
 
-void Engine::AddClassifierScores(const std::vector<text::View>& views, std::string_view text,
-                                 Verdict& verdict) const {
+bool Engine::AddClassifierScores(const std::vector<text::View>& views, std::string_view text,
+                                 Verdict& verdict, bool allow_slow) const {
   // The classifier judges what a message asks for, not the personal data or credentials inside
   // it (the pattern scanners own those): an e-mail address alone must not make a message
   // "unsafe". So when PII or secrets were found, it scores the views of the text with those spans
@@ -236,11 +236,13 @@ void Engine::AddClassifierScores(const std::vector<text::View>& views, std::stri
   const bool keep = scored.size() <= ScoreCache::kMaxText;
   std::vector<std::pair<std::string, float>>& scores = hit || keep ? entry.scores : uncached;
   if (!hit) {
-    if (any_masked) {
-      views_.Build(masked, masked_views);
-      classifier_->Score(masked_views, scores);
-    } else {
-      classifier_->Score(views, scores);
+    if (any_masked) views_.Build(masked, masked_views);
+    const std::vector<text::View>& scored_views = any_masked ? masked_views : views;
+    if (allow_slow) {
+      classifier_->Score(scored_views, scores);
+    } else if (!classifier_->ScoreWithoutEncoder(scored_views, scores)) {
+      if (keep) entry.engine = 0;  // the slot holds no finished scores now
+      return false;
     }
     if (keep) {
       entry.engine = id_;
@@ -262,7 +264,7 @@ void Engine::AddClassifierScores(const std::vector<text::View>& views, std::stri
   }
   if (verdict.scores.empty()) {
     verdict.scores = scores;  // the usual case: no pattern finding carried a label
-    return;
+    return true;
   }
   // Both lists are sorted by label: one merge pass keeps each label's strongest score.
   std::vector<std::pair<std::string, float>> merged;
@@ -281,14 +283,16 @@ void Engine::AddClassifierScores(const std::vector<text::View>& views, std::stri
     }
   }
   verdict.scores = std::move(merged);
+  return true;
 }
 
-void Engine::AddJudgeScores(const Message& message, Verdict& verdict) const {
+bool Engine::AddJudgeScores(const Message& message, Verdict& verdict, bool allow_slow) const {
   const policy::JudgeScannerSection& config = *policy_.judge;
   if (config.cascade) {
     const float s = verdict.Score(config.cascade->label);
-    if (s < config.cascade->min || s > config.cascade->max) return;
+    if (s < config.cascade->min || s > config.cascade->max) return true;
   }
+  if (!allow_slow) return false;
   judge::JudgeResult r = judge_->Evaluate(message.text, message.direction);
   const uint32_t end = static_cast<uint32_t>(message.text.size());
   if (r.error) {
@@ -299,7 +303,7 @@ void Engine::AddJudgeScores(const Message& message, Verdict& verdict) const {
                                 .view = "raw",
                                 .score = 1.0f,
                                 .label = ""});
-    if (!config.fail_closed) return;
+    if (!config.fail_closed) return true;
     r.unsafe = 1.0f;
   }
   MergeScore(verdict.scores, "judge_unsafe", r.unsafe);
@@ -313,6 +317,7 @@ void Engine::AddJudgeScores(const Message& message, Verdict& verdict) const {
                                 .score = r.unsafe,
                                 .label = "judge_unsafe"});
   }
+  return true;
 }
 
 void Engine::CollectRedactions(const policy::Decision& decision, const Verdict& verdict,
@@ -329,6 +334,16 @@ void Engine::CollectRedactions(const policy::Decision& decision, const Verdict& 
 }
 
 Verdict Engine::Check(const Message& message, const CheckOptions& options) const {
+  return *Run(message, options, /*allow_slow=*/true);
+}
+
+std::optional<Verdict> Engine::CheckWithoutSlowScorers(const Message& message,
+                                                       const CheckOptions& options) const {
+  return Run(message, options, /*allow_slow=*/false);
+}
+
+std::optional<Verdict> Engine::Run(const Message& message, const CheckOptions& options,
+                                   bool allow_slow) const {
   const auto started = std::chrono::steady_clock::now();
   // Taint is recorded before anything can return early: a result too large to screen is still in
   // the conversation.
@@ -354,8 +369,10 @@ Verdict Engine::Check(const Message& message, const CheckOptions& options) const
   views_.Build(message.text, views);
   if (patterns_) patterns_->Scan(views, verdict.findings);
   AccumulateScores(verdict.findings, verdict.scores);
-  if (classifier_) AddClassifierScores(views, message.text, verdict);
-  if (judge_) AddJudgeScores(message, verdict);
+  if (classifier_ && !AddClassifierScores(views, message.text, verdict, allow_slow)) {
+    return std::nullopt;
+  }
+  if (judge_ && !AddJudgeScores(message, verdict, allow_slow)) return std::nullopt;
   std::sort(verdict.findings.begin(), verdict.findings.end(),
             [](const Finding& a, const Finding& b) {
               return a.start != b.start ? a.start < b.start : a.end < b.end;
@@ -427,6 +444,11 @@ StatusOr<Guard> Guard::FromYaml(std::string_view yaml, std::string display_name,
 
 Verdict Guard::Check(const Message& message, const CheckOptions& options) const {
   return engine_->Check(message, options);
+}
+
+std::optional<Verdict> Guard::CheckWithoutSlowScorers(const Message& message,
+                                                      const CheckOptions& options) const {
+  return engine_->CheckWithoutSlowScorers(message, options);
 }
 
 const PolicyInfo& Guard::info() const { return engine_->info(); }

@@ -370,6 +370,27 @@ TEST(JudgeInGuard, OutsideTheBandTheJudgeIsNotAsked) {
   EXPECT_EQ(v.Score("judge_unsafe"), 0);
 }
 
+// A check that would ask the judge is left to Check() on a thread that may wait; one outside the
+// cascade band gets its verdict without it.
+TEST(JudgeInGuard, CheckWithoutSlowScorersNeverAsksTheJudge) {
+  ScriptedJudge server(Script);
+  auto guard = Guard::FromYaml(PolicyYaml(server.url("/completion"), ""), "judge.yaml", ".");
+  ASSERT_TRUE(guard.ok()) << guard.status().message();
+  EXPECT_FALSE(guard->CheckWithoutSlowScorers({.text = "what is the capital of France"}));
+  EXPECT_EQ(server.requests(), 0);
+  EXPECT_EQ(guard->Check({.text = "what is the capital of France"}).action, Action::kAllow);
+  EXPECT_EQ(server.requests(), 1);
+
+  auto banded = Guard::FromYaml(
+      PolicyYaml(server.url("/completion"), "    cascade: {label: unsafe, min: 0.999, max: 1}\n"),
+      "judge.yaml", ".");
+  ASSERT_TRUE(banded.ok()) << banded.status().message();
+  const std::optional<Verdict> v = banded->CheckWithoutSlowScorers({.text = "hello there"});
+  ASSERT_TRUE(v.has_value());
+  EXPECT_EQ(v->action, Action::kAllow);
+  EXPECT_EQ(server.requests(), 1);
+}
+
 TEST(JudgeInGuard, FailOpenAndFailClosed) {
   ScriptedJudge server(Script);
   for (bool closed : {false, true}) {

@@ -665,17 +665,24 @@ size_t Classifier::ScoreNgramViews(const std::vector<text::View>& views, LabelSc
 }
 
 void Classifier::ScoreViews(const std::vector<text::View>& views, LabelScores& out) const {
+  ScoreViews(views, out, /*allow_encoder=*/true);
+}
+
+bool Classifier::ScoreViews(const std::vector<text::View>& views, LabelScores& out,
+                            bool allow_encoder) const {
   const size_t encoder_view = ScoreNgramViews(views, out);
   // The sentence encoder reads only what the n-gram model already finds suspicious: it costs
   // milliseconds (encoder.h). It reads the view ScoreNgramViews chose, so that an obfuscated
   // request is encoded in its decoded, deobfuscated or skeleton form, and a Random-Case one
   // lower-cased (EncoderInput).
   if (encoder_ && !views.empty() && out[kUnsafeLabel] >= encoder_->cascade()->band) {
+    if (!allow_encoder) return false;
     std::array<float, SentenceEncoder::kDim> v;
     thread_local std::string scratch;
     encoder_->Embed(EncoderInput(views, encoder_view, scratch), v.data());
     out[kUnsafeLabel] = encoder_->cascade()->Combine(out[kUnsafeLabel], v.data());
   }
+  return true;
 }
 
 float Classifier::Calibrate(size_t label, float p) const {
@@ -686,6 +693,17 @@ float Classifier::Calibrate(size_t label, float p) const {
 
 void Classifier::Score(const std::vector<text::View>& views,
                        std::vector<std::pair<std::string, float>>& scores) const {
+  Score(views, scores, /*allow_encoder=*/true);
+}
+
+bool Classifier::ScoreWithoutEncoder(const std::vector<text::View>& views,
+                                     std::vector<std::pair<std::string, float>>& scores) const {
+  return Score(views, scores, /*allow_encoder=*/false);
+}
+
+bool Classifier::Score(const std::vector<text::View>& views,
+                       std::vector<std::pair<std::string, float>>& scores,
+                       bool allow_encoder) const {
   // The labels in name order, worked out once: sorting fourteen strings on every call cost
   // more than a short message's n-gram lookups.
   static const std::array<size_t, kNumLabels> kByName = [] {
@@ -696,13 +714,14 @@ void Classifier::Score(const std::vector<text::View>& views,
     return order;
   }();
   LabelScores s;
-  ScoreViews(views, s);
+  if (!ScoreViews(views, s, allow_encoder)) return false;
   scores.resize(kNumLabels);
   for (size_t k = 0; k < kNumLabels; ++k) {
     const size_t i = kByName[k];
     scores[k].first.assign(kLabels[i]);  // fits the string's own buffer: no allocation
     scores[k].second = Calibrate(i, s[i]);
   }
+  return true;
 }
 
 }  // namespace warden::classifier

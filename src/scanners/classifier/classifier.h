@@ -90,6 +90,13 @@ class Classifier {
   void Score(const std::vector<text::View>& views,
              std::vector<std::pair<std::string, float>>& scores) const;
 
+  // As Score(), unless the text reaches the sentence encoder's band (milliseconds of work):
+  // then returns false without running the encoder, and `scores` are not to be used. For
+  // callers that must not block, such as the gateway's I/O threads, which then call Score() on
+  // a thread that may wait. Outside the band (most traffic) it costs what Score() costs.
+  bool ScoreWithoutEncoder(const std::vector<text::View>& views,
+                           std::vector<std::pair<std::string, float>>& scores) const;
+
   // The calibration Score() applies: maps a raw probability `p` of label `label` so that the
   // label's threshold becomes 0.5. Monotone, maps 0 to 0 and 1 to 1.
   float Calibrate(size_t label, float p) const;
@@ -121,6 +128,13 @@ class Classifier {
 
  private:
   Classifier() = default;
+
+  // ScoreViews, which returns false instead of running the encoder when `allow_encoder` is
+  // false and the text reaches its band; Score() and ScoreWithoutEncoder() share the rest.
+  bool ScoreViews(const std::vector<text::View>& views, LabelScores& out,
+                  bool allow_encoder) const;
+  bool Score(const std::vector<text::View>& views,
+             std::vector<std::pair<std::string, float>>& scores, bool allow_encoder) const;
 
   // The input rows (vocabulary, then kept n-gram buckets) of text `features` plus
   // fastText's end-of-line token, one entry per token position: `ids` holds the rows and
