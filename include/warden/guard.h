@@ -98,6 +98,9 @@ struct PolicyInfo {
   size_t taint_rule_count = 0;    // `tools.taint`
   size_t tool_allow_count = 0;    // entries of `tools.allow`
   size_t tool_deny_count = 0;     // entries of `tools.deny`
+  // Some checks can take milliseconds or a network round trip: the classifier has a sentence
+  // encoder, or a judge is configured (Guard::CheckWithoutSlowScorers).
+  bool has_slow_scorers = false;
   // Some decision can be require_approval (a tools section, or a rule with that action): the
   // gateway then looks up stored approvals for retried requests.
   bool can_require_approval = false;

@@ -197,6 +197,8 @@ StatusOr<std::shared_ptr<const Engine>> Engine::Compile(policy::PolicyConfig pol
   engine->info_.taint_rule_count = p.tools.taint.size();
   engine->info_.tool_allow_count = p.tools.allow.size();
   engine->info_.tool_deny_count = p.tools.deny.size();
+  engine->info_.has_slow_scorers =
+      engine->judge_ != nullptr || (engine->classifier_ && engine->classifier_->has_encoder());
   engine->info_.can_require_approval =
       p.tools.present || std::any_of(p.rules.begin(), p.rules.end(), [](const policy::Rule& r) {
         return r.action == Action::kRequireApproval;

@@ -474,11 +474,11 @@ StatusOr<GatewayConfig> ParseGatewayConfig(std::string_view yaml,
                                 std::to_string(e.mark.column + 1) + ": " + e.msg);
   }
   if (root.IsNull()) return config;
-  if (Status s =
-          v.CheckKeys(root, "",
-                      {"listen", "threads", "busy_poll_us", "policy", "upstream", "defer_upstream",
-                       "restore_placeholders", "limits", "streaming", "refusal", "moderation",
-                       "admin", "keys", "rate_limits", "control", "audit"});
+  if (Status s = v.CheckKeys(
+          root, "",
+          {"listen", "threads", "busy_poll_us", "slow_check_threads", "policy", "upstream",
+           "defer_upstream", "restore_placeholders", "limits", "streaming", "refusal", "moderation",
+           "admin", "keys", "rate_limits", "control", "audit"});
       !s.ok()) {
     return s;
   }
@@ -496,6 +496,8 @@ StatusOr<GatewayConfig> ParseGatewayConfig(std::string_view yaml,
       s = v.GetUint(val, key, 0, 1024, config.threads);
     } else if (key == "busy_poll_us") {
       s = v.GetUint(val, key, 0, GatewayConfig::kMaxBusyPollUs, config.busy_poll_us);
+    } else if (key == "slow_check_threads") {
+      s = v.GetUint(val, key, 0, 1024, config.slow_check_threads);
     } else if (key == "policy") {
       s = v.GetString(val, key, config.policy);
     } else if (key == "upstream") {

@@ -116,6 +116,10 @@ struct GatewayConfig {
   // is at most this much spinning per idle gap (docs/gateway-performance.md). 0: always sleep.
   uint32_t busy_poll_us = 50;
   static constexpr uint32_t kMaxBusyPollUs = 100000;
+  // Threads for screenings that need a slow scorer (the classifier's sentence encoder, a
+  // judge), so that they do not hold up the other connections of the worker that received the
+  // request. 0: twice the workers, at least 4 (a judge's calls mostly wait on the network).
+  uint32_t slow_check_threads = 0;
   std::string policy = "policies/default.yaml";
   UpstreamConfig upstream;
   // The trusted model that answers requests whose verdict is `defer` (docs/oversight.md). Empty

@@ -103,6 +103,11 @@ std::string Metrics::Render() const {
   out.append(std::to_string(reloads_ok.load())).append("\n");
   out.append("warden_policy_reloads_total{result=\"error\"} ");
   out.append(std::to_string(reloads_failed.load())).append("\n");
+  out.append(
+      "# HELP warden_slow_screenings_total Screenings run on the pool for slow checks (a text "
+      "needed the sentence encoder or a judge; a streamed batch under such a policy).\n"
+      "# TYPE warden_slow_screenings_total counter\nwarden_slow_screenings_total ");
+  out.append(std::to_string(slow_screenings.load(std::memory_order_relaxed))).append("\n");
   return out;
 }
 

@@ -71,6 +71,8 @@ class Metrics {
   std::atomic<int64_t> open_connections{0};
   std::atomic<uint64_t> reloads_ok{0};
   std::atomic<uint64_t> reloads_failed{0};
+  // Screenings that needed a slow scorer and ran on the pool for slow checks.
+  std::atomic<uint64_t> slow_screenings{0};
 
  private:
   static constexpr std::array<unsigned, 12> kStatuses = {200, 400, 401, 403, 404, 405,

@@ -31,9 +31,9 @@ struct Item {
 };
 
 // Keeps the most severe verdict; the first one wins among equals so that the reported place
-// is the earliest.
-void Screen(const Guard& guard, const ScreenOptions& options, const Item& item,
-            ChatScreen& screen, std::map<std::string, std::string>& replacements) {
+// is the earliest. Returns false when the text needs a slow scorer the options leave out.
+bool Screen(const Guard& guard, const ScreenOptions& options, const Item& item, ChatScreen& screen,
+            std::map<std::string, std::string>& replacements) {
   Message m{.text = item.text,
             .role = item.role,
             .direction = item.direction,
@@ -41,7 +41,14 @@ void Screen(const Guard& guard, const ScreenOptions& options, const Item& item,
             .tool_arguments = item.tool_arguments,
             .tenant = options.tenant};
   CheckOptions check_options{.conversation = options.conversation};
-  Verdict v = guard.Check(m, check_options);
+  std::optional<Verdict> checked = options.without_slow_scorers
+                                       ? guard.CheckWithoutSlowScorers(m, check_options)
+                                       : guard.Check(m, check_options);
+  if (!checked) {
+    screen.needs_slow_scorers = true;
+    return false;
+  }
+  Verdict& v = *checked;
   ++screen.texts_screened;
   if (v.redacted && v.action < Action::kBlock) {
     replacements[item.pointer] = *v.redacted;
@@ -62,6 +69,7 @@ void Screen(const Guard& guard, const ScreenOptions& options, const Item& item,
     screen.text.assign(item.text.substr(0, 4096));
     screen.verdict = std::move(v);
   }
+  return true;
 }
 
 std::string Idx(size_t i) { return std::to_string(i); }
@@ -186,6 +194,17 @@ void Finish(dom::element doc, const std::map<std::string, std::string>& replacem
   WriteJsonWithReplacements(screen.body, doc, replacements);
 }
 
+// Screens every item, then rewrites the body with the redactions; stops at the first item that
+// needs a slow scorer the options leave out.
+void ScreenItems(const Guard& guard, const ScreenOptions& options, const std::vector<Item>& items,
+                 dom::element doc, ChatScreen& screen) {
+  std::map<std::string, std::string> replacements;
+  for (const Item& item : items) {
+    if (!Screen(guard, options, item, screen, replacements)) return;
+  }
+  Finish(doc, replacements, screen);
+}
+
 }  // namespace
 
 std::string ErrorJson(std::string_view message, std::string_view type, std::string_view code) {
@@ -265,9 +284,7 @@ StatusOr<ChatScreen> ScreenChatRequest(std::string_view body, const Guard& guard
     }
     ++i;
   }
-  std::map<std::string, std::string> replacements;
-  for (const Item& item : items) Screen(guard, options, item, screen, replacements);
-  Finish(doc, replacements, screen);
+  ScreenItems(guard, options, items, doc, screen);
   return screen;
 }
 
@@ -313,9 +330,7 @@ StatusOr<ChatScreen> ScreenChatResponse(std::string_view body, const Guard& guar
     }
     ++i;
   }
-  std::map<std::string, std::string> replacements;
-  for (const Item& item : items) Screen(guard, options, item, screen, replacements);
-  Finish(doc, replacements, screen);
+  ScreenItems(guard, options, items, doc, screen);
   return screen;
 }
 

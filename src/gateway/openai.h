@@ -27,6 +27,10 @@ std::string ErrorJson(std::string_view message, std::string_view type, std::stri
 struct ScreenOptions {
   std::string_view tenant;
   Conversation* conversation = nullptr;  // keeps placeholders stable across messages
+  // Screen without the slow scorers (Guard::CheckWithoutSlowScorers): when a text needs one,
+  // stop and set ChatScreen::needs_slow_scorers, and the caller screens the body again without
+  // this on a thread that may wait. The conversation is left fit for that second pass.
+  bool without_slow_scorers = false;
 };
 
 // One tool call found in a response, with its own verdict, so that the gateway can take out
@@ -57,6 +61,9 @@ struct ChatScreen {
   Action content_action = Action::kAllow;
   // Responses only: `usage.total_tokens` when the upstream reported it, else -1.
   int64_t total_tokens = -1;
+  // With ScreenOptions::without_slow_scorers: a text needed a slow scorer, and the rest of this
+  // screen is incomplete.
+  bool needs_slow_scorers = false;
 };
 
 // Validates a chat-completion request (messages must be an array of objects with a string role

@@ -249,10 +249,17 @@ class Session {
     return s.verdict.message.empty() ? config_.refusal : s.verdict.message;
   }
   Task<bool> Models(http::request<http::string_body>& req);
-  Reply Moderations(const http::request<http::string_body>& req, const Guard& guard,
-                    std::string_view tenant);
-  Reply Check(const http::request<http::string_body>& req, const Guard& guard,
-              std::string_view tenant);
+  // Set reply_.
+  Task<void> Moderations(const http::request<http::string_body>& req, const Guard& guard,
+                         std::string_view tenant);
+  Task<void> Check(const http::request<http::string_body>& req, const Guard& guard,
+                   std::string_view tenant);
+  // Runs `screen(false)` here, which screens without the slow scorers (the sentence encoder, a
+  // judge) and returns false when a text needs one; then `screen(true)` on the server's pool
+  // for slow checks, so that milliseconds of encoding or a judge's round trip do not hold up
+  // the other connections this worker serves. Most traffic ends after the first call.
+  template <typename Screen>
+  Task<void> ScreenOffThread(Screen& screen);
   Reply Reload(const http::request<http::string_body>& req);
   // The admin API (docs/agent-control.md): kill switches and approvals.
   Task<bool> Admin(http::request<http::string_body>& req, std::string_view path);
@@ -645,7 +652,7 @@ Task<bool> Session::Handle(http::request<http::string_body>& req) {
       reply_ = WrongMethod("POST");
       co_return co_await SendReply(req);
     }
-    reply_ = Moderations(req, guard, tenant);
+    co_await Moderations(req, guard, tenant);
     co_return co_await SendReply(req);
   }
   if (path == "/v1/check") {
@@ -654,7 +661,7 @@ Task<bool> Session::Handle(http::request<http::string_body>& req) {
       reply_ = WrongMethod("POST");
       co_return co_await SendReply(req);
     }
-    reply_ = Check(req, guard, tenant);
+    co_await Check(req, guard, tenant);
     co_return co_await SendReply(req);
   }
   if (path == "/v1/models" || path.starts_with("/v1/models/")) {
@@ -672,15 +679,50 @@ Task<bool> Session::Handle(http::request<http::string_body>& req) {
   co_return co_await SendReply(req);
 }
 
-Session::Reply Session::Moderations(const http::request<http::string_body>& req,
-                                    const Guard& guard, std::string_view tenant) {
+template <typename Screen>
+Task<void> Session::ScreenOffThread(Screen& screen) {
+  if (screen(false)) co_return;
+  server_.metrics_.slow_screenings.fetch_add(1, std::memory_order_relaxed);
+  // This coroutine waits on its worker while the screening runs on the pool, and resumes here.
+  co_await net::co_spawn(
+      *server_.slow_checks_,
+      [&screen]() -> Task<void> {
+        screen(true);
+        co_return;
+      },
+      net::use_awaitable);
+}
+
+// One verdict, or none when the message needs a slow scorer and `allow_slow` is false.
+std::optional<Verdict> CheckMessage(const Guard& guard, const Message& message, bool allow_slow) {
+  if (allow_slow) return guard.Check(message);
+  return guard.CheckWithoutSlowScorers(message);
+}
+
+Task<void> Session::Moderations(const http::request<http::string_body>& req, const Guard& guard,
+                                std::string_view tenant) {
   std::string model = "warden-moderation";
   auto inputs = ParseModerationInput(req.body(), &model);
   if (!inputs.ok()) {
-    return {.status = 400,
-            .body = ErrorJson(inputs.status().message(), "invalid_request_error", "invalid_input")};
+    reply_ = {
+        .status = 400,
+        .body = ErrorJson(inputs.status().message(), "invalid_request_error", "invalid_input")};
+    co_return;
   }
   const auto screen_start = Clock::now();
+  // Inputs already screened keep their verdicts when the rest moves to the slow pool.
+  std::vector<Verdict> verdicts;
+  auto screen = [&](bool allow_slow) {
+    for (size_t i = verdicts.size(); i < inputs->size(); ++i) {
+      std::optional<Verdict> v = CheckMessage(
+          guard, {.text = (*inputs)[i], .direction = Direction::kInput, .tenant = tenant},
+          allow_slow);
+      if (!v) return false;
+      verdicts.push_back(std::move(*v));
+    }
+    return true;
+  };
+  co_await ScreenOffThread(screen);
   std::string out;
   out.reserve(1024 * inputs->size());
   out.append("{\"id\":\"modr-warden\",\"model\":");
@@ -688,8 +730,7 @@ Session::Reply Session::Moderations(const http::request<http::string_body>& req,
   out.append(",\"results\":[");
   Action worst = Action::kAllow;
   for (size_t i = 0; i < inputs->size(); ++i) {
-    const Verdict v =
-        guard.Check({.text = (*inputs)[i], .direction = Direction::kInput, .tenant = tenant});
+    const Verdict& v = verdicts[i];
     worst = std::max(worst, v.action);
     Record(v, Direction::kInput, {}, (*inputs)[i]);
     if (i) out.push_back(',');
@@ -697,29 +738,42 @@ Session::Reply Session::Moderations(const http::request<http::string_body>& req,
   }
   out.append("]}");
   server_.metrics_.screening.Observe(Seconds(screen_start));
-  return {.status = 200, .body = std::move(out), .action = worst,
-          .verdict_header = std::string(ActionName(worst))};
+  reply_ = {.status = 200,
+            .body = std::move(out),
+            .action = worst,
+            .verdict_header = std::string(ActionName(worst))};
 }
 
-Session::Reply Session::Check(const http::request<http::string_body>& req, const Guard& guard,
-                              std::string_view tenant) {
+Task<void> Session::Check(const http::request<http::string_body>& req, const Guard& guard,
+                          std::string_view tenant) {
   auto parsed = ParseCheckRequest(req.body());
   if (!parsed.ok()) {
-    return {.status = 400,
-            .body = ErrorJson(parsed.status().message(), "invalid_request_error", "invalid_input")};
+    reply_ = {
+        .status = 400,
+        .body = ErrorJson(parsed.status().message(), "invalid_request_error", "invalid_input")};
+    co_return;
   }
   const CheckRequest& c = *parsed;
   const auto screen_start = Clock::now();
-  const Verdict v = guard.Check({.text = c.text,
-                                 .role = c.role,
-                                 .direction = c.direction,
-                                 .tool_name = c.tool_name,
-                                 .tool_arguments = c.tool_arguments,
-                                 .tenant = c.tenant.empty() ? tenant : c.tenant});
+  std::optional<Verdict> v;
+  auto screen = [&](bool allow_slow) {
+    v = CheckMessage(guard,
+                     {.text = c.text,
+                      .role = c.role,
+                      .direction = c.direction,
+                      .tool_name = c.tool_name,
+                      .tool_arguments = c.tool_arguments,
+                      .tenant = c.tenant.empty() ? tenant : c.tenant},
+                     allow_slow);
+    return v.has_value();
+  };
+  co_await ScreenOffThread(screen);
   server_.metrics_.screening.Observe(Seconds(screen_start));
-  Record(v, c.direction, c.tool_name, c.text);
-  return {.status = 200, .body = VerdictToJson(v), .action = v.action,
-          .verdict_header = std::string(ActionName(v.action))};
+  Record(*v, c.direction, c.tool_name, c.text);
+  reply_ = {.status = 200,
+            .body = VerdictToJson(*v),
+            .action = v->action,
+            .verdict_header = std::string(ActionName(v->action))};
 }
 
 Task<bool> Session::Admin(http::request<http::string_body>& req, std::string_view path) {
@@ -1306,7 +1360,15 @@ Task<bool> Session::ChatCompletions(http::request<http::string_body>& req, const
   Conversation conversation;
   const ScreenOptions options{.tenant = tenant, .conversation = &conversation};
   auto screen_start = Clock::now();
-  StatusOr<ChatScreen> screened = ScreenChatRequest(req.body(), guard, options);
+  std::optional<StatusOr<ChatScreen>> request_screen;
+  auto screen_request = [&](bool allow_slow) {
+    ScreenOptions o = options;
+    o.without_slow_scorers = !allow_slow;
+    request_screen.emplace(ScreenChatRequest(req.body(), guard, o));
+    return !(request_screen->ok() && (*request_screen)->needs_slow_scorers);
+  };
+  co_await ScreenOffThread(screen_request);
+  StatusOr<ChatScreen>& screened = *request_screen;
   server_.metrics_.screening.Observe(Seconds(screen_start));
   if (!screened.ok()) {
     reply_ = Reply{.status = 400,
@@ -1432,7 +1494,15 @@ Task<bool> Session::ChatCompletions(http::request<http::string_body>& req, const
     if (restored.ok()) body = std::move(*restored);
   }
   screen_start = Clock::now();
-  StatusOr<ChatScreen> out = ScreenChatResponse(body, guard, options);
+  std::optional<StatusOr<ChatScreen>> response_screen;
+  auto screen_response = [&](bool allow_slow) {
+    ScreenOptions o = options;
+    o.without_slow_scorers = !allow_slow;
+    response_screen.emplace(ScreenChatResponse(body, guard, o));
+    return !(response_screen->ok() && (*response_screen)->needs_slow_scorers);
+  };
+  co_await ScreenOffThread(screen_response);
+  StatusOr<ChatScreen>& out = *response_screen;
   server_.metrics_.screening.Observe(Seconds(screen_start));
   if (!out.ok()) {
     server_.metrics_.UpstreamError("bad_response");
@@ -1548,6 +1618,7 @@ Task<bool> Session::Stream(http::request<http::string_body>& req, UpstreamExchan
     killed_ = true;
   }
   SseParser parser;
+  const bool slow_stream = guard.info().has_slow_scorers;
   StreamScreener::Outcome outcome = StreamScreener::kContinue;
   std::string in;
   std::string out;
@@ -1569,10 +1640,20 @@ Task<bool> Session::Stream(http::request<http::string_body>& req, UpstreamExchan
       ex.Cancel();
       in.clear();
     }
-    if (!killed_) parser.Feed(in, [&](const SseEvent& e) {
-      outcome = screener.OnEvent(e.data, out);
-      return outcome == StreamScreener::kContinue;
-    });
+    if (!killed_) {
+      auto screen_events = [&](bool allow_slow) {
+        // A stream's screener holds state between events and cannot retry one, so with a
+        // policy that has slow scorers every batch of events is screened on the slow pool: a
+        // hop per read, small beside the pace of generated tokens.
+        if (!allow_slow && slow_stream) return false;
+        parser.Feed(in, [&](const SseEvent& e) {
+          outcome = screener.OnEvent(e.data, out);
+          return outcome == StreamScreener::kContinue;
+        });
+        return true;
+      };
+      co_await ScreenOffThread(screen_events);
+    }
     if (outcome == StreamScreener::kContinue) {
       if (parser.failed()) {
         out.append("data: ");
@@ -1918,6 +1999,11 @@ Status Server::Start() {
       },
       net::detached);
 
+  const uint32_t slow_threads =
+      config_.slow_check_threads > 0
+          ? config_.slow_check_threads
+          : std::max<uint32_t>(4, 2 * static_cast<uint32_t>(workers_.size()));
+  slow_checks_ = std::make_unique<net::thread_pool>(slow_threads);
   if (control_) poller_ = std::thread([this] { PollControl(); });
   for (auto& w : workers_) {
     Worker* worker = w.get();
@@ -1952,6 +2038,8 @@ void Server::Wait() {
     if (t.joinable()) t.join();
   }
   threads_.clear();
+  // Screenings still running finish; their sessions' workers have stopped, so nothing resumes.
+  if (slow_checks_) slow_checks_->join();
   if (poller_.joinable()) poller_.join();
   // Every decision made is on disk before the server is gone.
   if (audit_) (void)audit_->Flush();

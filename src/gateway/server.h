@@ -34,6 +34,10 @@
 #include "warden/guard.h"
 #include "warden/status.h"
 
+namespace boost::asio {
+class thread_pool;  // gateway/asio.h; the header keeps Asio out of its includers
+}
+
 namespace warden::audit {
 class Writer;
 }
@@ -114,6 +118,10 @@ class Server {
   std::unordered_map<std::string, const ApiKey*> keys_by_hash_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<std::thread> threads_;
+  // Screenings that need a slow scorer run here (Session::ScreenOffThread). Declared after the
+  // workers, and joined in Wait() once they have stopped: a screening in flight reads its
+  // session's state, which lives until the workers are destroyed.
+  std::unique_ptr<boost::asio::thread_pool> slow_checks_;
   std::atomic<size_t> next_worker_{0};
   std::atomic<bool> stopping_{false};
   std::atomic<int64_t> in_flight_{0};

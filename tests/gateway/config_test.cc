@@ -16,6 +16,7 @@ TEST(GatewayConfig, ValidFullConfig) {
 listen: 127.0.0.1:9000
 threads: 4
 busy_poll_us: 20
+slow_check_threads: 6
 policy: policies/default.yaml
 upstream:
   url: https://api.openai.com/v1
@@ -48,6 +49,7 @@ keys:
   ASSERT_TRUE(c.ok()) << c.status().message();
   EXPECT_EQ(c->threads, 4u);
   EXPECT_EQ(c->busy_poll_us, 20u);
+  EXPECT_EQ(c->slow_check_threads, 6u);
   EXPECT_TRUE(c->upstream.parsed.tls);
   EXPECT_EQ(c->upstream.parsed.host, "api.openai.com");
   EXPECT_EQ(c->upstream.parsed.port, 443);

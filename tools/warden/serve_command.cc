@@ -23,6 +23,7 @@ struct ServeFlags {
   std::string policy;
   std::optional<uint32_t> threads;
   std::optional<uint32_t> busy_poll_us;
+  std::optional<uint32_t> slow_check_threads;
   std::string admin_token;
   std::string audit;
   std::string control;
@@ -43,6 +44,7 @@ int RunServe(const ServeFlags& flags) {
   if (!flags.policy.empty()) config.policy = flags.policy;
   if (flags.threads) config.threads = *flags.threads;
   if (flags.busy_poll_us) config.busy_poll_us = *flags.busy_poll_us;
+  if (flags.slow_check_threads) config.slow_check_threads = *flags.slow_check_threads;
   if (!flags.admin_token.empty()) config.admin_token_sha256 = gateway::Sha256Hex(flags.admin_token);
   // Without a configured admin token, this run gets a random one, printed once below, so that the
   // dashboard (/ui) works out of the box and nobody else can use it.
@@ -144,6 +146,10 @@ void AddServeCommand(CLI::App& app, int* exit_code) {
                   "wake-up on back-to-back traffic for at most that much CPU (default 50; 0 "
                   "always sleeps)")
       ->check(CLI::Range(uint32_t{0}, gateway::GatewayConfig::kMaxBusyPollUs));
+  cmd->add_option("--slow-check-threads", flags->slow_check_threads,
+                  "threads for screenings that need the sentence encoder or a judge, so that "
+                  "they do not hold up the workers (default: twice the workers, at least 4)")
+      ->check(CLI::Range(uint32_t{1}, uint32_t{1024}));
   cmd->add_option("--admin-token", flags->admin_token,
                   "token for the admin endpoints (POST /admin/reload)");
   cmd->add_option("--audit", flags->audit,

@@ -119,6 +119,8 @@ class Classifier {
   // Per-label decision thresholds from the manifest (chosen on dev data), indexed like kLabels.
   const LabelScores& thresholds() const { return thresholds_; }
   const std::string& model_path() const { return model_path_; }
+  // The model has a sentence encoder (NAME.enc), which scores texts in its band in milliseconds.
+  bool has_encoder() const { return encoder_ != nullptr; }
   // Longest token prefix of a view that is scored (from the manifest; default 1024).
   size_t max_tokens() const { return max_tokens_; }
   // Texts longer than this many tokens are also scored window by window (half-overlapping
