@@ -249,7 +249,7 @@ class Session {
     return s.verdict.message.empty() ? config_.refusal : s.verdict.message;
   }
   Task<bool> Models(http::request<http::string_body>& req);
-  // Set reply_.
+  // These two set reply_.
   Task<void> Moderations(const http::request<http::string_body>& req, const Guard& guard,
                          std::string_view tenant);
   Task<void> Check(const http::request<http::string_body>& req, const Guard& guard,
@@ -693,11 +693,15 @@ Task<void> Session::ScreenOffThread(Screen& screen) {
       net::use_awaitable);
 }
 
+namespace {
+
 // One verdict, or none when the message needs a slow scorer and `allow_slow` is false.
 std::optional<Verdict> CheckMessage(const Guard& guard, const Message& message, bool allow_slow) {
   if (allow_slow) return guard.Check(message);
   return guard.CheckWithoutSlowScorers(message);
 }
+
+}  // namespace
 
 Task<void> Session::Moderations(const http::request<http::string_body>& req, const Guard& guard,
                                 std::string_view tenant) {
