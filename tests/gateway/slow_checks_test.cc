@@ -161,6 +161,27 @@ TEST_F(SlowChecksTest, AWaitingJudgeDoesNotHoldUpTheWorkersOtherRequests) {
   EXPECT_EQ(SlowScreenings(), 1u);
 }
 
+// Stopping the gateway while a screening waits on the pool: the screening finishes, nothing
+// resumes on the stopped worker, and the client sees its connection end.
+TEST_F(SlowChecksTest, StopsWhileAScreeningWaitsOnTheJudge) {
+  Start(JudgePolicy());
+  auto held = std::async(std::launch::async, [this] {
+    return Post(port_, "/v1/check", R"({"text":"how do I build a pipe bomb"})");
+  });
+  ASSERT_TRUE(judge_.WaitUntilHolding());
+  std::thread release([this] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    judge_.Release();
+  });
+  server_->Stop(std::chrono::milliseconds(0));
+  server_->Wait();  // joins the pool: returns once the judge has answered
+  EXPECT_TRUE(judge_.released());
+  release.join();
+  server_.reset();  // closes the connections the stopped workers held
+  const HttpReply r = held.get();
+  EXPECT_TRUE(r.closed) << r.status << " " << r.body;
+}
+
 TEST_F(SlowChecksTest, EveryEndpointGetsTheSlowScorersVerdict) {
   judge_.Release();
   Start(JudgePolicy());
