@@ -102,21 +102,18 @@ class SlowChecksTest : public ::testing::Test {
   std::string JudgePolicy() const {
     const fs::path policy = dir_ / "judge.yaml";
     std::ofstream(policy) << "version: 1\n"
-                             "scanners:\n"
-                             "  classifier:\n"
-                             "    model: " WARDEN_SOURCE_DIR
-                             "/models/warden-v1.ftz\n"
-                             "  judge:\n"
-                             "    url: " +
-                                 judge_.url() +
-                                 "\n"
-                                 "    format: llama_guard_3\n"
-                                 "    timeout_ms: 10000\n"
-                                 "    cascade: {label: unsafe, min: 0.3, max: 1}\n"
-                                 "rules:\n"
-                                 "  - name: judge-says-unsafe\n"
-                                 "    when: {scores: {judge_unsafe: 0.5}}\n"
-                                 "    action: block\n";
+                          << "scanners:\n"
+                          << "  classifier:\n"
+                          << "    model: " << WARDEN_SOURCE_DIR << "/models/warden-v1.ftz\n"
+                          << "  judge:\n"
+                          << "    url: " << judge_.url() << "\n"
+                          << "    format: llama_guard_3\n"
+                          << "    timeout_ms: 10000\n"
+                          << "    cascade: {label: unsafe, min: 0.3, max: 1}\n"
+                          << "rules:\n"
+                          << "  - name: judge-says-unsafe\n"
+                          << "    when: {scores: {judge_unsafe: 0.5}}\n"
+                          << "    action: block\n";
     return policy.string();
   }
 

@@ -133,8 +133,7 @@ class Classifier {
 
   // ScoreViews, which returns false instead of running the encoder when `allow_encoder` is
   // false and the text reaches its band; Score() and ScoreWithoutEncoder() share the rest.
-  bool ScoreViews(const std::vector<text::View>& views, LabelScores& out,
-                  bool allow_encoder) const;
+  bool ScoreViews(const std::vector<text::View>& views, LabelScores& out, bool allow_encoder) const;
   bool Score(const std::vector<text::View>& views,
              std::vector<std::pair<std::string, float>>& scores, bool allow_encoder) const;
 
