@@ -36,9 +36,10 @@ class Engine {
  private:
   Engine(policy::PolicyConfig policy);
 
-  // Both checks; without `allow_slow`, nullopt when the message needs a slow scorer.
-  std::optional<Verdict> Run(const Message& message, const CheckOptions& options,
-                             bool allow_slow) const;
+  // Both checks, into `verdict` (default-constructed by the caller); without `allow_slow`,
+  // returns false as soon as the message needs a slow scorer, and `verdict` is not to be used.
+  bool Run(const Message& message, const CheckOptions& options, bool allow_slow,
+           Verdict& verdict) const;
 
   // Merges the classifier's calibrated label scores into the verdict (max per label) and adds a
   // whole-message finding for every label at or above its threshold. Without `allow_slow`,

@@ -336,23 +336,26 @@ void Engine::CollectRedactions(const policy::Decision& decision, const Verdict& 
 }
 
 Verdict Engine::Check(const Message& message, const CheckOptions& options) const {
-  return *Run(message, options, /*allow_slow=*/true);
+  Verdict verdict;
+  Run(message, options, /*allow_slow=*/true, verdict);
+  return verdict;
 }
 
 std::optional<Verdict> Engine::CheckWithoutSlowScorers(const Message& message,
                                                        const CheckOptions& options) const {
-  return Run(message, options, /*allow_slow=*/false);
+  Verdict verdict;
+  if (!Run(message, options, /*allow_slow=*/false, verdict)) return std::nullopt;
+  return verdict;
 }
 
-std::optional<Verdict> Engine::Run(const Message& message, const CheckOptions& options,
-                                   bool allow_slow) const {
+bool Engine::Run(const Message& message, const CheckOptions& options, bool allow_slow,
+                 Verdict& verdict) const {
   const auto started = std::chrono::steady_clock::now();
   // Taint is recorded before anything can return early: a result too large to screen is still in
   // the conversation.
   if (message.direction == Direction::kToolResult && options.conversation != nullptr) {
     options.conversation->NoteToolResult(message.tool_name);
   }
-  Verdict verdict;
   auto finish = [&]() {
     verdict.latency_us = std::chrono::duration<double, std::micro>(
                              std::chrono::steady_clock::now() - started)
@@ -363,7 +366,7 @@ std::optional<Verdict> Engine::Run(const Message& message, const CheckOptions& o
     verdict.action = Action::kBlock;
     verdict.rule = "input_too_large";
     finish();
-    return verdict;
+    return true;
   }
 
   // Views keep their buffers between calls on the same thread: no allocation in steady state.
@@ -372,9 +375,9 @@ std::optional<Verdict> Engine::Run(const Message& message, const CheckOptions& o
   if (patterns_) patterns_->Scan(views, verdict.findings);
   AccumulateScores(verdict.findings, verdict.scores);
   if (classifier_ && !AddClassifierScores(views, message.text, verdict, allow_slow)) {
-    return std::nullopt;
+    return false;
   }
-  if (judge_ && !AddJudgeScores(message, verdict, allow_slow)) return std::nullopt;
+  if (judge_ && !AddJudgeScores(message, verdict, allow_slow)) return false;
   std::sort(verdict.findings.begin(), verdict.findings.end(),
             [](const Finding& a, const Finding& b) {
               return a.start != b.start ? a.start < b.start : a.end < b.end;
@@ -422,7 +425,7 @@ std::optional<Verdict> Engine::Run(const Message& message, const CheckOptions& o
     }
   }
   finish();
-  return verdict;
+  return true;
 }
 
 }  // namespace engine

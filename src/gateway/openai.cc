@@ -41,9 +41,8 @@ bool Screen(const Guard& guard, const ScreenOptions& options, const Item& item, 
             .tool_arguments = item.tool_arguments,
             .tenant = options.tenant};
   CheckOptions check_options{.conversation = options.conversation};
-  std::optional<Verdict> checked = options.without_slow_scorers
-                                       ? guard.CheckWithoutSlowScorers(m, check_options)
-                                       : guard.Check(m, check_options);
+  std::optional<Verdict> checked =
+      CheckMessage(guard, m, check_options, options.without_slow_scorers);
   if (!checked) {
     screen.needs_slow_scorers = true;
     return false;
@@ -206,6 +205,12 @@ void ScreenItems(const Guard& guard, const ScreenOptions& options, const std::ve
 }
 
 }  // namespace
+
+std::optional<Verdict> CheckMessage(const Guard& guard, const Message& message,
+                                    const CheckOptions& options, bool without_slow_scorers) {
+  if (without_slow_scorers) return guard.CheckWithoutSlowScorers(message, options);
+  return guard.Check(message, options);
+}
 
 std::string ErrorJson(std::string_view message, std::string_view type, std::string_view code) {
   std::string out;

@@ -66,6 +66,11 @@ struct ChatScreen {
   bool needs_slow_scorers = false;
 };
 
+// Guard::Check, or Guard::CheckWithoutSlowScorers when `without_slow_scorers` (nullopt: the
+// message needs a slow scorer). Every screening of the gateway goes through it.
+std::optional<Verdict> CheckMessage(const Guard& guard, const Message& message,
+                                    const CheckOptions& options, bool without_slow_scorers);
+
 // Validates a chat-completion request (messages must be an array of objects with a string role
 // and string, array or null content) and screens each message in the direction its role implies;
 // tool results as tool_result, assistant tool calls as tool_call. Errors name the bad field.

@@ -260,6 +260,11 @@ class Session {
   // the other connections this worker serves. Most traffic ends after the first call.
   template <typename Screen>
   Task<void> ScreenOffThread(Screen& screen);
+  // ScreenChatRequest or ScreenChatResponse (`screen_body`) of `body` through ScreenOffThread,
+  // into `result`.
+  template <typename ScreenBody>
+  Task<void> ScreenChat(ScreenBody screen_body, std::string_view body, const Guard& guard,
+                        const ScreenOptions& options, std::optional<StatusOr<ChatScreen>>& result);
   Reply Reload(const http::request<http::string_body>& req);
   // The admin API (docs/agent-control.md): kill switches and approvals.
   Task<bool> Admin(http::request<http::string_body>& req, std::string_view path);
@@ -693,15 +698,18 @@ Task<void> Session::ScreenOffThread(Screen& screen) {
       net::use_awaitable);
 }
 
-namespace {
-
-// One verdict, or none when the message needs a slow scorer and `allow_slow` is false.
-std::optional<Verdict> CheckMessage(const Guard& guard, const Message& message, bool allow_slow) {
-  if (allow_slow) return guard.Check(message);
-  return guard.CheckWithoutSlowScorers(message);
+template <typename ScreenBody>
+Task<void> Session::ScreenChat(ScreenBody screen_body, std::string_view body, const Guard& guard,
+                               const ScreenOptions& options,
+                               std::optional<StatusOr<ChatScreen>>& result) {
+  auto screen = [&](bool allow_slow) {
+    ScreenOptions o = options;
+    o.without_slow_scorers = !allow_slow;
+    result.emplace(screen_body(body, guard, o));
+    return !(result->ok() && (*result)->needs_slow_scorers);
+  };
+  co_await ScreenOffThread(screen);
 }
-
-}  // namespace
 
 Task<void> Session::Moderations(const http::request<http::string_body>& req, const Guard& guard,
                                 std::string_view tenant) {
@@ -719,8 +727,8 @@ Task<void> Session::Moderations(const http::request<http::string_body>& req, con
   auto screen = [&](bool allow_slow) {
     for (size_t i = verdicts.size(); i < inputs->size(); ++i) {
       std::optional<Verdict> v = CheckMessage(
-          guard, {.text = (*inputs)[i], .direction = Direction::kInput, .tenant = tenant},
-          allow_slow);
+          guard, {.text = (*inputs)[i], .direction = Direction::kInput, .tenant = tenant}, {},
+          !allow_slow);
       if (!v) return false;
       verdicts.push_back(std::move(*v));
     }
@@ -768,7 +776,7 @@ Task<void> Session::Check(const http::request<http::string_body>& req, const Gua
                       .tool_name = c.tool_name,
                       .tool_arguments = c.tool_arguments,
                       .tenant = c.tenant.empty() ? tenant : c.tenant},
-                     allow_slow);
+                     {}, !allow_slow);
     return v.has_value();
   };
   co_await ScreenOffThread(screen);
@@ -1365,13 +1373,7 @@ Task<bool> Session::ChatCompletions(http::request<http::string_body>& req, const
   const ScreenOptions options{.tenant = tenant, .conversation = &conversation};
   auto screen_start = Clock::now();
   std::optional<StatusOr<ChatScreen>> request_screen;
-  auto screen_request = [&](bool allow_slow) {
-    ScreenOptions o = options;
-    o.without_slow_scorers = !allow_slow;
-    request_screen.emplace(ScreenChatRequest(req.body(), guard, o));
-    return !(request_screen->ok() && (*request_screen)->needs_slow_scorers);
-  };
-  co_await ScreenOffThread(screen_request);
+  co_await ScreenChat(ScreenChatRequest, req.body(), guard, options, request_screen);
   StatusOr<ChatScreen>& screened = *request_screen;
   server_.metrics_.screening.Observe(Seconds(screen_start));
   if (!screened.ok()) {
@@ -1499,13 +1501,7 @@ Task<bool> Session::ChatCompletions(http::request<http::string_body>& req, const
   }
   screen_start = Clock::now();
   std::optional<StatusOr<ChatScreen>> response_screen;
-  auto screen_response = [&](bool allow_slow) {
-    ScreenOptions o = options;
-    o.without_slow_scorers = !allow_slow;
-    response_screen.emplace(ScreenChatResponse(body, guard, o));
-    return !(response_screen->ok() && (*response_screen)->needs_slow_scorers);
-  };
-  co_await ScreenOffThread(screen_response);
+  co_await ScreenChat(ScreenChatResponse, body, guard, options, response_screen);
   StatusOr<ChatScreen>& out = *response_screen;
   server_.metrics_.screening.Observe(Seconds(screen_start));
   if (!out.ok()) {
