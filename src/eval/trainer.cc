@@ -205,7 +205,10 @@ Status WriteManifest(const std::string& path, const std::string& model_file, uin
     field("semantic_epoch", o.semantic_epoch);
     field("semantic_lr", o.semantic_lr);
   }
-  if (!encoder.file.empty()) field("encoder_band", o.encoder_band);
+  if (!encoder.file.empty()) {
+    field("encoder_band", o.encoder_band);
+    field("encoder_per_group", static_cast<double>(o.encoder_per_group));
+  }
   field("unsafe_fpr", o.unsafe_fpr);
   field("attack_fpr", o.attack_fpr);
   j += "}\n}\n";
@@ -326,12 +329,13 @@ Status SetTrainOption(TrainOptions& o, std::string_view key, std::string_view va
   if (key == "semantic_lr") return real(1e-6, 10, o.semantic_lr);
   if (key == "semantic_weight") return real(0, 100, o.semantic_weight);
   if (key == "encoder_band") return real(1e-3, 1, o.encoder_band);
+  if (key == "encoder_per_group") return whole(1, 100000000, o.encoder_per_group);
   return InvalidArgumentError(
       "--set: unknown option \"" + std::string(key) +
       "\" (known: dim, epoch, lr, word_ngrams, minn, maxn, bucket, cutoff, quantize, "
       "window_tokens, min_group, max_repeat, max_group, augment, augment_raw, synonyms, "
       "unsafe_fpr, attack_fpr, temperature, vector_words, semantic_hidden, semantic_epoch, "
-      "semantic_lr, semantic_weight, encoder_band)");
+      "semantic_lr, semantic_weight, encoder_band, encoder_per_group)");
 }
 
 Status SetTrainOptions(TrainOptions& o, const std::vector<std::string>& settings) {
@@ -373,6 +377,7 @@ Status AddEncoderCascade(const TrainOptions& o, const std::vector<Example>& trai
         classifier::EncoderInput(views, model.ScoreNgramViews(views, ignored), scratch));
   };
   eo.augment = o.augment;
+  eo.per_group = o.encoder_per_group;
   if (o.progress) {
     eo.progress = [&o](const char* stage, double f) { o.progress(stage, f); };
   }

@@ -86,6 +86,8 @@ struct TrainOptions {
   std::string encoder;
   // Share of safe dev rows whose n-gram score is high enough to be encoded.
   double encoder_band = 0.1;
+  // The encoder head's training sample: at most this many records of each (source, label).
+  size_t encoder_per_group = 500;
   // Embeddings kept across trainings (leave-one-source-out sets its own). Not owned.
   EmbeddingCache* embedding_cache = nullptr;
   // Dev thresholds: unsafe at this FPR on safe dev rows, each attack label at `attack_fpr`.
@@ -102,7 +104,7 @@ void UseQuickConfig(TrainOptions& o);
 // "bucket", "cutoff", "quantize", "window_tokens", "min_group", "max_repeat", "max_group",
 // "augment", "augment_raw", "synonyms", "unsafe_fpr", "attack_fpr", "temperature",
 // "vector_words", "semantic_hidden", "semantic_epoch", "semantic_lr", "semantic_weight",
-// "encoder_band"), as
+// "encoder_band", "encoder_per_group"), as
 // `warden train --set KEY=VALUE` does. INVALID_ARGUMENT names the key for an unknown key or a value
 // out of range.
 Status SetTrainOption(TrainOptions& o, std::string_view key, std::string_view value);

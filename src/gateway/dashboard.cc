@@ -755,6 +755,11 @@ AuthResult Dashboard::Authorize(const http::request<http::string_body>& req) con
   return dashboard::Authorize(req, server_.config().admin_token_sha256, sessions_);
 }
 
+bool Dashboard::IsSlow(std::string_view path) {
+  return path == "/admin/api/policy" || path.starts_with("/admin/api/policy/") ||
+         path == "/admin/api/audit/verify";
+}
+
 UiResponse Dashboard::Handle(const http::request<http::string_body>& req, std::string_view path) {
   UiResponse r;
   const bool api = path.starts_with("/admin/api/");

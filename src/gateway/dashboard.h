@@ -281,6 +281,10 @@ class Dashboard {
 
   // Authorizes, then answers /ui… and /admin/api/… (docs/dashboard.md, "Endpoints").
   UiResponse Handle(const http::request<http::string_body>& req, std::string_view path);
+  // Whether Handle may take long for `path`: policy validation and saving compile policies
+  // (classifier models included), audit verification reads the whole log. The gateway runs
+  // those on its pool for slow checks instead of the worker thread.
+  static bool IsSlow(std::string_view path);
   // Authorization for the other admin endpoints (/admin/kill …): the same rules.
   AuthResult Authorize(const http::request<http::string_body>& req) const;
 

@@ -260,12 +260,18 @@ class Session {
   // the other connections this worker serves. Most traffic ends after the first call.
   template <typename Screen>
   Task<void> ScreenOffThread(Screen& screen);
+  // Runs `work` on the pool for slow checks while this coroutine waits, and resumes on the
+  // worker: for policy compiles and other admin work that takes long enough to stall the
+  // worker's other connections.
+  template <typename Work>
+  Task<void> OffWorker(Work& work);
   // ScreenChatRequest or ScreenChatResponse (`screen_body`) of `body` through ScreenOffThread,
   // into `result`.
   template <typename ScreenBody>
   Task<void> ScreenChat(ScreenBody screen_body, std::string_view body, const Guard& guard,
                         const ScreenOptions& options, std::optional<StatusOr<ChatScreen>>& result);
-  Reply Reload(const http::request<http::string_body>& req);
+  // Re-reads and compiles every policy (classifier models included) on the pool for slow checks.
+  Task<void> Reload();
   // The admin API (docs/agent-control.md): kill switches and approvals.
   Task<bool> Admin(http::request<http::string_body>& req, std::string_view path);
   Reply AdminKill(const http::request<http::string_body>& req, bool revive);
@@ -688,11 +694,17 @@ template <typename Screen>
 Task<void> Session::ScreenOffThread(Screen& screen) {
   if (screen(false)) co_return;
   server_.metrics_.slow_screenings.fetch_add(1, std::memory_order_relaxed);
-  // This coroutine waits on its worker while the screening runs on the pool, and resumes here.
+  auto slow = [&screen] { screen(true); };
+  co_await OffWorker(slow);
+}
+
+template <typename Work>
+Task<void> Session::OffWorker(Work& work) {
+  // This coroutine waits on its worker while `work` runs on the pool, and resumes here.
   co_await net::co_spawn(
       *server_.slow_checks_,
-      [&screen]() -> Task<void> {
-        screen(true);
+      [&work]() -> Task<void> {
+        work();
         co_return;
       },
       net::use_awaitable);
@@ -812,7 +824,7 @@ Task<bool> Session::Admin(http::request<http::string_body>& req, std::string_vie
     if (method != http::verb::post) {
       reply_ = WrongMethod("POST");
     } else {
-      reply_ = Reload(req);
+      co_await Reload();
       Record(GatewayVerdict(reply_.status == 200 ? Action::kAllow : Action::kBlock,
                             "admin-reload", reply_.status == 200 ? "policy reloaded"
                                                                  : "policy rejected"),
@@ -874,7 +886,13 @@ Task<bool> Session::Admin(http::request<http::string_body>& req, std::string_vie
 }
 
 Task<bool> Session::Ui(http::request<http::string_body>& req, std::string_view path) {
-  dashboard::UiResponse r = server_.dashboard_->Handle(req, path);
+  dashboard::UiResponse r;
+  auto handle = [&] { r = server_.dashboard_->Handle(req, path); };
+  if (dashboard::Dashboard::IsSlow(path)) {
+    co_await OffWorker(handle);
+  } else {
+    handle();
+  }
   for (const auto& [verdict, tool] : r.audit) Record(verdict, Direction::kInput, tool);
   if (r.feed) {
     (void)co_await CommitAudit();
@@ -888,13 +906,16 @@ Task<bool> Session::Ui(http::request<http::string_body>& req, std::string_view p
   co_return co_await SendReply(req);
 }
 
-Session::Reply Session::Reload(const http::request<http::string_body>& req) {
-  Status s = server_.ReloadPolicies();
+Task<void> Session::Reload() {
+  Status s = OkStatus();
+  auto reload = [&] { s = server_.ReloadPolicies(); };
+  co_await OffWorker(reload);
   if (!s.ok()) {
-    return {.status = 400,
-            .body = ErrorJson(s.message(), "invalid_request_error", "invalid_policy")};
+    reply_ = {.status = 400,
+              .body = ErrorJson(s.message(), "invalid_request_error", "invalid_policy")};
+  } else {
+    reply_ = {.status = 200, .body = "{\"status\":\"reloaded\"}"};
   }
-  return {.status = 200, .body = "{\"status\":\"reloaded\"}"};
 }
 
 Session::Reply Session::AdminKill(const http::request<http::string_body>& req, bool revive) {

@@ -1,7 +1,9 @@
 // Integration tests: screenings that need a slow scorer (a judge behind a scripted guard-model
 // server, the classifier's sentence encoder) run off the worker thread, so the other
 // connections of that worker are served meanwhile.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -89,6 +91,7 @@ class SlowChecksTest : public ::testing::Test {
     c.listen = "127.0.0.1:0";
     c.threads = 1;
     c.policy = policy_path;
+    c.admin_token_sha256 = Sha256Hex("admin-secret");
     c.upstream.url = upstream_.url();
     c.upstream.parsed = *ParseUpstreamUrl(c.upstream.url);
     auto s = Server::Create(std::move(c));
@@ -213,6 +216,36 @@ TEST_F(SlowChecksTest, PolicyWithoutSlowScorersScreensOnTheWorker) {
   HttpReply stream = Post(port_, "/v1/chat/completions", Chat("long", "hi", true));
   EXPECT_EQ(stream.status, 200u);
   EXPECT_EQ(SlowScreenings(), 0u);
+}
+
+TEST_F(SlowChecksTest, AReloadDoesNotHoldUpTheWorkersOtherRequests) {
+  const fs::path policy = dir_ / "policy.yaml";
+  const std::string text = "version: 1\nname: reloaded\nrules: []\n";
+  std::ofstream(policy) << text;
+  Start(policy.string());
+  // The policy becomes a pipe: the reload's read of it waits until the test writes the text.
+  fs::remove(policy);
+  ASSERT_EQ(::mkfifo(policy.c_str(), 0600), 0);
+  auto reload = std::async(std::launch::async, [this] {
+    return Post(port_, "/admin/reload", "", {{"Authorization", "Bearer admin-secret"}});
+  });
+  // A writer can open the pipe without blocking only once the reload has opened it to read.
+  int fd = -1;
+  for (int i = 0; i < 800 && fd < 0; ++i) {
+    fd = ::open(policy.c_str(), O_WRONLY | O_NONBLOCK);
+    if (fd < 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_GE(fd, 0) << "the reload never opened the policy file";
+  auto health = std::async(std::launch::async,
+                           [this] { return Request(port_, http::verb::get, "/healthz", ""); });
+  const bool answered = health.wait_for(std::chrono::seconds(5)) == std::future_status::ready;
+  // Let the reload finish either way, so that a failing test still ends.
+  EXPECT_EQ(::write(fd, text.data(), text.size()), static_cast<ssize_t>(text.size()));
+  ::close(fd);
+  EXPECT_TRUE(answered) << "/healthz waited for the reload's compile";
+  EXPECT_EQ(health.get().status, 200u);
+  const HttpReply r = reload.get();
+  EXPECT_EQ(r.status, 200u) << r.body;
 }
 
 }  // namespace
