@@ -126,8 +126,8 @@ void AddTrainCommand(CLI::App& app, int* exit_code) {
       "train",
       "Train the classifier model from labelled JSONL.\n"
       "Trains on train.jsonl files, chooses per-label thresholds on dev.jsonl files, writes\n"
-      "OUT.ftz, OUT.json (OUT.sem with --vectors, OUT.enc with --encoder) atomically. Deterministic\n"
-      "for a given --seed.\n\n"
+      "OUT.ftz, OUT.json (OUT.sem with --vectors, OUT.enc with --encoder) atomically.\n"
+      "Deterministic for a given --seed.\n\n"
       "Example (the shipped model; scripts/fetch-vectors.sh and scripts/fetch-encoder.sh fetch\n"
       "the word vectors and the sentence encoder):\n"
       "  warden train --data ../shared/data --out models/warden-v1 --seed 1 \\\n"
