@@ -7,7 +7,8 @@ packages=(
   build-essential cmake ninja-build pkg-config git
   libhyperscan-dev libicu-dev libyaml-cpp-dev libsimdjson-dev libcli11-dev
   libssl-dev libfasttext-dev libboost-dev libsqlite3-dev libpq-dev libhiredis-dev
-  wordnet-base
+  wordnet-base zlib1g-dev
+  dict-freedict-deu-eng dict-freedict-spa-eng dict-freedict-fra-eng wamerican
   postgresql redis-server openssl
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev

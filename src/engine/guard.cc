@@ -6,10 +6,12 @@
 #include <chrono>
 #include <cstdlib>
 #include <functional>
+#include <future>
 
 #include "core/suggest.h"
 #include "engine/engine.h"
 #include "engine/redactor.h"
+#include "text/gloss.h"
 
 namespace warden {
 namespace engine {
@@ -137,30 +139,51 @@ Engine::Engine(policy::PolicyConfig policy)
     : policy_(std::move(policy)), views_(policy_.views), id_(NextEngineId()) {}
 
 StatusOr<std::shared_ptr<const Engine>> Engine::Compile(policy::PolicyConfig policy) {
-  std::shared_ptr<Engine> engine(new Engine(std::move(policy)));
-  const policy::PolicyConfig& p = engine->policy_;
+  // The glossary (tens of milliseconds to read) loads on another core while the patterns compile
+  // and the classifier loads; the views need it before the engine is made.
+  std::future<StatusOr<std::shared_ptr<const text::Glossary>>> glossary;
+  if (!policy.gloss_path.empty()) {
+    glossary = std::async(std::launch::async, text::Glossary::Load, policy.gloss_path);
+  }
+  std::vector<std::string> scanner_names;
   std::vector<scanners::PatternScannerConfig> pattern_configs;
-  for (const policy::PatternScannerSection& s : p.pattern_scanners) {
+  for (const policy::PatternScannerSection& s : policy.pattern_scanners) {
     if (!s.enabled) continue;
     pattern_configs.push_back(
         {.kind = s.name, .pack_path = s.pack_path, .types = s.types, .min_score = s.min_score});
-    engine->info_.scanners.push_back(s.name);
+    scanner_names.push_back(s.name);
   }
+  std::shared_ptr<const scanners::PatternEngine> patterns;
   if (!pattern_configs.empty()) {
     auto compiled = scanners::PatternEngine::Compile(pattern_configs);
     if (!compiled.ok()) return compiled.status();
-    engine->patterns_ = std::move(compiled).value();
-    engine->info_.pattern_count = engine->patterns_->pattern_count();
+    patterns = std::move(compiled).value();
   }
-  if (p.classifier && p.classifier->enabled) {
-    auto loaded = classifier::Classifier::Load(p.classifier->model_path);
+  std::shared_ptr<const classifier::Classifier> classifier;
+  if (policy.classifier && policy.classifier->enabled) {
+    auto loaded = classifier::Classifier::Load(policy.classifier->model_path);
     if (!loaded.ok()) {
       return Status(loaded.status().code(),
-                    p.classifier->location + ": " + loaded.status().message());
+                    policy.classifier->location + ": " + loaded.status().message());
     }
-    engine->classifier_ = std::move(loaded).value();
-    engine->info_.scanners.push_back("classifier");
+    classifier = std::move(loaded).value();
+    scanner_names.push_back("classifier");
   }
+  if (glossary.valid()) {
+    auto loaded = glossary.get();
+    if (!loaded.ok()) {
+      return Status(loaded.status().code(),
+                    policy.gloss_location + ": " + loaded.status().message());
+    }
+    policy.views.glossary = std::move(loaded).value();
+  }
+
+  std::shared_ptr<Engine> engine(new Engine(std::move(policy)));
+  const policy::PolicyConfig& p = engine->policy_;
+  engine->patterns_ = std::move(patterns);
+  if (engine->patterns_) engine->info_.pattern_count = engine->patterns_->pattern_count();
+  engine->classifier_ = std::move(classifier);
+  engine->info_.scanners = std::move(scanner_names);
   const bool has_judge = p.judge && p.judge->enabled;
   if (Status s = CheckTypeReferences(p, engine->patterns_.get(), engine->classifier_ != nullptr,
                                      has_judge);

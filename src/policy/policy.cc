@@ -31,10 +31,9 @@ constexpr size_t kMaxCollectedErrors = 1000;
 constexpr std::string_view kTopLevelKeys[] = {
     "version", "name",  "description", "max_input_bytes", "views",
     "scanners", "rules", "tools", "review", "default_action"};
-constexpr std::string_view kViewKeys[] = {"normalized",       "skeleton",
-                                          "deobfuscated",     "decoded",
-                                          "max_decode_depth", "max_decoded_bytes",
-                                          "min_encoded_length"};
+constexpr std::string_view kViewKeys[] = {
+    "normalized",       "skeleton",          "deobfuscated",       "decoded",
+    "max_decode_depth", "max_decoded_bytes", "min_encoded_length", "gloss"};
 constexpr std::string_view kPatternScannerKeys[] = {"enabled", "pack", "types", "min_score"};
 constexpr std::string_view kClassifierScannerKeys[] = {"enabled", "model"};
 constexpr std::string_view kJudgeScannerKeys[] = {
@@ -414,7 +413,7 @@ class Parser {
     std::string text;
   };
 
-  void ParseViews(const YAML::Node& node, text::ViewOptions& views);
+  void ParseViews(const YAML::Node& node, PolicyConfig& config);
   void ParseScanners(const YAML::Node& node, PolicyConfig& out);
   void ParseRules(const YAML::Node& node, PolicyConfig& out);
   void ParseRule(const YAML::Node& node, size_t index, PolicyConfig& out);
@@ -537,7 +536,7 @@ StatusOr<PolicyConfig> Parser::Run(std::string_view yaml) {
       config.max_input_bytes = static_cast<uint32_t>(*v);
     }
   }
-  if (const Entry* e = top->Find("views")) ParseViews(e->value, config.views);
+  if (const Entry* e = top->Find("views")) ParseViews(e->value, config);
   // Scanners first: rules refer to them.
   if (const Entry* e = top->Find("scanners")) ParseScanners(e->value, config);
   if (const Entry* e = top->Find("rules")) ParseRules(e->value, config);
@@ -552,7 +551,8 @@ StatusOr<PolicyConfig> Parser::Run(std::string_view yaml) {
   return config;
 }
 
-void Parser::ParseViews(const YAML::Node& node, text::ViewOptions& views) {
+void Parser::ParseViews(const YAML::Node& node, PolicyConfig& config) {
+  text::ViewOptions& views = config.views;
   std::optional<Entries> entries = Map(node, "views", kViewKeys);
   if (!entries) return;
   for (const Entry& e : entries->all()) {
@@ -573,6 +573,16 @@ void Parser::ParseViews(const YAML::Node& node, text::ViewOptions& views) {
       }
     } else if (e.key == "min_encoded_length") {
       if (auto v = Uint(e.value, path, 4, 65536)) views.min_encoded_length = static_cast<uint32_t>(*v);
+    } else if (e.key == "gloss") {
+      // Loaded by the engine, like the classifier's model; here only its presence.
+      if (auto p = String(e.value, path, false)) {
+        config.gloss_path = ResolvePath(*p);
+        config.gloss_location = Where(e.key_node.Mark(), path);
+        std::error_code ec;
+        if (!fs::is_regular_file(config.gloss_path, ec)) {
+          Error(e.value, path, "glossary file not found: " + config.gloss_path);
+        }
+      }
     }
   }
   // A skeleton is computed from the normalized text; asking for one without the other is a

@@ -137,7 +137,9 @@ struct PolicyConfig {
   std::string name;
   std::string path;                   // file it came from ("<string>" when parsed from text)
   std::string description;
-  text::ViewOptions views;
+  text::ViewOptions views;               // views.glossary is set by the engine from gloss_path
+  std::string gloss_path;                // `views.gloss`, resolved; empty: no glossed view
+  std::string gloss_location;            // "file:line:col: views.gloss", for load errors
   uint32_t max_input_bytes = 64u << 20;  // longer texts are blocked by the "input_too_large" rule
   std::vector<PatternScannerSection> pattern_scanners;
   std::optional<ClassifierScannerSection> classifier;  // set when `scanners.classifier` is given

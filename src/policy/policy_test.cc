@@ -436,6 +436,22 @@ TEST_F(PolicyTest, ClassifierSectionValid) {
   EXPECT_FALSE(off->classifier->enabled);
 }
 
+TEST_F(PolicyTest, GlossPathResolvesAgainstThePolicyAndMustExist) {
+  fs::create_directories(root_ / "models");
+  std::ofstream(root_ / "models" / "g.tsv.gz") << "x";  // loaded by the engine, not here
+  auto p = Parse("version: 1\nviews:\n  gloss: ../models/g.tsv.gz\n");
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_EQ(p->gloss_path, (root_ / "models" / "g.tsv.gz").string());
+  EXPECT_EQ(p->gloss_location, "p.yaml:3:3: views.gloss");
+  EXPECT_EQ(FirstError("version: 1\nviews:\n  gloss: ../models/nope.tsv.gz\n"),
+            "p.yaml:3:10: views.gloss: glossary file not found: " +
+                (root_ / "models" / "nope.tsv.gz").string());
+  EXPECT_EQ(FirstError("version: 1\nviews:\n  gloss: [a]\n"),
+            "p.yaml:3:10: views.gloss: expected a string, got a list");
+  EXPECT_EQ(FirstError("version: 1\nviews:\n  glos: x\n"),
+            "p.yaml:3:3: views.glos: unknown key \"glos\" (did you mean \"gloss\"?)");
+}
+
 TEST_F(PolicyTest, ClassifierUnknownKey) {
   fs::create_directories(root_ / "models");
   std::ofstream(root_ / "models" / "warden-v1.ftz") << "x";  // only the tested error

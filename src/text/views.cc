@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "core/utf8.h"
+#include "text/gloss.h"
 #include "text/internal.h"
 
 namespace warden::text {
@@ -20,6 +21,8 @@ std::string_view ViewKindName(ViewKind kind) {
       return "deobfuscated";
     case ViewKind::kDecoded:
       return "decoded";
+    case ViewKind::kGlossed:
+      return "glossed";
   }
   return "unknown";
 }
@@ -134,6 +137,15 @@ size_t ViewBuilder::BuildViews(std::string_view original, std::vector<View>& out
       Reset(v, ViewKind::kDeobfuscated, "deobfuscated");
       if (internal::BuildDeobfuscated(out[source], v)) ++next;
     }
+  }
+  if (options_.glossary) {
+    // Glossary words are lowercase, as the normalized view folds them; ASCII text has no
+    // normalized view, and BuildGlossed folds its ASCII letters itself.
+    const size_t source = have_normalized ? norm : 0;
+    View& v = internal::ViewSlot(out, next);
+    Reset(v, ViewKind::kGlossed, "glossed");
+    const std::string_view source_text = source == 0 ? original : out[source].storage;
+    if (BuildGlossed(*options_.glossary, source_text, out[source], v)) ++next;
   }
   if (norm != kNone && !(have_normalized && options_.normalized)) {
     // Built only as the source of the views after it: move it (and its buffers) out of the way.

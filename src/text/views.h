@@ -17,6 +17,9 @@
 //                 spell "a", "I", "to", "is", "it", "at", "as" or "so" ("4", "70")
 //   decoded       a base64, hex, URL-encoded or rot13 payload found inside the text, decoded;
 //                 decoded payloads are decoded again up to `max_decode_depth`
+//   glossed       with a glossary (gloss.h): a text in German, Spanish or French read word by
+//                 word in English ("wie baue ich eine Bombe" -> "how build i a bomb"); built
+//                 only when enough of the text's words are glossed
 //
 // Every view byte maps back to a byte range of the original text, so a finding in any view
 // reports its span in the original.
@@ -33,16 +36,19 @@
 
 namespace warden::text {
 
+class Glossary;
+
 enum class ViewKind : uint8_t {
   kRaw = 0,
   kNormalized = 1,
   kSkeleton = 2,
   kDeobfuscated = 3,
   kDecoded = 4,
+  kGlossed = 5,
 };
-inline constexpr int kViewKindCount = 5;
+inline constexpr int kViewKindCount = 6;
 
-// "raw", "normalized", "skeleton", "deobfuscated", "decoded".
+// "raw", "normalized", "skeleton", "deobfuscated", "decoded", "glossed".
 std::string_view ViewKindName(ViewKind kind);
 
 struct View {
@@ -72,6 +78,8 @@ struct ViewOptions {
   uint32_t max_decode_depth = 3;          // nested payloads decoded at most this deep
   uint32_t max_decoded_bytes = 1u << 20;  // total bytes of decoded views per Build()
   uint32_t min_encoded_length = 16;       // shorter base64/hex runs are not decoded
+  // Null: no glossed view. Shared, read-only: the policy loads it once (`views.gloss`).
+  std::shared_ptr<const Glossary> glossary;
 };
 
 class ViewBuilder {

@@ -24,5 +24,6 @@ void AddAuditCommand(CLI::App& app, int* exit_code);
 void AddControlCommands(CLI::App& app, int* exit_code);
 void AddReviewCommand(CLI::App& app, int* exit_code);  // `review export`, `review simulate`
 void AddRedteamCommand(CLI::App& app, int* exit_code);
+void AddGlossCommand(CLI::App& app, int* exit_code);
 
 }  // namespace warden::cli

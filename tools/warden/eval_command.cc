@@ -22,6 +22,7 @@
 #include "output.h"
 #include "policy/policy.h"
 #include "scanners/classifier/classifier.h"
+#include "text/gloss.h"
 
 namespace warden::cli {
 namespace {
@@ -51,9 +52,10 @@ struct Scored {
   std::vector<double> latency_us;
 };
 
-Scored ScoreAll(const classifier::Classifier& c, const std::vector<eval::Example>& data,
-                const std::vector<std::string>* texts, const char* label) {
-  text::ViewBuilder builder;
+Scored ScoreAll(const classifier::Classifier& c, const text::ViewOptions& view_options,
+                const std::vector<eval::Example>& data, const std::vector<std::string>* texts,
+                const char* label) {
+  text::ViewBuilder builder(view_options);
   std::vector<text::View> views;
   Scored out;
   out.scores.resize(data.size());
@@ -227,6 +229,7 @@ int RunEval(const EvalFlags& f) {
     return kExitAllow;
   }
   std::string model_path = f.model.empty() ? FindBundledFile("models/warden-v1.ftz") : f.model;
+  text::ViewOptions view_options;  // a model alone: every view, no glossary
   if (!f.policy.empty()) {
     // The policy's classifier section names the model; its rules are not applied here, so the
     // numbers are the classifier's own at its shipped thresholds.
@@ -241,6 +244,17 @@ int RunEval(const EvalFlags& f) {
       return kExitError;
     }
     model_path = policy->classifier->model_path;
+    // The texts are seen as the policy's engine sees them: its views, and its glossary.
+    view_options = policy->views;
+    if (!policy->gloss_path.empty()) {
+      auto glossary = text::Glossary::Load(policy->gloss_path);
+      if (!glossary.ok()) {
+        std::cerr << "warden eval: " << policy->gloss_location << ": "
+                  << glossary.status().message() << "\n";
+        return kExitError;
+      }
+      view_options.glossary = std::move(glossary).value();
+    }
   }
   auto model = classifier::Classifier::Load(model_path);
   if (!model.ok()) {
@@ -253,7 +267,7 @@ int RunEval(const EvalFlags& f) {
     std::cerr << "warden eval: " << data.status().message() << "\n";
     return kExitError;
   }
-  const Scored plain = ScoreAll(c, *data, nullptr, "scoring");
+  const Scored plain = ScoreAll(c, view_options, *data, nullptr, "scoring");
   const float t_unsafe = c.thresholds()[kUnsafeLabel];
 
   std::vector<std::vector<std::string>> by_source = {kHeader}, by_category = {kHeader};
@@ -310,7 +324,7 @@ int RunEval(const EvalFlags& f) {
       texts.reserve(data->size());
       for (const auto& ex : *data) texts.push_back(eval::Mutate(mut, ex.text, rng));
       const std::string name(eval::MutatorName(mut));
-      const Scored s = ScoreAll(c, *data, &texts, name.c_str());
+      const Scored s = ScoreAll(c, view_options, *data, &texts, name.c_str());
       const auto m = UnsafeMetrics(*data, s, t_unsafe, nullptr);
       if (!first) json += ", ";
       first = false;

@@ -629,8 +629,8 @@ size_t Classifier::ScoreNgramViews(const std::vector<text::View>& views, LabelSc
   out.fill(0.0f);
   LabelScores one;
   size_t most_unsafe = 0;  // over all views
-  float decoded_max = 0.0f, plain_max = 0.0f;
-  size_t decoded = 0;
+  float decoded_max = 0.0f, glossed_max = 0.0f, plain_max = 0.0f;
+  size_t decoded = 0, glossed = 0;
   // The view that undoes the most obfuscation in place: the deobfuscated one, else the
   // skeleton. The n-grams were trained on mutated copies and often score the leetspeak or
   // homoglyph original highest, but the encoder learnt from ordinary writing and reads
@@ -649,6 +649,11 @@ size_t Classifier::ScoreNgramViews(const std::vector<text::View>& views, LabelSc
       }
       continue;
     }
+    if (views[k].kind == text::ViewKind::kGlossed) {
+      glossed_max = unsafe;
+      glossed = k;
+      continue;
+    }
     plain_max = std::max(plain_max, unsafe);
     const int rank = views[k].kind == text::ViewKind::kDeobfuscated ? 2
                      : views[k].kind == text::ViewKind::kSkeleton   ? 1
@@ -659,8 +664,12 @@ size_t Classifier::ScoreNgramViews(const std::vector<text::View>& views, LabelSc
     }
   }
   // A decoded payload the n-grams find more unsafe than the text around it is what the message
-  // hides; otherwise the text as written, with its obfuscation undone.
-  if (decoded_max > plain_max) return decoded;
+  // hides; so is an English reading of a foreign text that they find more unsafe than the text
+  // itself (the encoder reads neither a foreign text nor a word-by-word gloss of it well, and
+  // the more suspicious one is the one to check). Otherwise the text as written, with its
+  // obfuscation undone.
+  if (decoded_max > plain_max && decoded_max >= glossed_max) return decoded;
+  if (glossed_max > plain_max) return glossed;
   return undone_rank > 0 ? undone : most_unsafe;
 }
 

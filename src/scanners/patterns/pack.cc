@@ -12,9 +12,9 @@
 namespace warden::scanners {
 namespace {
 
-constexpr std::string_view kViewNames[] = {"raw", "normalized", "skeleton", "deobfuscated",
-                                           "decoded"};
-
+constexpr std::string_view kViewNames[] = {"raw",          "normalized", "skeleton",
+                                           "deobfuscated", "decoded",    "glossed"};
+static_assert(std::size(kViewNames) == text::kViewKindCount);
 
 Status Error(const std::string& path, const YAML::Node& node, const std::string& what) {
   std::string where = path;

@@ -19,7 +19,7 @@ namespace warden::scanners {
 
 // Bit (1 << ViewKind) per view kind a pattern may match in.
 using ViewMask = uint32_t;
-inline constexpr ViewMask kAllViews = 0x1F;
+inline constexpr ViewMask kAllViews = 0x3F;
 
 struct PatternSpec {
   std::string type;         // finding type, e.g. "email"

@@ -1,0 +1,226 @@
+#include "text/gloss.h"
+
+#include <zlib.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "core/utf8.h"
+#include "text/views.h"
+
+namespace warden::text {
+namespace {
+
+// A word is a run of ASCII letters and non-ASCII bytes (accented letters are multi-byte);
+// apostrophes split, so French "l'arme" glosses "arme".
+constexpr bool IsWordByte(unsigned char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c >= 0x80;
+}
+
+Status LineError(std::string_view name, size_t line, std::string_view what) {
+  return DataLossError(std::string(name) + ":" + std::to_string(line) + ": " + std::string(what));
+}
+
+constexpr uint64_t kBloomBits = uint64_t{1} << 21;
+
+// A blocked Bloom filter: a word's two bits lie in one 64-bit word, so a lookup reads one
+// cache line.
+size_t BloomWord(uint64_t h) { return (h >> 12) & (kBloomBits / 64 - 1); }
+uint64_t BloomBits(uint64_t h) {
+  return (uint64_t{1} << (h & 63)) | (uint64_t{1} << ((h >> 6) & 63));
+}
+
+char Lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+
+// FNV-1a over the word's bytes, ASCII letters lowercased: a text's words are hashed as they
+// stand, without a lowercase copy.
+uint64_t HashFolded(std::string_view word) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (char c : word) {
+    h ^= static_cast<unsigned char>(Lower(c));
+    h *= 0x100000001b3ull;
+  }
+  return h ^ (h >> 29);
+}
+
+bool EqualsFolded(std::string_view lowercase, std::string_view word) {
+  if (lowercase.size() != word.size()) return false;
+  for (size_t i = 0; i < word.size(); ++i) {
+    if (lowercase[i] != Lower(word[i])) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+StatusOr<std::shared_ptr<const Glossary>> Glossary::Load(const std::string& path) {
+  // gzread reads uncompressed files as they are, so one path serves both.
+  gzFile file = gzopen(path.c_str(), "rb");
+  if (file == nullptr) {
+    return NotFoundError(path + ": cannot open the glossary (build it with `warden gloss`)");
+  }
+  std::string text;
+  std::vector<char> buffer(1 << 16);
+  for (;;) {
+    const int n = gzread(file, buffer.data(), static_cast<unsigned>(buffer.size()));
+    if (n < 0) {
+      int code = 0;
+      const std::string reason = gzerror(file, &code);
+      gzclose(file);
+      return DataLossError(path + ": cannot read the glossary: " + reason);
+    }
+    if (n == 0) break;
+    text.append(buffer.data(), static_cast<size_t>(n));
+  }
+  gzclose(file);
+  return ParseOwned(std::move(text), path);
+}
+
+StatusOr<std::shared_ptr<const Glossary>> Glossary::Parse(std::string_view text,
+                                                          std::string_view name) {
+  return ParseOwned(std::string(text), name);
+}
+
+StatusOr<std::shared_ptr<const Glossary>> Glossary::ParseOwned(std::string owned,
+                                                               std::string_view name) {
+  auto glossary = std::make_shared<Glossary>();
+  glossary->text_ = std::move(owned);
+  std::string_view text = glossary->text_;
+  std::vector<size_t> lines;  // each entry's line, for the duplicate error
+  size_t line_number = 0;
+  while (!text.empty()) {
+    ++line_number;
+    const size_t eol = text.find('\n');
+    std::string_view line = text.substr(0, eol);
+    text = eol == std::string_view::npos ? std::string_view() : text.substr(eol + 1);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.empty() || line.front() == '#') continue;
+    if (!IsValidUtf8(line)) return LineError(name, line_number, "not valid UTF-8");
+    const size_t tab = line.find('\t');
+    if (tab == std::string_view::npos || tab == 0 || tab + 1 == line.size() ||
+        line.find('\t', tab + 1) != std::string_view::npos) {
+      return LineError(name, line_number, "expected `word<TAB>gloss`");
+    }
+    const std::string_view word = line.substr(0, tab);
+    for (unsigned char c : word) {
+      if (!IsWordByte(c) || (c >= 'A' && c <= 'Z')) {
+        return LineError(
+            name, line_number,
+            "the word \"" + std::string(word) + "\" must be one lowercase word (letters only)");
+      }
+    }
+    glossary->entries_.push_back({word, line.substr(tab + 1)});
+    lines.push_back(line_number);
+  }
+  const size_t n = glossary->entries_.size();
+  if (n == 0) return DataLossError(std::string(name) + ": the glossary has no entries");
+  if (n >= (size_t{1} << 30)) return DataLossError(std::string(name) + ": too many entries");
+
+  size_t capacity = 16;
+  while (capacity < 2 * n) capacity *= 2;
+  glossary->slots_.assign(capacity, 0);
+  glossary->bloom_.assign(kBloomBits / 64, 0);
+  for (size_t i = 0; i < n; ++i) {
+    const std::string_view word = glossary->entries_[i].word;
+    const uint64_t h = HashFolded(word);
+    for (size_t at = h & (capacity - 1);; at = (at + 1) & (capacity - 1)) {
+      uint32_t& slot = glossary->slots_[at];
+      if (slot == 0) {
+        slot = static_cast<uint32_t>(i + 1);
+        break;
+      }
+      if (glossary->entries_[slot - 1].word == word) {
+        return LineError(name, lines[i],
+                         "\"" + std::string(word) + "\" is glossed twice (first on line " +
+                             std::to_string(lines[slot - 1]) + ")");
+      }
+    }
+    glossary->bloom_[BloomWord(h)] |= BloomBits(h);
+  }
+  return std::shared_ptr<const Glossary>(std::move(glossary));
+}
+
+bool Glossary::MayHave(uint64_t h) const {
+  const uint64_t bits = BloomBits(h);
+  return (bloom_[BloomWord(h)] & bits) == bits;
+}
+
+std::string_view Glossary::Find(std::string_view word, uint64_t h) const {
+  if (!MayHave(h)) return {};
+  const size_t mask = slots_.size() - 1;
+  for (size_t at = h & mask;; at = (at + 1) & mask) {
+    const uint32_t slot = slots_[at];
+    if (slot == 0) return {};
+    if (EqualsFolded(entries_[slot - 1].word, word)) return entries_[slot - 1].gloss;
+  }
+}
+
+std::string_view Glossary::Find(std::string_view word) const {
+  return Find(word, HashFolded(word));
+}
+
+bool BuildGlossed(const Glossary& glossary, std::string_view source_text, const View& source,
+                  View& out) {
+  // One pass finds the words and their glosses; the view is written only when enough of the
+  // text is in a glossed language, which for English text (the common case) it never is.
+  struct Hit {
+    size_t begin, end;
+    std::string_view gloss;
+  };
+  thread_local std::vector<Hit> hits;
+  hits.clear();
+  size_t words = 0;
+  for (size_t i = 0; i < source_text.size();) {
+    if (!IsWordByte(static_cast<unsigned char>(source_text[i]))) {
+      ++i;
+      continue;
+    }
+    size_t j = i;
+    while (j < source_text.size() && IsWordByte(static_cast<unsigned char>(source_text[j]))) ++j;
+    ++words;
+    const std::string_view word = source_text.substr(i, j - i);
+    std::string_view gloss = glossary.Find(word, HashFolded(word));
+    // Dictionaries list nouns in the singular: Spanish and French plurals end in -s or -es
+    // ("armas", "drogues"). An English plural is never glossed this way, since its singular,
+    // an English word, is not in the glossary.
+    for (size_t strip = 1; gloss.empty() && strip <= 2 && word.size() > strip + 2; ++strip) {
+      if (Lower(word.back()) != 's' || (strip == 2 && Lower(word[word.size() - 2]) != 'e')) break;
+      const std::string_view stem = word.substr(0, word.size() - strip);
+      gloss = glossary.Find(stem, HashFolded(stem));
+    }
+    if (!gloss.empty()) hits.push_back({i, j, gloss});
+    i = j;
+  }
+  if (hits.size() < kMinGlossedWords || hits.size() * kGlossedShare < words) return false;
+
+  const bool identity = source.orig_begin.empty();
+  auto from = [&](size_t i) -> uint32_t {
+    return identity ? static_cast<uint32_t>(i) : source.orig_begin[i];
+  };
+  auto to = [&](size_t i) -> uint32_t {
+    return identity ? static_cast<uint32_t>(i + 1) : source.orig_end[i];
+  };
+  out.storage.clear();
+  out.orig_begin.clear();
+  out.orig_end.clear();
+  auto copy = [&](size_t begin, size_t end) {
+    out.storage.append(source_text.substr(begin, end - begin));
+    for (size_t i = begin; i < end; ++i) {
+      out.orig_begin.push_back(from(i));
+      out.orig_end.push_back(to(i));
+    }
+  };
+  size_t at = 0;
+  for (const Hit& hit : hits) {
+    copy(at, hit.begin);
+    const uint32_t begin = from(hit.begin), end = to(hit.end - 1);
+    out.storage.append(hit.gloss);
+    out.orig_begin.insert(out.orig_begin.end(), hit.gloss.size(), begin);
+    out.orig_end.insert(out.orig_end.end(), hit.gloss.size(), end);
+    at = hit.end;
+  }
+  copy(at, source_text.size());
+  return true;
+}
+
+}  // namespace warden::text
