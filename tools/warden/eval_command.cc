@@ -376,7 +376,9 @@ void AddEvalCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--data", flags->data, "JSONL files, or directories (their */dev.jsonl)")
       ->required();
   auto* model = cmd->add_option("--model", flags->model, "model file (default models/warden-v1.ftz)");
-  cmd->add_option("--policy", flags->policy, "policy whose classifier section names the model")
+  cmd->add_option("--policy", flags->policy,
+                  "policy whose classifier section names the model; its views (and glossary) "
+                  "are used")
       ->excludes(model);
   cmd->add_flag("--json", flags->json, "print one JSON object (overall, by_source, by_category)");
   cmd->add_flag("--mutate", flags->mutate, "also score every example under each mutator");
