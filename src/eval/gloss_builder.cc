@@ -2,7 +2,7 @@
 
 #include <unicode/normalizer2.h>
 #include <unicode/unistr.h>
-#include <zlib.h>
+#include <zlib.h>  // gzopen/gzwrite for the output
 
 #include <algorithm>
 #include <cmath>
@@ -14,32 +14,13 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "core/gzip_file.h"
 #include "scanners/classifier/semantic.h"
 
 namespace warden::eval {
 namespace {
 
 namespace fs = std::filesystem;
-
-Status ReadGzip(const std::string& path, std::string& out) {
-  gzFile file = gzopen(path.c_str(), "rb");  // reads plain files too
-  if (file == nullptr) return NotFoundError(path + ": cannot open");
-  std::string buffer(1 << 20, '\0');
-  out.clear();
-  for (;;) {
-    const int n = gzread(file, buffer.data(), static_cast<unsigned>(buffer.size()));
-    if (n < 0) {
-      int code = 0;
-      const std::string reason = gzerror(file, &code);
-      gzclose(file);
-      return DataLossError(path + ": " + reason);
-    }
-    if (n == 0) break;
-    out.append(buffer.data(), static_cast<size_t>(n));
-  }
-  gzclose(file);
-  return OkStatus();
-}
 
 // dictd's index numbers: base64 digits, most significant first.
 bool DecodeNumber(std::string_view s, uint64_t& out) {
@@ -185,7 +166,7 @@ Status LoadVocabulary(const GlossBuildOptions& o, Vocabulary& vocab) {
   fs::path sem(o.model);
   sem.replace_extension(".sem");
   std::string bytes;
-  if (Status s = ReadGzip(sem.string(), bytes); !s.ok()) {
+  if (Status s = ReadMaybeGzipped(sem.string(), bytes); !s.ok()) {
     return NotFoundError(sem.string() +
                          ": cannot read the classifier's semantic head (--model NAME.ftz needs "
                          "NAME.sem beside it)");
@@ -219,7 +200,7 @@ StatusOr<GlossBuildStats> BuildGlossary(const GlossBuildOptions& o, const std::s
   size_t total = 0;
   for (size_t d = 0; d < o.dictionaries.size(); ++d) {
     const std::string path = o.dictionaries[d] + ".index";
-    if (Status s = ReadGzip(path, indexes[d].text); !s.ok()) {
+    if (Status s = ReadMaybeGzipped(path, indexes[d].text); !s.ok()) {
       return NotFoundError(path +
                            ": cannot read the dictionary's index (a dictd dictionary is "
                            "NAME.index and NAME.dict.dz; Debian: dict-freedict-deu-eng)");
@@ -241,7 +222,7 @@ StatusOr<GlossBuildStats> BuildGlossary(const GlossBuildOptions& o, const std::s
     ds.path = o.dictionaries[d];
     const std::string dict_path = ds.path + ".dict.dz";
     std::string data;
-    if (Status s = ReadGzip(dict_path, data); !s.ok()) {
+    if (Status s = ReadMaybeGzipped(dict_path, data); !s.ok()) {
       return NotFoundError(dict_path + ": cannot read the dictionary's entries");
     }
     // Headword -> best translation so far, its score and the sense lines seen, over all of its

@@ -1,10 +1,9 @@
 #include "text/gloss.h"
 
-#include <zlib.h>
-
 #include <cstdint>
 #include <vector>
 
+#include "core/gzip_file.h"
 #include "core/utf8.h"
 #include "text/views.h"
 
@@ -54,25 +53,11 @@ bool EqualsFolded(std::string_view lowercase, std::string_view word) {
 }  // namespace
 
 StatusOr<std::shared_ptr<const Glossary>> Glossary::Load(const std::string& path) {
-  // gzread reads uncompressed files as they are, so one path serves both.
-  gzFile file = gzopen(path.c_str(), "rb");
-  if (file == nullptr) {
+  std::string text;
+  if (Status s = ReadMaybeGzipped(path, text); !s.ok()) {
+    if (s.code() != StatusCode::kNotFound) return s;
     return NotFoundError(path + ": cannot open the glossary (build it with `warden gloss`)");
   }
-  std::string text;
-  std::vector<char> buffer(1 << 16);
-  for (;;) {
-    const int n = gzread(file, buffer.data(), static_cast<unsigned>(buffer.size()));
-    if (n < 0) {
-      int code = 0;
-      const std::string reason = gzerror(file, &code);
-      gzclose(file);
-      return DataLossError(path + ": cannot read the glossary: " + reason);
-    }
-    if (n == 0) break;
-    text.append(buffer.data(), static_cast<size_t>(n));
-  }
-  gzclose(file);
   return ParseOwned(std::move(text), path);
 }
 
