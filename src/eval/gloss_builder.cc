@@ -16,6 +16,7 @@
 
 #include "core/gzip_file.h"
 #include "scanners/classifier/semantic.h"
+#include "text/gloss.h"
 
 namespace warden::eval {
 namespace {
@@ -56,15 +57,6 @@ std::string Fold(const icu::Normalizer2& nfkc_cf, std::string_view word) {
   if (U_FAILURE(status)) return out;
   folded.toUTF8String(out);
   return out;
-}
-
-// A headword the glossed view can look up: one word of letters (text/gloss.cc's words).
-bool IsOneWord(std::string_view w) {
-  if (w.empty()) return false;
-  for (unsigned char c : w) {
-    if (!((c >= 'a' && c <= 'z') || c >= 0x80)) return false;
-  }
-  return true;
 }
 
 struct Vocabulary {
@@ -251,7 +243,7 @@ StatusOr<GlossBuildStats> BuildGlossary(const GlossBuildOptions& o, const std::s
                              ": the entry lies past the end of " + dict_path);
       }
       const std::string key = Fold(*nfkc_cf, line.substr(0, t1));
-      if (!IsOneWord(key) || vocab.english.count(key)) continue;
+      if (!text::IsGlossWord(key) || vocab.english.count(key)) continue;
       const std::string_view entry(data.data() + offset, length);
       // The entry's own headword ("Bombe /bˈɔmbə/ <fem, n, sg>"): entries listed under another
       // form of the key are translations of that form.

@@ -1,5 +1,7 @@
 #include "text/gloss.h"
 
+#include <unicode/uchar.h>
+
 #include <cstdint>
 #include <vector>
 
@@ -10,10 +12,22 @@
 namespace warden::text {
 namespace {
 
-// A word is a run of ASCII letters and non-ASCII bytes (accented letters are multi-byte);
-// apostrophes split, so French "l'arme" glosses "arme".
-constexpr bool IsWordByte(unsigned char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c >= 0x80;
+// The length of the letter at text[i] (an ASCII letter, or a non-ASCII code point ICU calls
+// alphabetic or a combining mark), or 0 when text[i] starts no letter: apostrophes split ("l'arme"
+// looks up "arme") and so do "¿", "«" and "’".
+size_t LetterLength(std::string_view text, size_t i) {
+  const unsigned char c = static_cast<unsigned char>(text[i]);
+  if (c < 0x80) return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ? 1 : 0;
+  const size_t length = Utf8SequenceLength(text, i);
+  if (length == 0) return 0;
+  const UChar32 cp = static_cast<UChar32>(Utf8Decode(text, i, length));
+  return u_isalpha(cp) || (U_GET_GC_MASK(cp) & U_GC_M_MASK) ? length : 0;
+}
+
+// The end of the word that starts at text[i] (a letter).
+size_t WordEnd(std::string_view text, size_t i) {
+  for (size_t n; i < text.size() && (n = LetterLength(text, i)) > 0;) i += n;
+  return i;
 }
 
 Status LineError(std::string_view name, size_t line, std::string_view what) {
@@ -87,12 +101,10 @@ StatusOr<std::shared_ptr<const Glossary>> Glossary::ParseOwned(std::string owned
       return LineError(name, line_number, "expected `word<TAB>gloss`");
     }
     const std::string_view word = line.substr(0, tab);
-    for (unsigned char c : word) {
-      if (!IsWordByte(c) || (c >= 'A' && c <= 'Z')) {
-        return LineError(
-            name, line_number,
-            "the word \"" + std::string(word) + "\" must be one lowercase word (letters only)");
-      }
+    if (!IsGlossWord(word)) {
+      return LineError(
+          name, line_number,
+          "the word \"" + std::string(word) + "\" must be one lowercase word (letters only)");
     }
     glossary->entries_.push_back({word, line.substr(tab + 1)});
     lines.push_back(line_number);
@@ -140,6 +152,14 @@ std::string_view Glossary::Find(std::string_view word, uint64_t h) const {
   }
 }
 
+bool IsGlossWord(std::string_view word) {
+  if (word.empty() || WordEnd(word, 0) != word.size()) return false;
+  for (char c : word) {
+    if (c >= 'A' && c <= 'Z') return false;
+  }
+  return true;
+}
+
 std::string_view Glossary::Find(std::string_view word) const {
   return Find(word, HashFolded(word));
 }
@@ -156,12 +176,11 @@ bool BuildGlossed(const Glossary& glossary, std::string_view source_text, const 
   hits.clear();
   size_t words = 0;
   for (size_t i = 0; i < source_text.size();) {
-    if (!IsWordByte(static_cast<unsigned char>(source_text[i]))) {
+    if (LetterLength(source_text, i) == 0) {
       ++i;
       continue;
     }
-    size_t j = i;
-    while (j < source_text.size() && IsWordByte(static_cast<unsigned char>(source_text[j]))) ++j;
+    const size_t j = WordEnd(source_text, i);
     ++words;
     const std::string_view word = source_text.substr(i, j - i);
     std::string_view gloss = glossary.Find(word, HashFolded(word));

@@ -61,6 +61,11 @@ class Glossary {
   std::vector<uint64_t> bloom_;
 };
 
+// True when `word` is what the glossed view looks up: one run of letters (ASCII letters,
+// alphabetic code points and combining marks; no apostrophes, digits or punctuation) without
+// ASCII capitals.
+bool IsGlossWord(std::string_view word);
+
 // A glossed view needs at least this many glossed words, and at least one word in
 // kGlossedShare of them glossed: an English text that names a place or a dish in another
 // language is not translated.

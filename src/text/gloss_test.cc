@@ -122,6 +122,22 @@ TEST(GlossedView, NonAsciiTextIsGlossedFromItsFoldedForm) {
   EXPECT_EQ(text.substr(b, e - b), "Bombe");
 }
 
+TEST(GlossedView, PunctuationOutsideAsciiEndsAWord) {
+  // "¿", "«" and "’" are not letters: "¿Cómo" is looked up as "cómo".
+  auto glossary = Glossary::Parse("cómo\thow\nfabricar\tmake\nuna\ta\nbomba\tbomb\n", "t.tsv");
+  ASSERT_TRUE(glossary.ok());
+  const std::string text = "¿Cómo fabricar «una» bomba’?";
+  std::vector<View> views = Build(text, *glossary);
+  const View* g = Glossed(views);
+  ASSERT_NE(g, nullptr);
+  EXPECT_EQ(g->text, "¿how make «a» bomb’?");
+  EXPECT_TRUE(IsGlossWord("cómo"));
+  EXPECT_FALSE(IsGlossWord("¿cómo"));
+  EXPECT_FALSE(IsGlossWord("Cómo"));
+  EXPECT_FALSE(IsGlossWord("l'arme"));
+  EXPECT_FALSE(IsGlossWord(""));
+}
+
 TEST(GlossedView, PluralsAreLookedUpBySingular) {
   std::vector<View> views = Build("fabricar una armas con drogas", TestGlossary());
   const View* g = Glossed(views);
