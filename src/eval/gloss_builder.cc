@@ -5,6 +5,7 @@
 #include <zlib.h>  // gzopen/gzwrite for the output
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -114,7 +115,7 @@ bool BestTranslation(std::string_view entry, const Vocabulary& vocab, size_t& se
       size_t count = 0;
       bool usable = true;
       while (words >> word) {
-        // Object placeholders of verb glosses: "produce sth.", "jdn. erwischen".
+        // Object placeholders of verb glosses: "produce sth.", "inform sb.".
         if (word == "sth." || word == "sb." || word == "so." || word == "sth" || word == "sb") {
           continue;
         }
