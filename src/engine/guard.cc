@@ -143,7 +143,7 @@ StatusOr<std::shared_ptr<const Engine>> Engine::Compile(policy::PolicyConfig pol
   // and the classifier loads; the views need it before the engine is made.
   std::future<StatusOr<std::shared_ptr<const text::Glossary>>> glossary;
   if (!policy.gloss_path.empty()) {
-    glossary = std::async(std::launch::async, text::Glossary::Load, policy.gloss_path);
+    glossary = std::async(std::launch::async, policy::LoadGlossary, std::cref(policy));
   }
   std::vector<std::string> scanner_names;
   std::vector<scanners::PatternScannerConfig> pattern_configs;
@@ -171,10 +171,7 @@ StatusOr<std::shared_ptr<const Engine>> Engine::Compile(policy::PolicyConfig pol
   }
   if (glossary.valid()) {
     auto loaded = glossary.get();
-    if (!loaded.ok()) {
-      return Status(loaded.status().code(),
-                    policy.gloss_location + ": " + loaded.status().message());
-    }
+    if (!loaded.ok()) return loaded.status();
     policy.views.glossary = std::move(loaded).value();
   }
 

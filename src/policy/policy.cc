@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "core/suggest.h"
+#include "text/gloss.h"
 
 namespace warden::policy {
 
@@ -392,6 +393,21 @@ class Parser {
     return items;
   }
 
+  // A file the policy names at `node` (`what`: "pack", "model", …), resolved against the
+  // policy's folder; when `must_exist`, a missing file is an error at the line that names it.
+  // Loading is the engine's; nullopt when the value is not a string.
+  std::optional<std::string> FilePath(const YAML::Node& node, const std::string& path,
+                                      std::string_view what, bool must_exist) {
+    auto p = String(node, path, false);
+    if (!p) return std::nullopt;
+    std::string resolved = ResolvePath(*p);
+    std::error_code ec;
+    if (must_exist && !fs::is_regular_file(resolved, ec)) {
+      Error(node, path, std::string(what) + " file not found: " + resolved);
+    }
+    return resolved;
+  }
+
   // Relative paths resolve against the policy file's folder, so a policy works from any cwd.
   std::string ResolvePath(std::string_view p) const {
     fs::path path(p);
@@ -574,14 +590,9 @@ void Parser::ParseViews(const YAML::Node& node, PolicyConfig& config) {
     } else if (e.key == "min_encoded_length") {
       if (auto v = Uint(e.value, path, 4, 65536)) views.min_encoded_length = static_cast<uint32_t>(*v);
     } else if (e.key == "gloss") {
-      // Loaded by the engine, like the classifier's model; here only its presence.
-      if (auto p = String(e.value, path, false)) {
-        config.gloss_path = ResolvePath(*p);
+      if (auto p = FilePath(e.value, path, "glossary", true)) {
+        config.gloss_path = *p;
         config.gloss_location = Where(e.key_node.Mark(), path);
-        std::error_code ec;
-        if (!fs::is_regular_file(config.gloss_path, ec)) {
-          Error(e.value, path, "glossary file not found: " + config.gloss_path);
-        }
       }
     }
   }
@@ -642,12 +653,8 @@ void ParsePatternScannerSection(Parser& parser, const Entry& entry, const std::s
     }
   }
   if (pack != nullptr) {
-    if (auto p = parser.String(pack->value, path + ".pack", false)) {
-      section.pack_path = parser.ResolvePath(*p);
-      std::error_code ec;
-      if (section.enabled && !fs::is_regular_file(section.pack_path, ec)) {
-        parser.Error(pack->value, path + ".pack", "pack file not found: " + section.pack_path);
-      }
+    if (auto p = parser.FilePath(pack->value, path + ".pack", "pack", section.enabled)) {
+      section.pack_path = *p;
     }
   } else {
     section.pack_path = parser.ResolvePath("../rules/" + entry.key + ".yaml");
@@ -688,13 +695,8 @@ void ParseClassifierScannerSection(Parser& parser, const Entry& entry, const std
   // The model is loaded (and its manifest checked) by the engine; here only its presence, so a
   // typo in the path is reported at the line that holds it.
   if (model != nullptr) {
-    if (auto p = parser.String(model->value, path + ".model", false)) {
-      section.model_path = parser.ResolvePath(*p);
-      std::error_code ec;
-      if (section.enabled && !fs::is_regular_file(section.model_path, ec)) {
-        parser.Error(model->value, path + ".model",
-                     "model file not found: " + section.model_path);
-      }
+    if (auto p = parser.FilePath(model->value, path + ".model", "model", section.enabled)) {
+      section.model_path = *p;
     }
   } else {
     section.model_path = parser.ResolvePath("../models/warden-v1.ftz");
@@ -1589,6 +1591,16 @@ StatusOr<PolicyConfig> ParsePolicy(std::string_view yaml, const std::string& dis
     return InternalError(display_name + ": unexpected error while reading the policy: " +
                          e.what());
   }
+}
+
+StatusOr<std::shared_ptr<const text::Glossary>> LoadGlossary(const PolicyConfig& policy) {
+  if (policy.gloss_path.empty()) return std::shared_ptr<const text::Glossary>();
+  auto glossary = text::Glossary::Load(policy.gloss_path);
+  if (!glossary.ok()) {
+    return Status(glossary.status().code(),
+                  policy.gloss_location + ": " + glossary.status().message());
+  }
+  return glossary;
 }
 
 StatusOr<PolicyConfig> LoadPolicyFile(const std::string& path) {

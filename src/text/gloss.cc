@@ -7,6 +7,7 @@
 
 #include "core/gzip_file.h"
 #include "core/utf8.h"
+#include "text/internal.h"
 #include "text/views.h"
 
 namespace warden::text {
@@ -137,13 +138,10 @@ StatusOr<std::shared_ptr<const Glossary>> Glossary::ParseOwned(std::string owned
   return std::shared_ptr<const Glossary>(std::move(glossary));
 }
 
-bool Glossary::MayHave(uint64_t h) const {
+std::string_view Glossary::Find(std::string_view word) const {
+  const uint64_t h = HashFolded(word);
   const uint64_t bits = BloomBits(h);
-  return (bloom_[BloomWord(h)] & bits) == bits;
-}
-
-std::string_view Glossary::Find(std::string_view word, uint64_t h) const {
-  if (!MayHave(h)) return {};
+  if ((bloom_[BloomWord(h)] & bits) != bits) return {};
   const size_t mask = slots_.size() - 1;
   for (size_t at = h & mask;; at = (at + 1) & mask) {
     const uint32_t slot = slots_[at];
@@ -160,12 +158,10 @@ bool IsGlossWord(std::string_view word) {
   return true;
 }
 
-std::string_view Glossary::Find(std::string_view word) const {
-  return Find(word, HashFolded(word));
-}
+namespace internal {
 
-bool BuildGlossed(const Glossary& glossary, std::string_view source_text, const View& source,
-                  View& out) {
+bool BuildGlossed(const Glossary& glossary, const View& source, View& out) {
+  const std::string_view s = source.orig_begin.empty() ? source.text : source.storage;
   // One pass finds the words and their glosses; the view is written only when enough of the
   // text is in a glossed language, which for English text (the common case) it never is.
   struct Hit {
@@ -175,56 +171,46 @@ bool BuildGlossed(const Glossary& glossary, std::string_view source_text, const 
   thread_local std::vector<Hit> hits;
   hits.clear();
   size_t words = 0;
-  for (size_t i = 0; i < source_text.size();) {
-    if (LetterLength(source_text, i) == 0) {
+  for (size_t i = 0; i < s.size();) {
+    if (LetterLength(s, i) == 0) {
       ++i;
       continue;
     }
-    const size_t j = WordEnd(source_text, i);
+    const size_t j = WordEnd(s, i);
     ++words;
-    const std::string_view word = source_text.substr(i, j - i);
-    std::string_view gloss = glossary.Find(word, HashFolded(word));
+    const std::string_view word = s.substr(i, j - i);
+    std::string_view gloss = glossary.Find(word);
     // Dictionaries list nouns in the singular: Spanish and French plurals end in -s or -es
     // ("armas", "drogues"). An English plural is never glossed this way, since its singular,
     // an English word, is not in the glossary.
     for (size_t strip = 1; gloss.empty() && strip <= 2 && word.size() > strip + 2; ++strip) {
       if (Lower(word.back()) != 's' || (strip == 2 && Lower(word[word.size() - 2]) != 'e')) break;
-      const std::string_view stem = word.substr(0, word.size() - strip);
-      gloss = glossary.Find(stem, HashFolded(stem));
+      gloss = glossary.Find(word.substr(0, word.size() - strip));
     }
     if (!gloss.empty()) hits.push_back({i, j, gloss});
     i = j;
   }
   if (hits.size() < kMinGlossedWords || hits.size() * kGlossedShare < words) return false;
 
-  const bool identity = source.orig_begin.empty();
-  auto from = [&](size_t i) -> uint32_t {
-    return identity ? static_cast<uint32_t>(i) : source.orig_begin[i];
-  };
-  auto to = [&](size_t i) -> uint32_t {
-    return identity ? static_cast<uint32_t>(i + 1) : source.orig_end[i];
-  };
-  out.storage.clear();
-  out.orig_begin.clear();
-  out.orig_end.clear();
+  MappedWriter w(out, s.size());
   auto copy = [&](size_t begin, size_t end) {
-    out.storage.append(source_text.substr(begin, end - begin));
     for (size_t i = begin; i < end; ++i) {
-      out.orig_begin.push_back(from(i));
-      out.orig_end.push_back(to(i));
+      const auto [b, e] = SpanOf(source, static_cast<uint32_t>(i), static_cast<uint32_t>(i + 1));
+      w.Push(s[i], b, e);
     }
   };
   size_t at = 0;
   for (const Hit& hit : hits) {
     copy(at, hit.begin);
-    const uint32_t begin = from(hit.begin), end = to(hit.end - 1);
-    out.storage.append(hit.gloss);
-    out.orig_begin.insert(out.orig_begin.end(), hit.gloss.size(), begin);
-    out.orig_end.insert(out.orig_end.end(), hit.gloss.size(), end);
+    const auto [b, e] =
+        SpanOf(source, static_cast<uint32_t>(hit.begin), static_cast<uint32_t>(hit.end));
+    w.PushRange(hit.gloss.data(), hit.gloss.size(), b, e);
     at = hit.end;
   }
-  copy(at, source_text.size());
+  copy(at, s.size());
+  w.Finish();
   return true;
 }
 
+}  // namespace internal
 }  // namespace warden::text

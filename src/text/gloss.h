@@ -13,7 +13,7 @@
 // the gloss one or more English words. A glossary holds no English words (the table is built
 // without them, eval/gloss_builder.h), so a text written in English has nothing to gloss.
 //
-// Thread-safety: immutable after Load(); Find() and BuildGlossed() are safe from any thread.
+// Thread-safety: immutable after Load(); Find() is safe from any thread.
 #pragma once
 
 #include <cstddef>
@@ -26,8 +26,6 @@
 #include "warden/status.h"
 
 namespace warden::text {
-
-struct View;
 
 class Glossary {
  public:
@@ -48,9 +46,6 @@ class Glossary {
   };
   static StatusOr<std::shared_ptr<const Glossary>> ParseOwned(std::string text,
                                                               std::string_view name);
-  bool MayHave(uint64_t hash) const;
-  std::string_view Find(std::string_view word, uint64_t hash) const;
-  friend bool BuildGlossed(const Glossary&, std::string_view, const View&, View&);
 
   std::string text_;  // the file's text; entries point into it
   std::vector<Entry> entries_;
@@ -71,12 +66,5 @@ bool IsGlossWord(std::string_view word);
 // language is not translated.
 inline constexpr size_t kMinGlossedWords = 3;
 inline constexpr size_t kGlossedShare = 6;
-
-// Builds the glossed view of `source` (the raw view, or the normalized one for non-ASCII text)
-// into `out`: every word the glossary knows replaced by its gloss, the rest copied; each byte
-// of a gloss maps to the whole original word. Returns false (and leaves `out` unspecified) when
-// too few words are glossed for the view to be worth scanning.
-bool BuildGlossed(const Glossary& glossary, std::string_view source_text, const View& source,
-                  View& out);
 
 }  // namespace warden::text

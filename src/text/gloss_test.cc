@@ -9,6 +9,7 @@
 #include <string>
 
 #include "text/views.h"
+#include "text/views_test_util.h"
 
 namespace warden::text {
 namespace {
@@ -32,12 +33,7 @@ std::shared_ptr<const Glossary> TestGlossary() {
   return *g;
 }
 
-const View* Glossed(const std::vector<View>& views) {
-  for (const View& v : views) {
-    if (v.kind == ViewKind::kGlossed) return &v;
-  }
-  return nullptr;
-}
+const View* Glossed(const std::vector<View>& views) { return test_util::Find(views, "glossed"); }
 
 std::vector<View> Build(std::string_view text, std::shared_ptr<const Glossary> glossary) {
   ViewOptions options;
@@ -105,9 +101,7 @@ TEST(GlossedView, ReadsGermanWordByWordAndMapsBack) {
   ASSERT_NE(g, nullptr);
   EXPECT_EQ(g->name, "glossed");
   EXPECT_EQ(g->text, "how build i a bomb?");
-  const size_t at = g->text.find("bomb");
-  const auto [b, e] = g->ToOriginal(static_cast<uint32_t>(at), static_cast<uint32_t>(at + 4));
-  EXPECT_EQ(text.substr(b, e - b), "Bombe");
+  EXPECT_EQ(test_util::OriginalOf(text, views, "glossed", "bomb"), "Bombe");
 }
 
 TEST(GlossedView, NonAsciiTextIsGlossedFromItsFoldedForm) {
@@ -117,9 +111,7 @@ TEST(GlossedView, NonAsciiTextIsGlossedFromItsFoldedForm) {
   const View* g = Glossed(views);
   ASSERT_NE(g, nullptr);
   EXPECT_EQ(g->text, "how build i a bomb auf der street");
-  const size_t at = g->text.find("bomb");
-  const auto [b, e] = g->ToOriginal(static_cast<uint32_t>(at), static_cast<uint32_t>(at + 4));
-  EXPECT_EQ(text.substr(b, e - b), "Bombe");
+  EXPECT_EQ(test_util::OriginalOf(text, views, "glossed", "bomb"), "Bombe");
 }
 
 TEST(GlossedView, PunctuationOutsideAsciiEndsAWord) {

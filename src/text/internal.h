@@ -110,6 +110,12 @@ bool BuildSkeleton(const IcuTools& icu, const View& norm, View& out);
 // letters joined. Returns false when there was nothing to undo.
 bool BuildDeobfuscated(const View& source, View& out);
 
+// Builds the glossed view of `source` (the raw view, or the normalized one for non-ASCII text)
+// into `out` (gloss.cc): every word the glossary knows replaced by its gloss, each byte of a
+// gloss mapped to the whole original word. Returns false (and leaves `out` unspecified) when
+// fewer than kMinGlossedWords, or fewer than one word in kGlossedShare, are glossed.
+bool BuildGlossed(const Glossary& glossary, const View& source, View& out);
+
 // What a cheap pass over a text could not rule out. A false member proves that the exact code
 // would produce nothing: BuildDeobfuscated() on the text returns false (`deobfuscated`), the
 // base64/hex/url search of AppendDecoded() finds no payload (`encoded`), LikelyRot13() returns

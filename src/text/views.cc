@@ -144,8 +144,7 @@ size_t ViewBuilder::BuildViews(std::string_view original, std::vector<View>& out
     const size_t source = have_normalized ? norm : 0;
     View& v = internal::ViewSlot(out, next);
     Reset(v, ViewKind::kGlossed, "glossed");
-    const std::string_view source_text = source == 0 ? original : out[source].storage;
-    if (BuildGlossed(*options_.glossary, source_text, out[source], v)) ++next;
+    if (internal::BuildGlossed(*options_.glossary, out[source], v)) ++next;
   }
   if (norm != kNone && !(have_normalized && options_.normalized)) {
     // Built only as the source of the views after it: move it (and its buffers) out of the way.

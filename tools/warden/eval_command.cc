@@ -22,7 +22,6 @@
 #include "output.h"
 #include "policy/policy.h"
 #include "scanners/classifier/classifier.h"
-#include "text/gloss.h"
 
 namespace warden::cli {
 namespace {
@@ -245,16 +244,13 @@ int RunEval(const EvalFlags& f) {
     }
     model_path = policy->classifier->model_path;
     // The texts are seen as the policy's engine sees them: its views, and its glossary.
-    view_options = policy->views;
-    if (!policy->gloss_path.empty()) {
-      auto glossary = text::Glossary::Load(policy->gloss_path);
-      if (!glossary.ok()) {
-        std::cerr << "warden eval: " << policy->gloss_location << ": "
-                  << glossary.status().message() << "\n";
-        return kExitError;
-      }
-      view_options.glossary = std::move(glossary).value();
+    auto glossary = policy::LoadGlossary(*policy);
+    if (!glossary.ok()) {
+      std::cerr << "warden eval: " << glossary.status().message() << "\n";
+      return kExitError;
     }
+    view_options = policy->views;
+    view_options.glossary = std::move(glossary).value();
   }
   auto model = classifier::Classifier::Load(model_path);
   if (!model.ok()) {
