@@ -409,20 +409,13 @@ Status AddEncoderCascade(const TrainOptions& o, const std::vector<Example>& trai
   c.bow_sd = static_cast<float>(std::sqrt(std::max(1e-12, sbb / n - (sb / n) * (sb / n))));
   c.enc_mean = static_cast<float>(se / n);
   c.enc_sd = static_cast<float>(std::sqrt(std::max(1e-12, see / n - (se / n) * (se / n))));
-  encoder.set_cascade(std::move(c));
-  const float band = encoder.cascade()->band;
   for (size_t i = 0; i < dev.size(); ++i) {
-    if (dev_scores[i][U] >= band) {
-      dev_scores[i][U] = encoder.CascadeUnsafe(dev_encoder_views[i], dev_scores[i][U],
-                                               v.data() + i * classifier::SentenceEncoder::kDim,
-                                               [&model](std::string_view passage) {
-                                                 LabelScores one;
-                                                 model.ScoreText(passage, one);
-                                                 return one[U];
-                                               });
+    if (dev_scores[i][U] >= c.band) {
+      dev_scores[i][U] =
+          c.Combine(dev_scores[i][U], v.data() + i * classifier::SentenceEncoder::kDim);
     }
-    if (o.progress && i % 256 == 0) o.progress("encode dev passages", double(i) / dev.size());
   }
+  encoder.set_cascade(std::move(c));
   return OkStatus();
 }
 
