@@ -153,13 +153,14 @@ struct PolicyConfig {
 // Reads and validates a policy file. Relative pack paths resolve against the file's folder.
 StatusOr<PolicyConfig> LoadPolicyFile(const std::string& path);
 
+// Same from text; `display_name` appears in errors, `base_dir` resolves relative paths.
+StatusOr<PolicyConfig> ParsePolicy(std::string_view yaml, const std::string& display_name,
+                                   const std::string& base_dir);
+
 // The glossary `views.gloss` names (text/gloss.h), loaded; null when the policy names none.
 // Errors start with the policy line that names it. The engine and `warden eval --policy` both
 // call it, so a policy's texts are read the same way by both.
 StatusOr<std::shared_ptr<const text::Glossary>> LoadGlossary(const PolicyConfig& policy);
-// Same from text; `display_name` appears in errors, `base_dir` resolves relative paths.
-StatusOr<PolicyConfig> ParsePolicy(std::string_view yaml, const std::string& display_name,
-                                   const std::string& base_dir);
 
 // What the rules see about one message after scanning.
 struct Facts {
