@@ -1,5 +1,6 @@
 // The sentence encoder reads message text from strangers: its tokenizer (NFKC, unigram Viterbi
-// over the pieces) and the transformer must take any bytes, invalid UTF-8 included. Uses the
+// over the pieces), the transformer and the passage splitter (EncoderSegments) must take any
+// bytes, invalid UTF-8 included. Uses the
 // published release (scripts/fetch-encoder.sh, which scripts/install-deps.sh runs); without it
 // every input is a no-op and the run says so once.
 #include <cstdint>
@@ -12,7 +13,30 @@
 
 using warden::classifier::SentenceEncoder;
 
+namespace {
+
+// Passages are pieces of the text, in order, apart, with no space at either end, never one alone.
+void CheckPassages(std::string_view text) {
+  std::vector<std::string_view> passages;
+  warden::classifier::EncoderSegments(text, passages);
+  if (passages.size() == 1) __builtin_trap();
+  const char* end = text.data();
+  for (const std::string_view p : passages) {
+    if (p.empty() || p.data() < end || p.data() + p.size() > text.data() + text.size()) {
+      __builtin_trap();
+    }
+    if (p.front() == ' ' || p.back() == ' ' || p.front() == '\n' || p.back() == '\n') {
+      __builtin_trap();
+    }
+    end = p.data() + p.size();
+  }
+}
+
+}  // namespace
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const std::string_view text(reinterpret_cast<const char*>(data), size);
+  CheckPassages(text);
   static const std::unique_ptr<SentenceEncoder> encoder = [] {
     auto e = SentenceEncoder::FromTfjs(WARDEN_SOURCE_DIR "/build/encoder/dist");
     if (!e.ok()) {
@@ -23,7 +47,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return std::make_unique<SentenceEncoder>(std::move(*e));
   }();
   if (!encoder) return 0;
-  const std::string_view text(reinterpret_cast<const char*>(data), size);
   const std::vector<int32_t> ids = encoder->Tokenize(text);
   if (ids.size() > SentenceEncoder::kMaxPieces) __builtin_trap();
   for (int32_t id : ids) {

@@ -131,7 +131,7 @@ struct SemanticFile {
 Status WriteManifest(const std::string& path, const std::string& model_file, uint64_t bytes,
                      const std::string& hash, const SemanticFile& semantic,
                      const SemanticFile& encoder, const TrainOptions& o,
-                     const LabelScores& thresholds, int64_t train_lines) {
+                     const LabelScores& thresholds, float passage_threshold, int64_t train_lines) {
   std::string j = "{\n  \"format\": \"warden-classifier/1\",\n  \"model_file\": ";
   AppendJsonString(j, model_file);
   j += ",\n  \"model_bytes\": ";
@@ -160,6 +160,12 @@ Status WriteManifest(const std::string& path, const std::string& model_file, uin
   }
   if (!encoder.file.empty()) {
     part("encoder", encoder);
+    if (passage_threshold > 0) {
+      char num[48];
+      std::snprintf(num, sizeof(num), ", \"passage_threshold\": %.9g",
+                    static_cast<double>(passage_threshold));
+      j += num;
+    }
     j += "}";
   }
   j += ",\n  \"thresholds\": {";
@@ -208,6 +214,7 @@ Status WriteManifest(const std::string& path, const std::string& model_file, uin
   if (!encoder.file.empty()) {
     field("encoder_band", o.encoder_band);
     field("encoder_per_group", static_cast<double>(o.encoder_per_group));
+    field("passage_max_fpr", o.passage_max_fpr);
   }
   field("unsafe_fpr", o.unsafe_fpr);
   field("attack_fpr", o.attack_fpr);
@@ -264,6 +271,40 @@ LabelScores ChooseThresholds(const TrainOptions& o, const std::vector<Example>& 
 }
 
 }  // namespace
+
+std::vector<PassageSplit> SplitUnsafeBudget(const std::vector<float>& text,
+                                            const std::vector<float>& passage,
+                                            const std::vector<uint8_t>& unsafe, double unsafe_fpr,
+                                            double passage_max_fpr, float text_threshold,
+                                            size_t& chosen) {
+  auto recall = [&](float t_text, float t_passage) {
+    size_t positives = 0, caught = 0;
+    for (size_t i = 0; i < text.size(); ++i) {
+      if (!unsafe[i]) continue;
+      ++positives;
+      caught += text[i] >= t_text || (t_passage > 0 && passage[i] >= t_passage);
+    }
+    return positives ? double(caught) / positives : 0.0;
+  };
+  std::vector<PassageSplit> splits{{0.0, 0.0f, text_threshold, recall(text_threshold, 0.0f)}};
+  chosen = 0;
+  std::vector<float> flagged(text.size());
+  const int steps = static_cast<int>(std::round(passage_max_fpr * 1000));
+  for (int step = 1; step <= steps; ++step) {
+    PassageSplit split;
+    split.passage_fpr = step / 1000.0;
+    split.passage_threshold = ThresholdForFpr(passage, unsafe, split.passage_fpr);
+    // A row a passage flags stays flagged; the text's threshold takes what is left of the budget.
+    for (size_t i = 0; i < text.size(); ++i) {
+      flagged[i] = passage[i] >= split.passage_threshold ? 1.0f : text[i];
+    }
+    split.text_threshold = ThresholdForFpr(flagged, unsafe, unsafe_fpr);
+    split.recall = recall(split.text_threshold, split.passage_threshold);
+    splits.push_back(split);
+    if (split.recall > splits[chosen].recall) chosen = splits.size() - 1;
+  }
+  return splits;
+}
 
 void UseQuickConfig(TrainOptions& o) {
   o.quick = true;
@@ -330,12 +371,13 @@ Status SetTrainOption(TrainOptions& o, std::string_view key, std::string_view va
   if (key == "semantic_weight") return real(0, 100, o.semantic_weight);
   if (key == "encoder_band") return real(1e-3, 1, o.encoder_band);
   if (key == "encoder_per_group") return whole(1, 100000000, o.encoder_per_group);
+  if (key == "passage_max_fpr") return real(0, 0.1, o.passage_max_fpr);
   return InvalidArgumentError(
       "--set: unknown option \"" + std::string(key) +
       "\" (known: dim, epoch, lr, word_ngrams, minn, maxn, bucket, cutoff, quantize, "
       "window_tokens, min_group, max_repeat, max_group, augment, augment_raw, synonyms, "
       "unsafe_fpr, attack_fpr, temperature, vector_words, semantic_hidden, semantic_epoch, "
-      "semantic_lr, semantic_weight, encoder_band, encoder_per_group)");
+      "semantic_lr, semantic_weight, encoder_band, encoder_per_group, passage_max_fpr)");
 }
 
 Status SetTrainOptions(TrainOptions& o, const std::vector<std::string>& settings) {
@@ -357,13 +399,14 @@ void ScoreExample(const classifier::Classifier& c, const text::ViewBuilder& buil
 // Trains the encoder's head, chooses its cascade on the dev rows (the band that sends
 // `encoder_band` of the safe rows to the encoder; the standardisation of both logits on the safe
 // rows) and puts the cascade's unsafe scores into `dev_scores`, so the thresholds are chosen on
-// what the classifier will compute. Both the head and the cascade embed the view `model` (the
-// n-gram model just trained) picks for the encoder, as scoring will.
+// what the classifier will compute, and each dev row's passage score (SentenceEncoder::
+// PassageUnsafe, 0 when the text is not encoded) into `dev_passages`. Both the head and the cascade
+// embed the view `model` (the n-gram model just trained) picks for the encoder, as scoring will.
 Status AddEncoderCascade(const TrainOptions& o, const std::vector<Example>& train,
                          const std::vector<Example>& dev,
                          const std::vector<std::string>& dev_encoder_views,
                          const classifier::Classifier& model, classifier::SentenceEncoder& encoder,
-                         std::vector<LabelScores>& dev_scores) {
+                         std::vector<LabelScores>& dev_scores, std::vector<float>& dev_passages) {
   EncoderTrainOptions eo;
   eo.seed = o.seed;
   eo.cache = o.embedding_cache;
@@ -409,13 +452,22 @@ Status AddEncoderCascade(const TrainOptions& o, const std::vector<Example>& trai
   c.bow_sd = static_cast<float>(std::sqrt(std::max(1e-12, sbb / n - (sb / n) * (sb / n))));
   c.enc_mean = static_cast<float>(se / n);
   c.enc_sd = static_cast<float>(std::sqrt(std::max(1e-12, see / n - (se / n) * (se / n))));
-  for (size_t i = 0; i < dev.size(); ++i) {
-    if (dev_scores[i][U] >= c.band) {
-      dev_scores[i][U] =
-          c.Combine(dev_scores[i][U], v.data() + i * classifier::SentenceEncoder::kDim);
-    }
-  }
   encoder.set_cascade(std::move(c));
+  const classifier::EncoderCascade& cascade = *encoder.cascade();
+  dev_passages.assign(dev.size(), 0.0f);
+  for (size_t i = 0; i < dev.size(); ++i) {
+    if (dev_scores[i][U] < cascade.band) continue;
+    if (o.passage_max_fpr > 0) {
+      dev_passages[i] = encoder.PassageUnsafe(dev_encoder_views[i], [&model](std::string_view p) {
+        LabelScores one;
+        model.ScoreText(p, one);
+        return one[classifier::kUnsafeLabel];
+      });
+    }
+    dev_scores[i][U] =
+        cascade.Combine(dev_scores[i][U], v.data() + i * classifier::SentenceEncoder::kDim);
+    if (o.progress && i % 256 == 0) o.progress("encode dev passages", double(i) / dev.size());
+  }
   return OkStatus();
 }
 
@@ -522,7 +574,7 @@ StatusOr<TrainResult> TrainModel(const TrainOptions& o, const std::vector<Exampl
   LabelScores provisional;
   provisional.fill(0.5f);
   if (Status s = WriteManifest(tmp_manifest, model_file, bytes.size(), hash, semantic, encoder_file,
-                               o, provisional, result.train_lines);
+                               o, provisional, 0.0f, result.train_lines);
       !s.ok()) {
     return s;
   }
@@ -533,6 +585,7 @@ StatusOr<TrainResult> TrainModel(const TrainOptions& o, const std::vector<Exampl
   std::vector<text::View> views;
   std::vector<LabelScores> dev_scores(dev.size());
   std::vector<std::string> dev_encoder_views;  // with an encoder: the text it reads, per dev row
+  std::vector<float> dev_passages;             // with an encoder: each row's passage score
   std::string scratch;
   for (size_t i = 0; i < dev.size(); ++i) {
     builder.Build(dev[i].text, views);
@@ -541,8 +594,8 @@ StatusOr<TrainResult> TrainModel(const TrainOptions& o, const std::vector<Exampl
     if (o.progress && i % 1024 == 0) o.progress("thresholds", double(i) / dev.size());
   }
   if (encoder) {
-    if (Status s =
-            AddEncoderCascade(o, train, dev, dev_encoder_views, **model, *encoder, dev_scores);
+    if (Status s = AddEncoderCascade(o, train, dev, dev_encoder_views, **model, *encoder,
+                                     dev_scores, dev_passages);
         !s.ok()) {
       return s;
     }
@@ -556,6 +609,29 @@ StatusOr<TrainResult> TrainModel(const TrainOptions& o, const std::vector<Exampl
     encoder_file.hash = classifier::Fnv1a64Hex(encoder_bytes);
   }
   result.thresholds = ChooseThresholds(o, dev, dev_scores);
+  if (encoder) {
+    const size_t U = classifier::kUnsafeLabel;
+    std::vector<float> text(dev.size());
+    std::vector<uint8_t> unsafe(dev.size());
+    for (size_t i = 0; i < dev.size(); ++i) {
+      text[i] = dev_scores[i][U];
+      unsafe[i] = dev[i].unsafe ? 1 : 0;
+    }
+    size_t chosen = 0;
+    result.passage_splits = SplitUnsafeBudget(text, dev_passages, unsafe, o.unsafe_fpr,
+                                              o.passage_max_fpr, result.thresholds[U], chosen);
+    const PassageSplit& split = result.passage_splits[chosen];
+    result.passage_threshold = split.passage_threshold;
+    result.thresholds[U] = split.text_threshold;
+    // The dev scores become what scoring computes, for the metrics below.
+    if (split.passage_threshold > 0) {
+      for (size_t i = 0; i < dev.size(); ++i) {
+        dev_scores[i][U] = std::max(
+            dev_scores[i][U], classifier::Classifier::PassageOnUnsafeScale(
+                                  dev_passages[i], split.passage_threshold, split.text_threshold));
+      }
+    }
+  }
   if (o.progress) o.progress("thresholds", 1.0);
   {
     std::vector<float> s;
@@ -568,7 +644,7 @@ StatusOr<TrainResult> TrainModel(const TrainOptions& o, const std::vector<Exampl
   }
   if (!semantic.file.empty()) semantic.file = fs::path(o.out + ".sem").filename().string();
   if (Status s = WriteManifest(tmp_manifest, model_file, bytes.size(), hash, semantic, encoder_file,
-                               o, result.thresholds, result.train_lines);
+                               o, result.thresholds, result.passage_threshold, result.train_lines);
       !s.ok()) {
     return s;
   }

@@ -88,6 +88,10 @@ struct TrainOptions {
   double encoder_band = 0.1;
   // The encoder head's training sample: at most this many records of each (source, label).
   size_t encoder_per_group = 500;
+  // Passages read alone (SentenceEncoder::PassageUnsafe) may take up to this share of the safe
+  // dev rows out of the `unsafe_fpr` budget, in steps of 0.1%; the split that catches the most
+  // unsafe dev rows is kept (trainer.cc, ChoosePassageThreshold). 0: passages are not read.
+  double passage_max_fpr = 0.01;
   // Embeddings kept across trainings (leave-one-source-out sets its own). Not owned.
   EmbeddingCache* embedding_cache = nullptr;
   // Dev thresholds: unsafe at this FPR on safe dev rows, each attack label at `attack_fpr`.
@@ -104,15 +108,37 @@ void UseQuickConfig(TrainOptions& o);
 // "bucket", "cutoff", "quantize", "window_tokens", "min_group", "max_repeat", "max_group",
 // "augment", "augment_raw", "synonyms", "unsafe_fpr", "attack_fpr", "temperature",
 // "vector_words", "semantic_hidden", "semantic_epoch", "semantic_lr", "semantic_weight",
-// "encoder_band", "encoder_per_group"), as
+// "encoder_band", "encoder_per_group", "passage_max_fpr"), as
 // `warden train --set KEY=VALUE` does. INVALID_ARGUMENT names the key for an unknown key or a value
 // out of range.
 Status SetTrainOption(TrainOptions& o, std::string_view key, std::string_view value);
 // The same for a list of "KEY=VALUE" settings, in order.
 Status SetTrainOptions(TrainOptions& o, const std::vector<std::string>& settings);
 
+// One way to share the `unsafe` false-positive budget between a text and its passages.
+struct PassageSplit {
+  double passage_fpr = 0;       // the share of safe dev rows passages may flag (0: none)
+  float passage_threshold = 0;  // 0: passages not read
+  float text_threshold = 0;     // the `unsafe` threshold that keeps the total at unsafe_fpr
+  double recall = 0;            // unsafe dev rows flagged by either
+};
+// Shares the `unsafe` false-positive budget between texts and their passages read alone: given
+// each dev row's text score, passage score (SentenceEncoder::PassageUnsafe, 0 for none) and
+// label, passages may flag 0, 0.1%, ... up to `passage_max_fpr` of the safe rows, and the text's
+// threshold rises so that both together flag at most `unsafe_fpr` of them. Returns every split
+// tried, first the one without passages (at `text_threshold`, the threshold chosen alone), and
+// sets `chosen` to the one that flags the most unsafe rows (the earliest on a tie, so passages
+// are read only when they catch more).
+std::vector<PassageSplit> SplitUnsafeBudget(const std::vector<float>& text,
+                                            const std::vector<float>& passage,
+                                            const std::vector<uint8_t>& unsafe, double unsafe_fpr,
+                                            double passage_max_fpr, float text_threshold,
+                                            size_t& chosen);
 struct TrainResult {
   classifier::LabelScores thresholds{};
+  // With an encoder: the passage threshold chosen (0: none) and every split tried, first none.
+  float passage_threshold = 0;
+  std::vector<PassageSplit> passage_splits;
   BinaryMetrics dev_unsafe;        // unsafe vs safe on dev at the chosen threshold
   std::string model_path;          // out.ftz
   uint64_t model_bytes = 0;

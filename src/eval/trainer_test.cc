@@ -139,9 +139,14 @@ TEST_F(TrainerTest, EncoderCascadeIsTrainedWrittenAndApplied) {
   std::ifstream manifest(dir_ / "enc.json");
   const std::string m((std::istreambuf_iterator<char>(manifest)), {});
   EXPECT_NE(m.find("\"encoder\": {\"file\": \"enc.enc\""), std::string::npos) << m;
+  // Every split of the unsafe budget with passages was tried; the chosen one is in the manifest.
+  ASSERT_EQ(r->passage_splits.size(), 11u);
+  EXPECT_EQ(m.find("passage_threshold") != std::string::npos, r->passage_threshold > 0) << m;
+  EXPECT_GE(r->thresholds[classifier::kUnsafeLabel], r->passage_splits[0].text_threshold);
 
   auto c = classifier::Classifier::Load(r->model_path);
   ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ((*c)->passage_threshold(), r->passage_threshold);
   // A model without its encoder file is an error naming it, not a model without the cascade.
   fs::rename(dir_ / "enc.enc", dir_ / "moved.enc");
   auto missing = classifier::Classifier::Load(r->model_path);
@@ -165,7 +170,16 @@ TEST_F(TrainerTest, EncoderCascadeIsTrainedWrittenAndApplied) {
   const size_t at = plain.find("  \"encoder\"");
   ASSERT_NE(at, std::string::npos);
   plain.erase(at, plain.find('\n', at) + 1 - at);
-  std::ofstream(dir_ / "plain.json") << plain;
+  // A passage threshold out of range is an error naming the manifest and the key.
+  std::string bad = m;
+  bad.insert(bad.find("}", m.find("\"encoder\"")), ", \"passage_threshold\": 1.5");
+  std::ofstream(dir_ / "plain.json") << bad;
+  auto out_of_range = classifier::Classifier::Load((dir_ / "plain.ftz").string());
+  ASSERT_FALSE(out_of_range.ok());
+  EXPECT_NE(out_of_range.status().message().find("plain.json: \"encoder\": \"passage_threshold\""),
+            std::string::npos)
+      << out_of_range.status().message();
+  std::ofstream(dir_ / "plain.json", std::ios::trunc) << plain;
   auto without = classifier::Classifier::Load((dir_ / "plain.ftz").string());
   ASSERT_TRUE(without.ok()) << without.status().ToString();
   std::ifstream enc_file(dir_ / "enc.enc", std::ios::binary);
@@ -417,6 +431,73 @@ TEST_F(TrainerTest, MalformedWordVectorsNameTheFileAndLine) {
 
 namespace warden::eval {
 namespace {
+
+// 1,000 safe rows with text scores spread over [0, 1); 100 unsafe rows, half with a text score
+// above every safe one, half that only a passage gives away. Five safe rows have a suspicious
+// passage too.
+struct BudgetRows {
+  std::vector<float> text, passage;
+  std::vector<uint8_t> unsafe;
+  BudgetRows() {
+    for (int i = 0; i < 1000; ++i) Add(i / 1000.0f, i % 200 == 7 ? 0.95f : 0.0f, false);
+    for (int i = 0; i < 50; ++i) Add(0.9995f, 0.0f, true);
+    for (int i = 0; i < 50; ++i) Add(0.5f, 0.9f, true);
+  }
+  void Add(float t, float p, bool u) {
+    text.push_back(t);
+    passage.push_back(p);
+    unsafe.push_back(u);
+  }
+  size_t SafeFlagged(const PassageSplit& s) const {
+    size_t n = 0;
+    for (size_t i = 0; i < text.size(); ++i) {
+      n += !unsafe[i] && (text[i] >= s.text_threshold ||
+                          (s.passage_threshold > 0 && passage[i] >= s.passage_threshold));
+    }
+    return n;
+  }
+};
+
+// Passages get a share of the budget only when that catches more: here the split that lets
+// them flag the five safe rows (0.5%) catches every unsafe row, and the text's threshold rises so
+// that the total stays within 2%. Every split keeps the total; the first reads no passages.
+TEST(SplitUnsafeBudgetTest, PassagesTakeBudgetOnlyWhenTheyCatchMore) {
+  const BudgetRows rows;
+  const float alone = ThresholdForFpr(rows.text, rows.unsafe, 0.02);
+  size_t chosen = 99;
+  const auto splits =
+      SplitUnsafeBudget(rows.text, rows.passage, rows.unsafe, 0.02, 0.01, alone, chosen);
+  ASSERT_EQ(splits.size(), 11u);
+  EXPECT_EQ(splits[0].passage_threshold, 0.0f);
+  EXPECT_EQ(splits[0].text_threshold, alone);
+  EXPECT_DOUBLE_EQ(splits[0].recall, 0.5);
+  for (const PassageSplit& s : splits) EXPECT_LE(rows.SafeFlagged(s), 20u) << s.passage_fpr;
+  ASSERT_EQ(chosen, 5u);
+  EXPECT_DOUBLE_EQ(splits[chosen].passage_fpr, 0.005);
+  EXPECT_DOUBLE_EQ(splits[chosen].recall, 1.0);
+  EXPECT_GT(splits[chosen].text_threshold, alone);
+  EXPECT_LE(splits[chosen].passage_threshold, 0.9f);
+
+  // Passages that catch nothing new are not read; with no budget for them, none is tried.
+  std::vector<float> quiet = rows.passage;
+  for (size_t i = 1000; i < quiet.size(); ++i) quiet[i] = 0.0f;
+  EXPECT_EQ(SplitUnsafeBudget(rows.text, quiet, rows.unsafe, 0.02, 0.01, alone, chosen).size(),
+            11u);
+  EXPECT_EQ(chosen, 0u);
+  EXPECT_EQ(
+      SplitUnsafeBudget(rows.text, rows.passage, rows.unsafe, 0.02, 0.0, alone, chosen).size(), 1u);
+  EXPECT_EQ(chosen, 0u);
+}
+
+// A passage score is put on the `unsafe` scale so that its own threshold lands on the text's.
+TEST(SplitUnsafeBudgetTest, PassageScaleMapsThresholdToThreshold) {
+  using classifier::Classifier;
+  EXPECT_FLOAT_EQ(Classifier::PassageOnUnsafeScale(0.8f, 0.8f, 0.97f), 0.97f);
+  EXPECT_FLOAT_EQ(Classifier::PassageOnUnsafeScale(1.0f, 0.8f, 0.97f), 1.0f);
+  EXPECT_FLOAT_EQ(Classifier::PassageOnUnsafeScale(0.0f, 0.8f, 0.97f), 0.0f);
+  EXPECT_FLOAT_EQ(Classifier::PassageOnUnsafeScale(0.9f, 0.8f, 0.97f), 0.985f);
+  EXPECT_LT(Classifier::PassageOnUnsafeScale(0.79f, 0.8f, 0.97f), 0.97f);
+}
 
 TEST(SetTrainOptionTest, SetsKnownKeysAndNamesBadOnes) {
   TrainOptions o;

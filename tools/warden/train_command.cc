@@ -110,6 +110,16 @@ int RunTrain(const TrainFlags& f) {
               "at threshold %.4f\n",
               m.auprc, m.roc_auc, m.precision, m.recall, m.fpr,
               result->thresholds[classifier::kUnsafeLabel]);
+  if (result->passage_splits.size() > 1) {
+    // How the unsafe budget could be shared with passages read alone, and which split won.
+    std::printf("passages (share of safe dev rows -> passage threshold, text threshold, recall):");
+    for (const eval::PassageSplit& p : result->passage_splits) {
+      std::printf("\n  %.3f -> %.4f %.4f %.4f%s", p.passage_fpr, p.passage_threshold,
+                  p.text_threshold, p.recall,
+                  p.passage_threshold == result->passage_threshold ? "  (chosen)" : "");
+    }
+    std::printf("\n");
+  }
   std::printf("thresholds:");
   for (size_t i = 0; i < classifier::kNumLabels; ++i) {
     std::printf(" %s=%.3f", std::string(classifier::kLabels[i]).c_str(), result->thresholds[i]);

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <future>
 #include <memory>
 #include <sstream>
 
@@ -188,6 +189,20 @@ Status ReadModelPart(simdjson::dom::object entry, std::string_view key, std::str
   return CheckAgainstManifest(path, bytes, size, hash, manifest_path);
 }
 
+// Reads, checks and parses the part a manifest entry names, on another thread: the semantic head
+// and the encoder load beside fastText, since a policy's load is most of a gateway's start-up.
+// `entry` stays valid: the manifest's DOM outlives the future, which Load waits for (on every
+// return, since a std::async future's destructor waits).
+template <typename Parse>
+auto LoadModelPart(simdjson::dom::object entry, std::string_view key, std::string_view what,
+                   const std::string& model_path, const std::string& manifest_path, Parse parse) {
+  return std::async(std::launch::async, [=, &model_path, &manifest_path] {
+    std::string path, bytes;
+    Status st = ReadModelPart(entry, key, what, model_path, manifest_path, path, bytes);
+    return st.ok() ? parse(bytes, path) : decltype(parse(bytes, path))(std::move(st));
+  });
+}
+
 }  // namespace
 
 StatusOr<std::shared_ptr<const Classifier>> Classifier::Load(const std::string& model_path) {
@@ -246,36 +261,38 @@ StatusOr<std::shared_ptr<const Classifier>> Classifier::Load(const std::string& 
     }
     c->temperature_ = temperature;
   }
-  std::string part_path, part_bytes;
   simdjson::dom::object semantic;
+  std::future<StatusOr<SemanticHead>> semantic_load;
+  double semantic_weight = 1.0;
   if (root["semantic"].get(semantic) == simdjson::SUCCESS) {
-    double weight = 1.0;
     if ((semantic["weight"].error() != simdjson::NO_SUCH_FIELD &&
-         semantic["weight"].get(weight) != simdjson::SUCCESS) ||
-        !(weight >= 0 && weight <= 100)) {
+         semantic["weight"].get(semantic_weight) != simdjson::SUCCESS) ||
+        !(semantic_weight >= 0 && semantic_weight <= 100)) {
       return InvalidArgumentError(manifest_path + ": \"semantic\": \"weight\" must be in [0,100]");
     }
-    if (Status st = ReadModelPart(semantic, "semantic", "semantic head", model_path, manifest_path,
-                                  part_path, part_bytes);
-        !st.ok()) {
-      return st;
-    }
-    auto head = SemanticHead::Parse(part_bytes, part_path);
-    if (!head.ok()) return head.status();
-    c->semantic_ = std::make_shared<const SemanticHead>(std::move(*head));
-    c->semantic_weight_ = static_cast<float>(weight);
+    semantic_load = LoadModelPart(semantic, "semantic", "semantic head", model_path, manifest_path,
+                                  &SemanticHead::Parse);
   }
   simdjson::dom::object encoder;
+  std::future<StatusOr<SentenceEncoder>> encoder_load;
   if (root["encoder"].get(encoder) == simdjson::SUCCESS) {
-    if (Status st = ReadModelPart(encoder, "encoder", "sentence encoder", model_path, manifest_path,
-                                  part_path, part_bytes);
-        !st.ok()) {
-      return st;
+    double passage_threshold = 0;
+    if ((encoder["passage_threshold"].error() != simdjson::NO_SUCH_FIELD &&
+         encoder["passage_threshold"].get(passage_threshold) != simdjson::SUCCESS) ||
+        !(passage_threshold >= 0 && passage_threshold <= 1)) {
+      return InvalidArgumentError(manifest_path +
+                                  ": \"encoder\": \"passage_threshold\" must be in [0,1]");
     }
-    auto e = SentenceEncoder::Parse(part_bytes, part_path);
-    if (!e.ok()) return e.status();
-    if (e->cascade() == nullptr) return DataLossError(part_path + ": the encoder has no cascade");
-    c->encoder_ = std::make_shared<const SentenceEncoder>(std::move(*e));
+    c->passage_threshold_ = static_cast<float>(passage_threshold);
+    encoder_load = LoadModelPart(
+        encoder, "encoder", "sentence encoder", model_path, manifest_path,
+        [](std::string_view bytes, const std::string& path) -> StatusOr<SentenceEncoder> {
+          auto e = SentenceEncoder::Parse(bytes, path);
+          if (e.ok() && e->cascade() == nullptr) {
+            return DataLossError(path + ": the encoder has no cascade");
+          }
+          return e;
+        });
   }
   simdjson::dom::object thresholds;
   if (root["thresholds"].get(thresholds) != simdjson::SUCCESS) {
@@ -318,6 +335,17 @@ StatusOr<std::shared_ptr<const Classifier>> Classifier::Load(const std::string& 
   const fasttext::Args args = model->getArgs();
   if (args.loss != fasttext::loss_name::ova || args.model != fasttext::model_name::sup) {
     return InvalidArgumentError(model_path + ": model must be supervised with the one-vs-all loss");
+  }
+  if (semantic_load.valid()) {
+    auto head = semantic_load.get();
+    if (!head.ok()) return head.status();
+    c->semantic_ = std::make_shared<const SemanticHead>(std::move(*head));
+    c->semantic_weight_ = static_cast<float>(semantic_weight);
+  }
+  if (encoder_load.valid()) {
+    auto e = encoder_load.get();
+    if (!e.ok()) return e.status();
+    c->encoder_ = std::make_shared<const SentenceEncoder>(std::move(*e));
   }
   c->dict_ = model->getDictionary();
   c->label_map_.assign(c->dict_->nlabels(), -1);
@@ -683,15 +711,38 @@ bool Classifier::ScoreViews(const std::vector<text::View>& views, LabelScores& o
   // The sentence encoder reads only what the n-gram model already finds suspicious: it costs
   // milliseconds (encoder.h). It reads the view ScoreNgramViews chose, so that an obfuscated
   // request is encoded in its decoded, deobfuscated or skeleton form, and a Random-Case one
-  // lower-cased (EncoderInput).
+  // lower-cased (EncoderInput). With a passage threshold, then each suspicious passage of that
+  // view alone (SentenceEncoder::PassageUnsafe), weighed against its own threshold.
   if (encoder_ && !views.empty() && out[kUnsafeLabel] >= encoder_->cascade()->band) {
     if (!allow_encoder) return false;
     std::array<float, SentenceEncoder::kDim> v;
     thread_local std::string scratch;
-    encoder_->Embed(EncoderInput(views, encoder_view, scratch), v.data());
+    const std::string_view input = EncoderInput(views, encoder_view, scratch);
+    encoder_->Embed(input, v.data());
     out[kUnsafeLabel] = encoder_->cascade()->Combine(out[kUnsafeLabel], v.data());
+    if (passage_threshold_ > 0) {
+      const float passage = encoder_->PassageUnsafe(input, [this](std::string_view text) {
+        LabelScores one;
+        ScoreText(text, one);
+        return one[kUnsafeLabel];
+      });
+      out[kUnsafeLabel] =
+          std::max(out[kUnsafeLabel],
+                   PassageOnUnsafeScale(passage, passage_threshold_, thresholds_[kUnsafeLabel]));
+    }
   }
   return true;
+}
+
+float Classifier::PassageOnUnsafeScale(float passage, float passage_threshold,
+                                       float unsafe_threshold) {
+  if (passage >= passage_threshold) {
+    return passage_threshold >= 1.0f
+               ? 1.0f
+               : unsafe_threshold + (1.0f - unsafe_threshold) * (passage - passage_threshold) /
+                                        (1.0f - passage_threshold);
+  }
+  return passage * unsafe_threshold / passage_threshold;
 }
 
 float Classifier::Calibrate(size_t label, float p) const {

@@ -121,6 +121,14 @@ class Classifier {
   const std::string& model_path() const { return model_path_; }
   // The model has a sentence encoder (NAME.enc), which scores texts in its band in milliseconds.
   bool has_encoder() const { return encoder_ != nullptr; }
+  // The passage score (SentenceEncoder::PassageUnsafe) that weighs as much as the `unsafe`
+  // threshold, from the manifest's "encoder" entry; 0 when passages are not read.
+  float passage_threshold() const { return passage_threshold_; }
+  // A passage score on the `unsafe` scale: `passage_threshold` maps to `unsafe_threshold`, 1 to
+  // 1 and 0 to 0, linearly in between (as Calibrate maps to 0.5). A text's `unsafe` score is the
+  // larger of its own and its passages' on this scale, so a passage has its own threshold
+  // (chosen on dev beside the text's, trainer.cc) without a second score to explain.
+  static float PassageOnUnsafeScale(float passage, float passage_threshold, float unsafe_threshold);
   // Longest token prefix of a view that is scored (from the manifest; default 1024).
   size_t max_tokens() const { return max_tokens_; }
   // Texts longer than this many tokens are also scored window by window (half-overlapping
@@ -194,6 +202,7 @@ class Classifier {
   std::shared_ptr<const SemanticHead> semantic_;  // null without a NAME.sem
   // With a NAME.enc: the sentence encoder and its cascade, for suspicious texts (ScoreViews).
   std::shared_ptr<const SentenceEncoder> encoder_;
+  float passage_threshold_ = 0.0f;                // see passage_threshold()
   float semantic_weight_ = 1.0f;                  // its logits' weight (manifest)
   // Labels some part of the model scores; the others stay 0.
   std::array<bool, kNumLabels> scored_{};

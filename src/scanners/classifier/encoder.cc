@@ -5,6 +5,7 @@
 #include <unicode/unistr.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstring>
 
@@ -610,6 +611,55 @@ void LowerAscii(std::string& text) {
   }
 }
 
+// Whether `passage` has at least three words (runs of ASCII letters and digits or of non-ASCII
+// bytes): shorter ones ("Stay in character.", "Best regards") say too little to encode alone.
+bool HasThreeWords(std::string_view passage) {
+  size_t words = 0;
+  bool in_word = false;
+  for (const char c : passage) {
+    const auto u = static_cast<unsigned char>(c);
+    const bool word = u >= 0x80 || std::isalnum(u);
+    if (word && !in_word && ++words == 3) return true;
+    in_word = word;
+  }
+  return false;
+}
+
+// The length of the passage break at `text[i]`, or 0. A sentence end counts only before a
+// space, quote or line end, so "3.5", "e.g" and "http://" stay whole.
+size_t BreakAt(std::string_view text, size_t i) {
+  const char c = text[i];
+  switch (c) {
+    case '\n':
+    case '"':
+    case ';':
+    case '[':
+    case ']':
+      return 1;
+    case '.':
+    case '!':
+    case '?':
+    case ':': {
+      const bool last = i + 1 == text.size();
+      return last || text[i + 1] == ' ' || text[i + 1] == '"' || text[i + 1] == '\n' ? 1 : 0;
+    }
+    case '<':
+      return text.compare(i, 4, "<!--") == 0 ? 4 : 0;
+    case '-':
+      return text.compare(i, 3, "-->") == 0 ? 3 : 0;
+    case '\xe2':  // “ and ”
+      return text.compare(i, 3, "\u201c") == 0 || text.compare(i, 3, "\u201d") == 0 ? 3 : 0;
+    default:
+      return 0;
+  }
+}
+
+std::string_view TrimSpaces(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  return s;
+}
+
 }  // namespace
 
 std::string_view EncoderInput(std::string_view text, std::string& scratch) {
@@ -636,6 +686,22 @@ std::string_view EncoderInput(const std::vector<text::View>& views, size_t k,
   }
   if (MechanicalCasing(scratch)) LowerAscii(scratch);
   return scratch;
+}
+
+void EncoderSegments(std::string_view text, std::vector<std::string_view>& out) {
+  out.clear();
+  size_t start = 0;
+  for (size_t i = 0; i <= text.size(); ++i) {
+    const size_t length = i < text.size() ? BreakAt(text, i) : 1;
+    if (length == 0) continue;
+    // A sentence keeps its final mark ("How do I …?"), as the texts the head learnt from do.
+    const bool keep = i < text.size() && (text[i] == '.' || text[i] == '!' || text[i] == '?');
+    const std::string_view passage = TrimSpaces(text.substr(start, i + (keep ? 1 : 0) - start));
+    if (HasThreeWords(passage)) out.push_back(passage);
+    start = i + length;
+    i = start - 1;
+  }
+  if (out.size() == 1) out.clear();
 }
 
 }  // namespace warden::classifier

@@ -30,11 +30,13 @@
 // Embed() keeps its scratch space per thread.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "text/views.h"
@@ -85,6 +87,12 @@ std::string_view EncoderInput(std::string_view text, std::string& scratch);
 // not the writing's casing lost.
 std::string_view EncoderInput(const std::vector<text::View>& views, size_t k, std::string& scratch);
 
+// The passages of `text` the cascade also reads alone (SentenceEncoder::PassageUnsafe), in
+// order: what sentence ends (". ", "? ", "! ", ": "), line breaks, double quotes, semicolons,
+// square brackets and HTML comment marks set apart, each of at least three words; none when
+// that leaves a single passage. Appended to `out`, which is cleared first.
+void EncoderSegments(std::string_view text, std::vector<std::string_view>& out);
+
 class SentenceEncoder {
  public:
   static constexpr size_t kDim = 512;
@@ -107,6 +115,21 @@ class SentenceEncoder {
   // Writes the text's embedding (kDim floats, unit length) to `out`; all zeros for a text with
   // no pieces.
   void Embed(std::string_view text, float* out) const;
+
+  // At most this many passages of one text are encoded alone (PassageUnsafe).
+  static constexpr size_t kMaxEncodedSegments = 8;
+  // The most unsafe passage of `text` (an EncoderInput) as if it had been sent alone: for the
+  // kMaxEncodedSegments passages (EncoderSegments) with the highest n-gram probability at or above
+  // the band, Combine of that probability `ngram_unsafe(passage)` and the passage's embedding;
+  // 0 when no passage reaches the band. Why: a request wrapped in a story, a "developer mode"
+  // preamble or a document to summarise is a small part of what the encoder averages over the
+  // whole text, and past kMaxPieces it is not read at all; read alone it reads like the requests
+  // the head learnt from. A passage does not borrow the whole text's n-gram probability: a
+  // harmless question inside an injection-shaped wrapper would then score as the wrapper. The
+  // classifier weighs this against its own threshold (Classifier::passage_threshold). Needs a
+  // cascade.
+  template <typename NgramUnsafe>
+  float PassageUnsafe(std::string_view text, const NgramUnsafe& ngram_unsafe) const;
 
   size_t pieces() const { return pieces_.size(); }
   // The cascade stored with the encoder (Serialize writes it after the weights), or null.
@@ -154,5 +177,28 @@ class SentenceEncoder {
   std::vector<float> tanh_bias_;
   std::optional<EncoderCascade> cascade_;
 };
+
+template <typename NgramUnsafe>
+float SentenceEncoder::PassageUnsafe(std::string_view text, const NgramUnsafe& ngram_unsafe) const {
+  const EncoderCascade& c = *cascade_;
+  thread_local std::vector<std::string_view> segments;
+  thread_local std::vector<std::pair<float, std::string_view>> suspicious;
+  EncoderSegments(text, segments);
+  suspicious.clear();
+  for (const std::string_view s : segments) {
+    const float q = ngram_unsafe(s);
+    if (q >= c.band) suspicious.emplace_back(q, s);
+  }
+  const size_t n = std::min(suspicious.size(), kMaxEncodedSegments);
+  std::partial_sort(suspicious.begin(), suspicious.begin() + n, suspicious.end(),
+                    [](const auto& a, const auto& b) { return a.first > b.first; });
+  thread_local std::vector<float> w(kDim);
+  float unsafe = 0.0f;
+  for (size_t i = 0; i < n; ++i) {
+    Embed(suspicious[i].second, w.data());
+    unsafe = std::max(unsafe, c.Combine(suspicious[i].first, w.data()));
+  }
+  return unsafe;
+}
 
 }  // namespace warden::classifier
