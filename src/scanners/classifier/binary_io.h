@@ -12,15 +12,33 @@
 
 namespace warden::classifier {
 
-// Reads the whole file; false when it cannot be opened or read.
+// Reads the whole file; false when it cannot be opened or read. A regular file is read in one
+// call into a buffer of its size (models are megabytes: a growing stream buffer copied them
+// twice, a tenth of a policy's load); anything else (a pipe) through a stream.
 inline bool ReadFile(const std::string& path, std::string& out) {
-  std::ifstream in(path, std::ios::binary);
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) return false;
+  const std::streamoff size = in.tellg();
+  if (size >= 0 && in.seekg(0)) {
+    out.resize(static_cast<size_t>(size));
+    return static_cast<bool>(in.read(out.data(), size)) && in.peek() == EOF;
+  }
+  in.clear();
   std::ostringstream ss;
   ss << in.rdbuf();
   out = std::move(ss).str();
   return static_cast<bool>(in) || in.eof();
 }
+
+// An input stream over bytes already in memory, without copying them (std::istringstream
+// copies its string): for fastText's loader, which reads from a stream.
+class MemoryStreamBuf : public std::streambuf {
+ public:
+  explicit MemoryStreamBuf(std::string_view bytes) {
+    char* p = const_cast<char*>(bytes.data());  // only ever read: no put area is set
+    setg(p, p, p + bytes.size());
+  }
+};
 
 template <typename T>
 void Put(std::string& out, const T& v) {

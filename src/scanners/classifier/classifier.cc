@@ -325,7 +325,8 @@ StatusOr<std::shared_ptr<const Classifier>> Classifier::Load(const std::string& 
   }
   auto model = std::make_unique<ModelAccess>();
   try {
-    std::istringstream in(model_bytes.substr(sizeof(header)));
+    MemoryStreamBuf bytes(std::string_view(model_bytes).substr(sizeof(header)));
+    std::istream in(&bytes);
     model->loadModel(in);
   } catch (const std::exception& e) {
     return DataLossError(model_path + ": not a valid fastText model: " + e.what());
