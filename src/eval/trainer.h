@@ -90,7 +90,7 @@ struct TrainOptions {
   size_t encoder_per_group = 500;
   // Passages read alone (SentenceEncoder::PassageUnsafe) may take up to this share of the safe
   // dev rows out of the `unsafe_fpr` budget, in steps of 0.1%; the split that catches the most
-  // unsafe dev rows is kept (trainer.cc, ChoosePassageThreshold). 0: passages are not read.
+  // unsafe dev rows is kept (SplitUnsafeBudget below). 0: passages are not read.
   double passage_max_fpr = 0.01;
   // Embeddings kept across trainings (leave-one-source-out sets its own). Not owned.
   EmbeddingCache* embedding_cache = nullptr;

@@ -91,10 +91,10 @@ class ModelAccess : public fasttext::FastText {
 };
 
 // Rows x dim floats of `m`, whatever its storage (dense or product-quantised).
-std::vector<float> DecodeMatrix(const fasttext::Matrix& m) {
+std::vector<float, HugePageAllocator<float>> DecodeMatrix(const fasttext::Matrix& m) {
   const int64_t rows = m.size(0);
   const int64_t dim = m.size(1);
-  std::vector<float> out(static_cast<size_t>(rows * dim));
+  std::vector<float, HugePageAllocator<float>> out(static_cast<size_t>(rows * dim));
   fasttext::Vector row(dim);
   for (int64_t i = 0; i < rows; ++i) {
     row.zero();
@@ -172,7 +172,7 @@ uint32_t FastTextHash(std::string_view s) {
 // model, checked against its size and hash. `what` names the part in errors.
 Status ReadModelPart(simdjson::dom::object entry, std::string_view key, std::string_view what,
                      const std::string& model_path, const std::string& manifest_path,
-                     std::string& path, std::string& bytes) {
+                     std::string& path, FileBytes& bytes) {
   std::string_view file, hash;
   uint64_t size = 0;
   if (entry["file"].get(file) != simdjson::SUCCESS || file.empty() ||
@@ -185,8 +185,8 @@ Status ReadModelPart(simdjson::dom::object entry, std::string_view key, std::str
   const size_t slash = model_path.find_last_of('/');
   path = (slash == std::string::npos ? std::string() : model_path.substr(0, slash + 1)) +
          std::string(file);
-  if (!ReadFile(path, bytes)) return NotFoundError(path + ": cannot read " + std::string(what));
-  return CheckAgainstManifest(path, bytes, size, hash, manifest_path);
+  if (!bytes.Open(path)) return NotFoundError(path + ": cannot read " + std::string(what));
+  return CheckAgainstManifest(path, bytes.view(), size, hash, manifest_path);
 }
 
 // Reads, checks and parses the part a manifest entry names, on another thread: the semantic head
@@ -197,9 +197,10 @@ template <typename Parse>
 auto LoadModelPart(simdjson::dom::object entry, std::string_view key, std::string_view what,
                    const std::string& model_path, const std::string& manifest_path, Parse parse) {
   return std::async(std::launch::async, [=, &model_path, &manifest_path] {
-    std::string path, bytes;
+    std::string path;
+    FileBytes bytes;
     Status st = ReadModelPart(entry, key, what, model_path, manifest_path, path, bytes);
-    return st.ok() ? parse(bytes, path) : decltype(parse(bytes, path))(std::move(st));
+    return st.ok() ? parse(bytes.view(), path) : decltype(parse(bytes.view(), path))(std::move(st));
   });
 }
 
@@ -211,8 +212,8 @@ StatusOr<std::shared_ptr<const Classifier>> Classifier::Load(const std::string& 
   if (!ReadFile(manifest_path, manifest)) {
     return NotFoundError(manifest_path + ": cannot read classifier manifest");
   }
-  std::string model_bytes;
-  if (!ReadFile(model_path, model_bytes)) {
+  FileBytes model_file;
+  if (!model_file.Open(model_path)) {
     return NotFoundError(model_path + ": cannot read classifier model");
   }
 
@@ -238,7 +239,7 @@ StatusOr<std::shared_ptr<const Classifier>> Classifier::Load(const std::string& 
     return InvalidArgumentError(manifest_path +
                                 ": \"model_bytes\" and \"model_fnv1a64\" are required");
   }
-  if (Status st = CheckAgainstManifest(model_path, model_bytes, expected_bytes, expected_hash,
+  if (Status st = CheckAgainstManifest(model_path, model_file.view(), expected_bytes, expected_hash,
                                        manifest_path);
       !st.ok()) {
     return st;
@@ -318,6 +319,7 @@ StatusOr<std::shared_ptr<const Classifier>> Classifier::Load(const std::string& 
   // version, which only the protected checkModel() reads), so check the header here.
   constexpr int32_t kFastTextMagic = 793712314;
   constexpr int32_t kFastTextVersion = 12;
+  const std::string_view model_bytes = model_file.view();
   int32_t header[2] = {0, 0};
   if (model_bytes.size() >= sizeof(header)) std::memcpy(header, model_bytes.data(), sizeof(header));
   if (header[0] != kFastTextMagic || header[1] != kFastTextVersion) {
@@ -325,7 +327,7 @@ StatusOr<std::shared_ptr<const Classifier>> Classifier::Load(const std::string& 
   }
   auto model = std::make_unique<ModelAccess>();
   try {
-    MemoryStreamBuf bytes(std::string_view(model_bytes).substr(sizeof(header)));
+    MemoryStreamBuf bytes(model_bytes.substr(sizeof(header)));
     std::istream in(&bytes);
     model->loadModel(in);
   } catch (const std::exception& e) {
@@ -413,7 +415,7 @@ StatusOr<std::shared_ptr<const Classifier>> Classifier::Load(const std::string& 
   }
   try {
     c->input_ = DecodeMatrix(input);
-    const std::vector<float> by_label = DecodeMatrix(output);
+    const auto by_label = DecodeMatrix(output);
     const size_t labels = static_cast<size_t>(output.size(0));
     c->output_.resize(by_label.size());
     for (size_t j = 0; j < labels; ++j) {

@@ -30,6 +30,7 @@
 #include <utility>
 #include <vector>
 
+#include "scanners/classifier/binary_io.h"
 #include "text/views.h"
 #include "warden/status.h"
 
@@ -165,8 +166,8 @@ class Classifier {
   // row would otherwise be decoded on every use, which was most of the scoring time. input_ is
   // row-major (dim_ columns); output_ is transposed (dim_ rows of one weight per fastText
   // label), so that scoring adds each hidden value times a row into all labels at once, a loop
-  // the compiler vectorises.
-  std::vector<float> input_;
+  // the compiler vectorises. input_ (tens of MiB) is in huge pages, faulted in by the hundred.
+  std::vector<float, HugePageAllocator<float>> input_;
   std::vector<float> output_;
   int dim_ = 0;
   int32_t nwords_ = 0;

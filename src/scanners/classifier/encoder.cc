@@ -85,13 +85,13 @@ uint32_t Utf16Length(std::string_view utf8) {
 // y[t] = x[t] . w + bias for `rows` positions; x is rows x in, w in x out, y rows x out.
 // Blocks of eight positions share each weight row while it is in the first-level cache.
 WARDEN_VECTOR_CLONES
-void Dense(const float* __restrict x, size_t rows, const std::vector<float>& w, uint32_t in,
+void Dense(const float* __restrict x, size_t rows, const float* __restrict w, uint32_t in,
            uint32_t out, const float* __restrict bias, float* __restrict y) {
   for (size_t t = 0; t < rows; ++t) std::memcpy(y + t * out, bias, out * sizeof(float));
   for (size_t t0 = 0; t0 < rows; t0 += 8) {
     const size_t t1 = std::min(rows, t0 + 8);
     for (uint32_t i = 0; i < in; ++i) {
-      const float* __restrict wi = w.data() + size_t(i) * out;
+      const float* __restrict wi = w + size_t(i) * out;
       for (size_t t = t0; t < t1; ++t) {
         const float xi = x[t * in + i];
         float* __restrict yt = y + t * out;
@@ -284,13 +284,18 @@ StatusOr<SentenceEncoder> SentenceEncoder::FromTfjs(const std::string& dir) {
                              std::to_string(rows) + " x " + std::to_string(cols));
       return;
     }
-    std::vector<float>& to = m ? m->w : *v;
-    to.resize(count);
-    std::memcpy(to.data(), data.data() + it->second.first, count * sizeof(float));
+    const char* from = data.data() + it->second.first;
+    float* to = nullptr;
     if (m) {
+      m->w.resize(count);
       m->rows = rows;
       m->cols = cols;
+      to = m->w.data();
+    } else {
+      v->resize(count);
+      to = v->data();
     }
+    std::memcpy(to, from, count * sizeof(float));
   });
   if (!status.ok()) return status;
   e.BuildIndex();
@@ -514,21 +519,22 @@ void SentenceEncoder::Embed(std::string_view text, float* out) const {
     qkv.resize(n * 3 * width);
     ctx.resize(n * width);
     LayerNorm(in, n, width, layer.norm1_scale, layer.norm1_bias, h.data());
-    Dense(h.data(), n, layer.qkv.w, width, 3 * width, layer.qkv_bias.data(), qkv.data());
+    Dense(h.data(), n, layer.qkv.w.data(), width, 3 * width, layer.qkv_bias.data(), qkv.data());
     Attention(qkv.data(), n, width, ctx.data(), p);
-    Dense(ctx.data(), n, layer.out.w, width, kDim, layer.out_bias.data(), a.data());
+    Dense(ctx.data(), n, layer.out.w.data(), width, kDim, layer.out_bias.data(), a.data());
     if (l == 0) {
       // The first layer widens its input (256) to the model's width (512) for the residual.
-      Dense(x0.data(), n, layer.residual.w, kPieceDim, kDim, layer.residual_bias.data(), x.data());
+      Dense(x0.data(), n, layer.residual.w.data(), kPieceDim, kDim, layer.residual_bias.data(),
+            x.data());
       for (size_t i = 0; i < n * kDim; ++i) x[i] += a[i];
     } else {
       for (size_t i = 0; i < n * kDim; ++i) x[i] += a[i];
     }
     h.resize(n * kDim);
     LayerNorm(x.data(), n, kDim, layer.norm2_scale, layer.norm2_bias, h.data());
-    Dense(h.data(), n, layer.ffn1.w, kDim, kFfnDim, layer.ffn1_bias.data(), f.data());
+    Dense(h.data(), n, layer.ffn1.w.data(), kDim, kFfnDim, layer.ffn1_bias.data(), f.data());
     for (float& v : f) v = std::max(v, 0.0f);
-    Dense(f.data(), n, layer.ffn2.w, kFfnDim, kDim, layer.ffn2_bias.data(), a.data());
+    Dense(f.data(), n, layer.ffn2.w.data(), kFfnDim, kDim, layer.ffn2_bias.data(), a.data());
     for (size_t i = 0; i < n * kDim; ++i) x[i] += a[i];
   }
   // Mean over positions, the tanh layer, unit length.
@@ -538,7 +544,7 @@ void SentenceEncoder::Embed(std::string_view text, float* out) const {
     for (size_t d = 0; d < kDim; ++d) mean[d] += x[t * kDim + d];
   }
   for (float& v : mean) v /= static_cast<float>(n);
-  Dense(mean.data(), 1, tanh_.w, kDim, kDim, tanh_bias_.data(), out);
+  Dense(mean.data(), 1, tanh_.w.data(), kDim, kDim, tanh_bias_.data(), out);
   float norm = 0;
   for (size_t d = 0; d < kDim; ++d) {
     out[d] = std::tanh(out[d]);

@@ -39,6 +39,7 @@
 #include <utility>
 #include <vector>
 
+#include "scanners/classifier/binary_io.h"
 #include "text/views.h"
 #include "warden/status.h"
 
@@ -144,7 +145,8 @@ class SentenceEncoder {
   };
   struct Matrix {
     uint32_t rows = 0, cols = 0;
-    std::vector<float> w;  // rows x cols
+    // rows x cols, in huge pages: 31 MiB of floats decoded at load (binary_io.h)
+    std::vector<float, HugePageAllocator<float>> w;
   };
   struct Layer {
     std::vector<float> norm1_scale, norm1_bias;  // before attention
