@@ -38,6 +38,7 @@
 #include <string_view>
 #include <vector>
 
+#include "scanners/classifier/binary_io.h"
 #include "scanners/classifier/classifier.h"
 #include "warden/status.h"
 
@@ -114,8 +115,9 @@ struct SemanticHead {
   std::vector<float> w1_t_;
   std::vector<float> w2_t_;
   // words x hidden: each word's vector through the first layer's weights (input scaling
-  // included); the first layer's bias with the input's mean folded in.
-  std::vector<float> projected_;
+  // included), in huge pages (binary_io.h); the first layer's bias with the input's mean folded
+  // in.
+  std::vector<float, HugePageAllocator<float>> projected_;
   std::vector<float> projected_bias_;
   // Fills projected_ for words [first, last).
   void ProjectRows(size_t first, size_t last);
