@@ -1675,7 +1675,9 @@ Task<bool> Session::Stream(http::request<http::string_body>& req, UpstreamExchan
       };
       co_await ScreenOffThread(screen_events);
     }
-    if (outcome == StreamScreener::kContinue) {
+    // A kill that arrived while the events were screened on the pool (Interrupt cancelled the
+    // exchange, so it looks done) is handled at the top of the loop, not taken for truncation.
+    if (outcome == StreamScreener::kContinue && !killed_) {
       if (parser.failed()) {
         out.append("data: ");
         out.append(ErrorJson("upstream sent a malformed event stream", "upstream_error",
