@@ -40,9 +40,10 @@ inline bool ReadFile(const std::string& path, std::string& out) {
 }
 
 // A model file's bytes. A regular file is mapped with MAP_POPULATE, which maps all its pages in
-// one call: read into a buffer, each 4 KiB page of it faulted in on first touch, and on a
-// virtual machine those faults were a third of a policy's load (docs/PERFORMANCE.md). Anything
-// else (a pipe, an empty file) is read. The bytes are read only while loading.
+// one call: read into a buffer, each 4 KiB page of it is faulted in on first touch, and on a
+// virtual machine with slow page faults the faults took a third or more of a policy's load
+// (docs/PERFORMANCE.md). Anything else (a pipe, an empty file) is read. The bytes are read only
+// while loading.
 class FileBytes {
  public:
   FileBytes() = default;
@@ -87,9 +88,9 @@ class FileBytes {
 };
 
 // Allocates buffers of 2 MiB and more on 2 MiB boundaries and asks the kernel for huge pages
-// there (MADV_HUGEPAGE; this machine's transparent huge pages are "madvise"), so the encoder's 31
-// MiB of weights are faulted in by the hundred pages, not by the thousand. Smaller buffers, and
-// kernels that ignore the advice, get ordinary pages.
+// there (MADV_HUGEPAGE; this machine's transparent huge pages are "madvise"), so the tens of MiB
+// of weights decoded at load (fastText's input matrix, the encoder's) are faulted in 2 MiB at a
+// time, not 4 KiB. Smaller buffers, and kernels that ignore the advice, get ordinary pages.
 template <typename T>
 struct HugePageAllocator {
   using value_type = T;

@@ -145,7 +145,7 @@ class SentenceEncoder {
   };
   struct Matrix {
     uint32_t rows = 0, cols = 0;
-    // rows x cols, in huge pages: 31 MiB of floats decoded at load (binary_io.h)
+    // rows x cols, in huge pages: about 30 MiB of floats decoded at load (binary_io.h)
     std::vector<float, HugePageAllocator<float>> w;
   };
   struct Layer {
