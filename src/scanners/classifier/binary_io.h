@@ -11,33 +11,14 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <new>
-#include <sstream>
+#include <streambuf>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 namespace warden::classifier {
-
-// Reads the whole file; false when it cannot be opened or read. A regular file is read in one
-// call into a buffer of its size (models are megabytes: a growing stream buffer copied them
-// twice, a tenth of a policy's load); anything else (a pipe) through a stream.
-inline bool ReadFile(const std::string& path, std::string& out) {
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
-  if (!in) return false;
-  const std::streamoff size = in.tellg();
-  if (size >= 0 && in.seekg(0)) {
-    out.resize(static_cast<size_t>(size));
-    return static_cast<bool>(in.read(out.data(), size)) && in.peek() == EOF;
-  }
-  in.clear();
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  out = std::move(ss).str();
-  return static_cast<bool>(in) || in.eof();
-}
 
 // A model file's bytes. A regular file is mapped with MAP_POPULATE, which maps all its pages in
 // one call: read into a buffer, each 4 KiB page of it is faulted in on first touch, and on a
@@ -86,6 +67,15 @@ class FileBytes {
   size_t size_ = 0;
   std::string read_;
 };
+
+// Reads the whole file into `out` (a copy of what FileBytes maps); false when it cannot be
+// opened or read. For files whose bytes outlive the load (the manifest, the TF.js release).
+inline bool ReadFile(const std::string& path, std::string& out) {
+  FileBytes file;
+  if (!file.Open(path)) return false;
+  out.assign(file.view());
+  return true;
+}
 
 // Allocates buffers of 2 MiB and more on 2 MiB boundaries and asks the kernel for huge pages
 // there (MADV_HUGEPAGE; this machine's transparent huge pages are "madvise"), so the tens of MiB
