@@ -3,12 +3,16 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <random>
 #include <thread>
 #include <utility>
 
 #include "eval/mutators.h"
+#include "scanners/classifier/binary_io.h"
 
 namespace warden::eval {
 
@@ -56,6 +60,98 @@ std::vector<float> EmbeddingCache::Embed(const SentenceEncoder& encoder,
   return out;
 }
 
+namespace {
+
+constexpr char kCacheMagic[8] = {'W', 'R', 'D', 'N', 'E', 'M', 'B', '1'};
+// Embedded when a cache is saved and again when it is loaded: another encoder (or another
+// version of Warden's encoder code) gives other numbers, and its cache is refused.
+constexpr std::string_view kProbeText = "Warden embedding cache probe: how do I bake bread?";
+
+std::vector<float> Probe(const SentenceEncoder& encoder) {
+  std::vector<float> v(kDim);
+  encoder.Embed(kProbeText, v.data());
+  return v;
+}
+
+}  // namespace
+
+Status EmbeddingCache::Load(const SentenceEncoder& encoder, const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return OkStatus();
+  classifier::FileBytes file;
+  if (!file.Open(path)) return InvalidArgumentError(path + ": cannot read the embedding cache");
+  auto corrupt = [&path](const char* what) {
+    return InvalidArgumentError(path + ": not a Warden embedding cache (" + what +
+                                "); delete it to start a new one");
+  };
+  classifier::ByteReader in(file.view());
+  std::string_view magic;
+  uint32_t dim = 0;
+  uint64_t count = 0;
+  if (!in.GetBytes(magic, sizeof(kCacheMagic)) ||
+      std::memcmp(magic.data(), kCacheMagic, sizeof(kCacheMagic)) != 0) {
+    return corrupt("bad magic");
+  }
+  if (!in.Get(dim) || dim != kDim || !in.Get(count)) return corrupt("bad header");
+  std::vector<float> probe;
+  if (!in.GetFloats(probe, kDim)) return corrupt("truncated header");
+  if (probe != Probe(encoder)) {
+    return InvalidArgumentError(path +
+                                ": this embedding cache was made by another sentence encoder; "
+                                "delete it or name another file");
+  }
+  std::unordered_map<std::string, size_t> index;
+  std::vector<float> rows, row;
+  for (uint64_t i = 0; i < count; ++i) {
+    uint32_t length = 0;
+    std::string_view text;
+    if (!in.Get(length) || !in.GetBytes(text, length) || !in.GetFloats(row, kDim)) {
+      return corrupt("truncated entry");
+    }
+    if (!index.try_emplace(std::string(text), index.size()).second) {
+      return corrupt("repeated text");
+    }
+    rows.insert(rows.end(), row.begin(), row.end());
+  }
+  if (!in.done()) return corrupt("trailing bytes");
+  // Entries already embedded in this run stay; the file's are added behind them.
+  for (auto& [text, at] : index) {
+    if (index_.try_emplace(text, index_.size()).second) {
+      rows_.insert(rows_.end(), rows.begin() + at * kDim, rows.begin() + (at + 1) * kDim);
+    }
+  }
+  return OkStatus();
+}
+
+Status EmbeddingCache::Save(const SentenceEncoder& encoder, const std::string& path) const {
+  std::vector<const std::string*> texts(index_.size());
+  for (const auto& [text, at] : index_) texts[at] = &text;
+  std::string out;
+  out.append(kCacheMagic, sizeof(kCacheMagic));
+  classifier::Put(out, static_cast<uint32_t>(kDim));
+  classifier::Put(out, static_cast<uint64_t>(texts.size()));
+  classifier::PutFloats(out, Probe(encoder));
+  for (size_t i = 0; i < texts.size(); ++i) {
+    classifier::Put(out, static_cast<uint32_t>(texts[i]->size()));
+    out += *texts[i];
+    out.append(reinterpret_cast<const char*>(rows_.data() + i * kDim), kDim * sizeof(float));
+  }
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream file(tmp, std::ios::binary | std::ios::trunc);
+    file.write(out.data(), static_cast<std::streamsize>(out.size()));
+    if (!file.flush()) {
+      std::error_code ec;
+      std::filesystem::remove(tmp, ec);
+      return InternalError(tmp + ": cannot write the embedding cache");
+    }
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) return InternalError(path + ": cannot rename " + tmp + ": " + ec.message());
+  return OkStatus();
+}
+
 std::vector<float> EmbedAll(const SentenceEncoder& encoder,
                             const std::vector<std::string_view>& texts, EmbeddingCache* cache,
                             const std::function<void(double)>& progress) {
@@ -74,7 +170,8 @@ StatusOr<EncoderHead> TrainEncoderHead(const SentenceEncoder& encoder,
   std::vector<size_t> sample;
   for (auto& [key, rows] : groups) {
     std::shuffle(rows.begin(), rows.end(), rng);
-    if (rows.size() > o.per_group) rows.resize(o.per_group);
+    const size_t cap = !key.second && o.safe_per_group > 0 ? o.safe_per_group : o.per_group;
+    if (rows.size() > cap) rows.resize(cap);
     sample.insert(sample.end(), rows.begin(), rows.end());
   }
   std::sort(sample.begin(), sample.end());

@@ -37,6 +37,15 @@ class EmbeddingCache {
                            const std::function<void(double)>& progress = {});
   size_t size() const { return index_.size(); }
 
+  // A cache kept on disk between trainings: one retraining of the shipped model embeds about
+  // 100K texts (half an hour on two cores), and experiments with the head's data mix reuse them.
+  // The file records the embedding of a fixed probe text, so a cache made by another encoder is
+  // refused rather than silently mixed in. Load: a missing file is an empty cache; a corrupt
+  // file or another encoder's is INVALID_ARGUMENT naming the file. Save writes a temp file and
+  // renames it.
+  Status Load(const classifier::SentenceEncoder& encoder, const std::string& path);
+  Status Save(const classifier::SentenceEncoder& encoder, const std::string& path) const;
+
  private:
   std::unordered_map<std::string, size_t> index_;  // text -> its row in rows_
   std::vector<float> rows_;
@@ -48,6 +57,7 @@ struct EncoderTrainOptions {
   int epoch = 10;
   double lr = 0.003;
   size_t per_group = 500;
+  size_t safe_per_group = 0;  // the cap of safe groups (0: per_group)
   EmbeddingCache* cache = nullptr;  // when set, embeddings are looked up and kept there
   // The text to embed for a record's text (the view the classifier will show the encoder,
   // Classifier::ScoreNgramViews). Empty: the text as written.

@@ -214,6 +214,8 @@ Status WriteManifest(const std::string& path, const std::string& model_file, uin
   if (!encoder.file.empty()) {
     field("encoder_band", o.encoder_band);
     field("encoder_per_group", static_cast<double>(o.encoder_per_group));
+    if (o.encoder_safe_per_group > 0)
+      field("encoder_safe_per_group", static_cast<double>(o.encoder_safe_per_group));
     field("passage_max_fpr", o.passage_max_fpr);
   }
   field("unsafe_fpr", o.unsafe_fpr);
@@ -371,13 +373,15 @@ Status SetTrainOption(TrainOptions& o, std::string_view key, std::string_view va
   if (key == "semantic_weight") return real(0, 100, o.semantic_weight);
   if (key == "encoder_band") return real(1e-3, 1, o.encoder_band);
   if (key == "encoder_per_group") return whole(1, 100000000, o.encoder_per_group);
+  if (key == "encoder_safe_per_group") return whole(0, 100000000, o.encoder_safe_per_group);
   if (key == "passage_max_fpr") return real(0, 0.1, o.passage_max_fpr);
   return InvalidArgumentError(
       "--set: unknown option \"" + std::string(key) +
       "\" (known: dim, epoch, lr, word_ngrams, minn, maxn, bucket, cutoff, quantize, "
       "window_tokens, min_group, max_repeat, max_group, augment, augment_raw, synonyms, "
       "unsafe_fpr, attack_fpr, temperature, vector_words, semantic_hidden, semantic_epoch, "
-      "semantic_lr, semantic_weight, encoder_band, encoder_per_group, passage_max_fpr)");
+      "semantic_lr, semantic_weight, encoder_band, encoder_per_group, encoder_safe_per_group, "
+      "passage_max_fpr)");
 }
 
 Status SetTrainOptions(TrainOptions& o, const std::vector<std::string>& settings) {
@@ -406,10 +410,11 @@ Status AddEncoderCascade(const TrainOptions& o, const std::vector<Example>& trai
                          const std::vector<Example>& dev,
                          const std::vector<std::string>& dev_encoder_views,
                          const classifier::Classifier& model, classifier::SentenceEncoder& encoder,
-                         std::vector<LabelScores>& dev_scores, std::vector<float>& dev_passages) {
+                         EmbeddingCache* cache, std::vector<LabelScores>& dev_scores,
+                         std::vector<float>& dev_passages) {
   EncoderTrainOptions eo;
   eo.seed = o.seed;
-  eo.cache = o.embedding_cache;
+  eo.cache = cache;
   text::ViewBuilder builder;
   std::vector<text::View> views;
   std::string scratch;
@@ -421,13 +426,14 @@ Status AddEncoderCascade(const TrainOptions& o, const std::vector<Example>& trai
   };
   eo.augment = o.augment;
   eo.per_group = o.encoder_per_group;
+  eo.safe_per_group = o.encoder_safe_per_group;
   if (o.progress) {
     eo.progress = [&o](const char* stage, double f) { o.progress(stage, f); };
   }
   auto head = TrainEncoderHead(encoder, train, eo);
   if (!head.ok()) return head.status();
   const std::vector<std::string_view> texts(dev_encoder_views.begin(), dev_encoder_views.end());
-  const std::vector<float> v = EmbedAll(encoder, texts, o.embedding_cache, [&o](double f) {
+  const std::vector<float> v = EmbedAll(encoder, texts, cache, [&o](double f) {
     if (o.progress) o.progress("encode dev", f);
   });
   const size_t U = classifier::kUnsafeLabel;
@@ -486,6 +492,13 @@ StatusOr<TrainResult> TrainModel(const TrainOptions& o, const std::vector<Exampl
     auto e = classifier::SentenceEncoder::FromTfjs(o.encoder);
     if (!e.ok()) return e.status();
     encoder = std::move(*e);
+  }
+  // A cache file is read now, so a bad one fails before minutes of fastText training.
+  EmbeddingCache file_cache;
+  EmbeddingCache* cache = o.embedding_cache;
+  if (encoder && cache == nullptr && !o.embedding_cache_file.empty()) {
+    if (Status s = file_cache.Load(*encoder, o.embedding_cache_file); !s.ok()) return s;
+    cache = &file_cache;
   }
   TrainResult result;
   const std::string tag = std::to_string(::getpid()) + "-" + std::to_string(o.seed) + "-" +
@@ -594,10 +607,13 @@ StatusOr<TrainResult> TrainModel(const TrainOptions& o, const std::vector<Exampl
     if (o.progress && i % 1024 == 0) o.progress("thresholds", double(i) / dev.size());
   }
   if (encoder) {
-    if (Status s = AddEncoderCascade(o, train, dev, dev_encoder_views, **model, *encoder,
+    if (Status s = AddEncoderCascade(o, train, dev, dev_encoder_views, **model, *encoder, cache,
                                      dev_scores, dev_passages);
         !s.ok()) {
       return s;
+    }
+    if (cache == &file_cache) {
+      if (Status s = file_cache.Save(*encoder, o.embedding_cache_file); !s.ok()) return s;
     }
     const std::string encoder_bytes = encoder->Serialize();
     std::ofstream out(tmp_encoder, std::ios::binary | std::ios::trunc);

@@ -86,14 +86,20 @@ struct TrainOptions {
   std::string encoder;
   // Share of safe dev rows whose n-gram score is high enough to be encoded.
   double encoder_band = 0.1;
-  // The encoder head's training sample: at most this many records of each (source, label).
+  // The encoder head's training sample: at most this many records of each (source, label), and
+  // of each safe group at most `encoder_safe_per_group` (0: the same), so more of the big sets
+  // of everyday requests can teach the head what ordinary questions look like.
   size_t encoder_per_group = 500;
+  size_t encoder_safe_per_group = 0;
   // Passages read alone (SentenceEncoder::PassageUnsafe) may take up to this share of the safe
   // dev rows out of the `unsafe_fpr` budget, in steps of 0.1%; the split that catches the most
   // unsafe dev rows is kept (SplitUnsafeBudget below). 0: passages are not read.
   double passage_max_fpr = 0.01;
   // Embeddings kept across trainings (leave-one-source-out sets its own). Not owned.
   EmbeddingCache* embedding_cache = nullptr;
+  // A file that keeps embeddings between runs (EmbeddingCache::Load / Save): read before
+  // training, written after. Empty: none. Ignored when `embedding_cache` is set.
+  std::string embedding_cache_file;
   // Dev thresholds: unsafe at this FPR on safe dev rows, each attack label at `attack_fpr`.
   double unsafe_fpr = 0.02;
   double attack_fpr = 0.01;
@@ -108,7 +114,7 @@ void UseQuickConfig(TrainOptions& o);
 // "bucket", "cutoff", "quantize", "window_tokens", "min_group", "max_repeat", "max_group",
 // "augment", "augment_raw", "synonyms", "unsafe_fpr", "attack_fpr", "temperature",
 // "vector_words", "semantic_hidden", "semantic_epoch", "semantic_lr", "semantic_weight",
-// "encoder_band", "encoder_per_group", "passage_max_fpr"), as
+// "encoder_band", "encoder_per_group", "encoder_safe_per_group", "passage_max_fpr"), as
 // `warden train --set KEY=VALUE` does. INVALID_ARGUMENT names the key for an unknown key or a value
 // out of range.
 Status SetTrainOption(TrainOptions& o, std::string_view key, std::string_view value);

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 
 #include "eval/encoder_trainer.h"
 #include "eval/semantic_trainer.h"
@@ -228,6 +229,55 @@ TEST_F(TrainerTest, EmbeddingCacheReturnsWhatEmbeddingWould) {
   EXPECT_EQ(cache.Embed(*encoder, second), EmbedAll(*encoder, second));
   EXPECT_EQ(cache.size(), 4u);
   EXPECT_EQ(EmbedAll(*encoder, second, &cache), EmbedAll(*encoder, second, nullptr));
+}
+
+// `warden train --embedding-cache`: what is saved loads back as the same embeddings; a missing
+// file is an empty cache; a truncated file, a stranger's file or another encoder's cache is an
+// error naming the file, never embeddings from the wrong model.
+TEST_F(TrainerTest, EmbeddingCacheFileRoundTripsAndRefusesBadFiles) {
+  const std::string release = WARDEN_SOURCE_DIR "/build/encoder/dist";
+  if (!fs::exists(release + "/model.json")) {
+    GTEST_SKIP() << release << " is missing (scripts/fetch-encoder.sh fetches it)";
+  }
+  auto encoder = classifier::SentenceEncoder::FromTfjs(release);
+  ASSERT_TRUE(encoder.ok()) << encoder.status().ToString();
+  const std::string path = (dir_ / "embeddings.bin").string();
+  EmbeddingCache saved;
+  ASSERT_TRUE(saved.Load(*encoder, path).ok());  // missing: empty
+  EXPECT_EQ(saved.size(), 0u);
+  const std::vector<std::string_view> texts = {"how do i bake bread", "", "héllo wörld"};
+  const std::vector<float> expected = EmbedAll(*encoder, texts);
+  saved.Embed(*encoder, texts);
+  ASSERT_TRUE(saved.Save(*encoder, path).ok());
+  EXPECT_FALSE(fs::exists(path + ".tmp"));
+
+  EmbeddingCache loaded;
+  ASSERT_TRUE(loaded.Load(*encoder, path).ok());
+  EXPECT_EQ(loaded.size(), 3u);
+  EXPECT_EQ(loaded.Embed(*encoder, texts), expected);
+  EXPECT_EQ(loaded.size(), 3u);  // nothing embedded again
+
+  std::string bytes;
+  {
+    std::ifstream in(path, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  auto load_bytes = [&](const std::string& b) {
+    std::ofstream(path, std::ios::binary | std::ios::trunc) << b;
+    EmbeddingCache c;
+    return c.Load(*encoder, path);
+  };
+  const Status truncated = load_bytes(bytes.substr(0, bytes.size() - 5));
+  EXPECT_EQ(truncated.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(truncated.message().find(path), std::string::npos) << truncated.message();
+  EXPECT_FALSE(load_bytes("{\"not\": \"a cache\"}").ok());
+  std::string other = bytes;
+  other[8 + 4 + 8] ^= 0x40;  // the probe's first float: another encoder's numbers
+  const Status foreign = load_bytes(other);
+  EXPECT_EQ(foreign.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(foreign.message().find("another sentence encoder"), std::string::npos)
+      << foreign.message();
+  EXPECT_TRUE(load_bytes(bytes).ok());
 }
 
 // The classifier redoes fastText's tokenisation, subwords, n-gram hashing and bucket pruning

@@ -24,6 +24,7 @@ struct TrainFlags {
   std::string vectors;           // word vectors for the semantic head
   std::string encoder;           // the sentence encoder's release, for a cascade
   std::string tmp_dir = "/tmp";
+  std::string embedding_cache;  // keeps sentence embeddings between trainings
 };
 
 // Files named *dev.jsonl choose thresholds; every other file trains. A directory contributes
@@ -58,6 +59,7 @@ int RunTrain(const TrainFlags& f) {
   if (f.quick) eval::UseQuickConfig(o);
   o.vectors = f.vectors;
   o.encoder = f.encoder;
+  o.embedding_cache_file = f.embedding_cache;
   if (Status st = eval::SetTrainOptions(o, f.set); !st.ok()) {
     std::cerr << "warden train: " << st.message() << "\n";
     return kExitError;
@@ -159,6 +161,10 @@ void AddTrainCommand(CLI::App& app, int* exit_code) {
                   "the sentence encoder's release (scripts/fetch-encoder.sh: build/encoder/dist): "
                   "texts the n-gram model finds suspicious are also read by a transformer, in "
                   "OUT.enc");
+  cmd->add_option("--embedding-cache", flags->embedding_cache,
+                  "with --encoder: a file that keeps the sentence embeddings between trainings "
+                  "(read first, written after), so a retraining with another data mix embeds "
+                  "only the texts it has not seen; e.g. build/embeddings.bin");
   cmd->add_option("--tmp-dir", flags->tmp_dir, "where the fastText training file is written");
   cmd->callback([flags, exit_code] { *exit_code = RunTrain(*flags); });
 }
