@@ -183,13 +183,20 @@ StatusOr<EncoderHead> TrainEncoderHead(const SentenceEncoder& encoder,
   std::mt19937_64 augment_rng(o.seed ^ 0x61756d67u);  // "aumg"
   std::vector<std::string> mutated;
   std::vector<uint8_t> mutated_y;
+  std::vector<float> row_weight, mutated_weight;
+  auto source_weight = [&o](const std::string& source) {
+    const auto it = o.source_weight.find(source);
+    return it == o.source_weight.end() ? 1.0f : static_cast<float>(it->second);
+  };
   for (size_t i : sample) {
     if (o.view) viewed.push_back(o.view(train[i].text));
     y.push_back(train[i].unsafe);
+    row_weight.push_back(source_weight(train[i].source));
     positives += train[i].unsafe;
     if (std::optional<std::string> text = MaybeMutate(o.augment, train[i].text, augment_rng)) {
       mutated.push_back(o.view ? o.view(*text) : std::move(*text));
       mutated_y.push_back(train[i].unsafe);
+      mutated_weight.push_back(row_weight.back());
     }
   }
   for (size_t k = 0; k < sample.size(); ++k) {
@@ -198,6 +205,7 @@ StatusOr<EncoderHead> TrainEncoderHead(const SentenceEncoder& encoder,
   for (size_t k = 0; k < mutated.size(); ++k) {
     texts.push_back(mutated[k]);
     y.push_back(mutated_y[k]);
+    row_weight.push_back(mutated_weight[k]);
     positives += mutated_y[k];
   }
   const size_t rows = texts.size();
@@ -223,8 +231,11 @@ StatusOr<EncoderHead> TrainEncoderHead(const SentenceEncoder& encoder,
   const size_t nparams = head.w1.size() + 2 * hidden + 1;
   std::vector<double> m(nparams, 0.0), v(nparams, 0.0);
   std::vector<float> grad(nparams, 0.0f);
-  const double weight[2] = {double(rows) / (2.0 * (rows - positives)),
-                            double(rows) / (2.0 * positives)};
+  // Each label weighs half of the loss, counting repeated sources' rows as repeated.
+  double label_mass[2] = {0, 0};
+  for (size_t i = 0; i < rows; ++i) label_mass[y[i]] += row_weight[i];
+  const double total_mass = label_mass[0] + label_mass[1];
+  const double weight[2] = {total_mass / (2.0 * label_mass[0]), total_mass / (2.0 * label_mass[1])};
   std::vector<float> h(hidden);
   std::vector<size_t> order(rows);
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
@@ -247,7 +258,8 @@ StatusOr<EncoderHead> TrainEncoderHead(const SentenceEncoder& encoder,
         double z = head.b2;
         for (uint32_t j = 0; j < hidden; ++j) z += std::max(h[j], 0.0f) * head.w2[j];
         const double p = 1.0 / (1.0 + std::exp(-z));
-        const float e = static_cast<float>((p - y[i]) * weight[y[i]] / double(end - start));
+        const float e =
+            static_cast<float>((p - y[i]) * weight[y[i]] * row_weight[i] / double(end - start));
         g_b2 += e;
         for (uint32_t j = 0; j < hidden; ++j) {
           if (h[j] <= 0) continue;

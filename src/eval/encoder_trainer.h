@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -58,6 +59,8 @@ struct EncoderTrainOptions {
   double lr = 0.003;
   size_t per_group = 500;
   size_t safe_per_group = 0;  // the cap of safe groups (0: per_group)
+  // A source's records weigh this many times in the loss (TrainOptions::source_repeat).
+  std::map<std::string, int> source_weight;
   EmbeddingCache* cache = nullptr;  // when set, embeddings are looked up and kept there
   // The text to embed for a record's text (the view the classifier will show the encoder,
   // Classifier::ScoreNgramViews). Empty: the text as written.

@@ -91,6 +91,9 @@ Status WriteTrainingFile(const TrainOptions& o, const std::vector<Example>& trai
     if (n < o.min_group) {
       repeat = std::min<int64_t>(o.max_repeat, (o.min_group + n - 1) / n);
     }
+    if (const auto it = o.source_repeat.find(ex.source); it != o.source_repeat.end()) {
+      repeat *= it->second;
+    }
     const std::string labels = LabelLine(ex);
     features.clear();
     classifier::AppendFeatureText(ex.text, o.max_tokens, features);
@@ -220,6 +223,18 @@ Status WriteManifest(const std::string& path, const std::string& model_file, uin
   }
   field("unsafe_fpr", o.unsafe_fpr);
   field("attack_fpr", o.attack_fpr);
+  if (!o.source_repeat.empty()) {
+    j += ", \"repeat\": {";
+    bool first = true;
+    for (const auto& [source, times] : o.source_repeat) {
+      if (!first) j += ", ";
+      first = false;
+      AppendJsonString(j, source);
+      j += ": ";
+      AppendJsonUint(j, static_cast<uint64_t>(times));
+    }
+    j += "}";
+  }
   j += "}\n}\n";
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out << j;
@@ -359,6 +374,13 @@ Status SetTrainOption(TrainOptions& o, std::string_view key, std::string_view va
   if (key == "min_group") return whole(0, 100000000, o.min_group);
   if (key == "max_repeat") return whole(1, 1000, o.max_repeat);
   if (key == "max_group") return whole(0, 100000000, o.max_group);
+  if (key.starts_with("repeat.")) {
+    if (key.size() == 7) return InvalidArgumentError("--set repeat.SOURCE: name a source");
+    int times = 0;
+    if (Status s = whole(1, 100, times); !s.ok()) return s;
+    o.source_repeat[std::string(key.substr(7))] = times;
+    return OkStatus();
+  }
   if (key == "lr") return real(1e-6, 10, o.lr);
   if (key == "augment") return real(0, 1, o.augment);
   if (key == "synonyms") return real(0, 1, o.synonyms);
@@ -381,7 +403,7 @@ Status SetTrainOption(TrainOptions& o, std::string_view key, std::string_view va
       "window_tokens, min_group, max_repeat, max_group, augment, augment_raw, synonyms, "
       "unsafe_fpr, attack_fpr, temperature, vector_words, semantic_hidden, semantic_epoch, "
       "semantic_lr, semantic_weight, encoder_band, encoder_per_group, encoder_safe_per_group, "
-      "passage_max_fpr)");
+      "passage_max_fpr, repeat.SOURCE)");
 }
 
 Status SetTrainOptions(TrainOptions& o, const std::vector<std::string>& settings) {
@@ -427,6 +449,7 @@ Status AddEncoderCascade(const TrainOptions& o, const std::vector<Example>& trai
   eo.augment = o.augment;
   eo.per_group = o.encoder_per_group;
   eo.safe_per_group = o.encoder_safe_per_group;
+  eo.source_weight = o.source_repeat;
   if (o.progress) {
     eo.progress = [&o](const char* stage, double f) { o.progress(stage, f); };
   }
@@ -482,6 +505,13 @@ StatusOr<TrainResult> TrainModel(const TrainOptions& o, const std::vector<Exampl
   if (train.empty()) return InvalidArgumentError("no training examples");
   if (dev.empty()) return InvalidArgumentError("no dev examples to choose thresholds on");
   if (o.out.empty()) return InvalidArgumentError("no output path");
+  for (const auto& [source, times] : o.source_repeat) {
+    if (std::none_of(train.begin(), train.end(),
+                     [&source](const Example& ex) { return ex.source == source; })) {
+      return InvalidArgumentError("--set repeat." + source + ": no training records come from \"" +
+                                  source + "\" (sources are the data's folder names)");
+    }
+  }
   // The word vectors are read before minutes of fastText training, so a bad file fails at once.
   classifier::SemanticHead head;
   if (!o.vectors.empty()) {

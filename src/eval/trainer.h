@@ -60,6 +60,12 @@ struct TrainOptions {
   // drowned by thousands of offensive posts.
   int min_group = 600;
   int max_repeat = 4;
+  // Sources whose rows count this many times (`--set repeat.SOURCE=N`): written N times for
+  // fastText, weighted N times in the encoder head's loss. Meant for hard negatives, the safe
+  // sets that use the words of hazards (../shared/data/README.md: the big benign sets were
+  // filtered by a hazard keyword list, so without them "scam", "attack" or "medication" only
+  // ever appear in unsafe rows).
+  std::map<std::string, int> source_repeat;
   // Groups larger than this keep a seeded random sample of this many rows (0: keep all), so no
   // single source's style (thousands of offensive posts) dominates what "unsafe" means.
   int max_group = 0;
@@ -114,7 +120,8 @@ void UseQuickConfig(TrainOptions& o);
 // "bucket", "cutoff", "quantize", "window_tokens", "min_group", "max_repeat", "max_group",
 // "augment", "augment_raw", "synonyms", "unsafe_fpr", "attack_fpr", "temperature",
 // "vector_words", "semantic_hidden", "semantic_epoch", "semantic_lr", "semantic_weight",
-// "encoder_band", "encoder_per_group", "encoder_safe_per_group", "passage_max_fpr"), as
+// "encoder_band", "encoder_per_group", "encoder_safe_per_group", "passage_max_fpr",
+// "repeat.SOURCE"), as
 // `warden train --set KEY=VALUE` does. INVALID_ARGUMENT names the key for an unknown key or a value
 // out of range.
 Status SetTrainOption(TrainOptions& o, std::string_view key, std::string_view value);

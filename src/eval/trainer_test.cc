@@ -568,6 +568,41 @@ TEST(SetTrainOptionTest, SetsKnownKeysAndNamesBadOnes) {
   s = SetTrainOptions(o, {"window_tokens=1"});
   EXPECT_FALSE(s.ok());
   EXPECT_EQ(o.dim, 48);  // failed settings change nothing they name
+
+  ASSERT_TRUE(SetTrainOptions(o, {"repeat.wildguardtest_benign=3"}).ok());
+  EXPECT_EQ(o.source_repeat.at("wildguardtest_benign"), 3);
+  EXPECT_FALSE(SetTrainOptions(o, {"repeat.=3"}).ok());
+  EXPECT_FALSE(SetTrainOptions(o, {"repeat.coconot=0"}).ok());
+  EXPECT_EQ(o.source_repeat.count("coconot"), 0u);
+}
+
+// `repeat.SOURCE=N` writes that source's rows N times; a source the data lacks is an error, so
+// a misspelt name cannot silently train without the weighting asked for.
+TEST_F(TrainerTest, RepeatedSourcesCountTheirRowsThatManyTimes) {
+  TrainOptions o;
+  o.out = (dir_ / "tiny").string();
+  o.tmp_dir = dir_.string();
+  UseQuickConfig(o);
+  o.augment = 0;
+  o.min_group = 0;
+  std::vector<Example> data = MakeData(5);
+  for (int i = 0; i < 3; ++i) {
+    Example e = Tiny("what should i do if someone near me is having a heart attack", false);
+    e.source = "hard";
+    data.push_back(e);
+  }
+  auto plain = TrainModel(o, data, MakeData(2));
+  ASSERT_TRUE(plain.ok()) << plain.status().ToString();
+  o.source_repeat["hard"] = 4;
+  auto repeated = TrainModel(o, data, MakeData(2));
+  ASSERT_TRUE(repeated.ok()) << repeated.status().ToString();
+  EXPECT_EQ(repeated->train_lines, plain->train_lines + 3 * 3);
+
+  o.source_repeat["hrad"] = 2;
+  auto misspelt = TrainModel(o, data, MakeData(2));
+  ASSERT_FALSE(misspelt.ok());
+  EXPECT_NE(misspelt.status().message().find("repeat.hrad"), std::string::npos)
+      << misspelt.status().message();
 }
 
 }  // namespace
