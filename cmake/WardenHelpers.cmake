@@ -28,6 +28,8 @@ function(warden_test name)
   endif()
   cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;LABELS" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
+  # From the project root, so that every test includes shared helpers as "tests/support/x.h".
+  target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR})
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
   target_compile_definitions(${name} PRIVATE WARDEN_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
                                               WARDEN_BINARY_DIR="${PROJECT_BINARY_DIR}")

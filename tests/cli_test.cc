@@ -10,10 +10,13 @@
 #include <sstream>
 #include <string>
 
+#include "tests/support/temp_dir.h"
+
 namespace {
 
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
+using warden::testing::TempDir;
 
 namespace fs = std::filesystem;
 
@@ -41,13 +44,6 @@ RunResult Warden(const std::string& args, const std::string& err_file = "/dev/nu
 
 class CliTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("warden-cli-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
   std::string Write(const std::string& name, const std::string& content) {
     const fs::path p = dir_ / name;
     std::ofstream(p, std::ios::binary) << content;
@@ -59,7 +55,7 @@ class CliTest : public ::testing::Test {
     ss << in.rdbuf();
     return ss.str();
   }
-  fs::path dir_;
+  TempDir dir_{"cli"};
 };
 
 TEST_F(CliTest, CheckExitStatusFollowsTheAction) {

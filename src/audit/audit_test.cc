@@ -2,7 +2,6 @@
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
-#include <stdlib.h>
 
 #include <algorithm>
 #include <atomic>
@@ -12,30 +11,28 @@
 #include <future>
 #include <set>
 
+#include "tests/support/temp_dir.h"
+
 namespace warden::audit {
 namespace {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
+using testing::TempDir;
 
 constexpr int64_t kT0 = 1700000000000000;
 
 class AuditTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "warden-audit-XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-    db_ = dir_ + "/audit.db";
-    ASSERT_TRUE(GenerateKeyPair(dir_ + "/key.pem", dir_ + "/key.pub").ok());
-    auto signer = Signer::LoadPem(dir_ + "/key.pem");
+    ASSERT_TRUE(GenerateKeyPair(dir_.str() + "/key.pem", dir_.str() + "/key.pub").ok());
+    auto signer = Signer::LoadPem(dir_.str() + "/key.pem");
     ASSERT_TRUE(signer.ok()) << signer.status().ToString();
     signer_ = *signer;
-    auto pub = PublicKey::LoadPem(dir_ + "/key.pub");
+    auto pub = PublicKey::LoadPem(dir_.str() + "/key.pub");
     ASSERT_TRUE(pub.ok()) << pub.status().ToString();
     public_key_ = *pub;
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
   WriterOptions Options() {
     WriterOptions o;
@@ -106,7 +103,8 @@ class AuditTest : public ::testing::Test {
     return seqs;
   }
 
-  std::string dir_, db_;
+  const TempDir dir_{"audit"};
+  const std::string db_ = dir_.str() + "/audit.db";
   std::atomic<int64_t> now_us_{1700000000000000};  // two writers may share the clock
   std::shared_ptr<const Signer> signer_;
   std::shared_ptr<const PublicKey> public_key_;
@@ -388,8 +386,8 @@ TEST_F(AuditTest, DetectsForgedCheckpointSignature) {
 
 TEST_F(AuditTest, DetectsCheckpointSignedByAnotherKey) {
   WriteLog(20);
-  ASSERT_TRUE(GenerateKeyPair(dir_ + "/other.pem", dir_ + "/other.pub").ok());
-  auto pub = PublicKey::LoadPem(dir_ + "/other.pub");
+  ASSERT_TRUE(GenerateKeyPair(dir_.str() + "/other.pem", dir_.str() + "/other.pub").ok());
+  auto pub = PublicKey::LoadPem(dir_.str() + "/other.pub");
   ASSERT_TRUE(pub.ok());
   public_key_ = *pub;
   VerifyReport report = RunVerify();
@@ -449,18 +447,19 @@ TEST_F(AuditTest, CheckpointCatchesAFullyRewrittenChain) {
 }
 
 TEST_F(AuditTest, RefusesMissingOrForeignDatabase) {
-  auto missing = SqliteStore::Open(dir_ + "/nope.db", OpenMode::kExisting);
+  auto missing = SqliteStore::Open(dir_.str() + "/nope.db", OpenMode::kExisting);
   EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
-  std::ofstream(dir_ + "/junk.db") << "this is not sqlite at all, just some bytes ............";
-  auto junk = SqliteStore::Open(dir_ + "/junk.db", OpenMode::kCreate);
+  std::ofstream(dir_.str() + "/junk.db")
+      << "this is not sqlite at all, just some bytes ............";
+  auto junk = SqliteStore::Open(dir_.str() + "/junk.db", OpenMode::kCreate);
   EXPECT_EQ(junk.status().code(), StatusCode::kDataLoss) << junk.status().ToString();
   {
     sqlite3* db = nullptr;
-    sqlite3_open((dir_ + "/other.db").c_str(), &db);
+    sqlite3_open((dir_.str() + "/other.db").c_str(), &db);
     sqlite3_exec(db, "CREATE TABLE t(x)", nullptr, nullptr, nullptr);
     sqlite3_close(db);
   }
-  auto other = SqliteStore::Open(dir_ + "/other.db", OpenMode::kCreate);
+  auto other = SqliteStore::Open(dir_.str() + "/other.db", OpenMode::kCreate);
   EXPECT_EQ(other.status().code(), StatusCode::kDataLoss) << other.status().ToString();
 }
 
@@ -1201,7 +1200,7 @@ TEST_F(AuditTest, OpenStoreUnderstandsUrlsAndBarePaths) {
   EXPECT_EQ(OpenStore("mysql://x/y", OpenMode::kExisting).status().code(),
             StatusCode::kInvalidArgument);
   EXPECT_EQ(OpenStore("", OpenMode::kExisting).status().code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(OpenStore("sqlite:" + dir_ + "/missing.db", OpenMode::kExisting).status().code(),
+  EXPECT_EQ(OpenStore("sqlite:" + dir_.str() + "/missing.db", OpenMode::kExisting).status().code(),
             StatusCode::kNotFound);
   // Nothing listens on port 1: Unavailable, and the password is not in the message.
   auto pg = OpenStore("postgresql://warden:s3cret@127.0.0.1:1/audit?connect_timeout=2",

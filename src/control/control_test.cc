@@ -5,31 +5,24 @@
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
 
-#include "../../tests/support/redis_server.h"
 #include "control/limiter.h"
+#include "tests/support/redis_server.h"
+#include "tests/support/temp_dir.h"
 
 namespace warden::control {
 namespace {
 
-namespace fs = std::filesystem;
-
-fs::path TempDir() {
-  fs::path dir = fs::temp_directory_path() /
-                 ("warden-control-" + std::to_string(getpid()) + "-" +
-                  ::testing::UnitTest::GetInstance()->current_test_info()->name());
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
+using testing::TempDir;
 
 // Every behaviour is checked against both stores: SQLite (one gateway) and Redis (several).
 class ControlStoreTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
     if (GetParam() == "sqlite") {
-      dir_ = TempDir();
-      auto s = OpenControlStore("sqlite:" + (dir_ / "control.db").string());
+      dir_.emplace("control");
+      auto s = OpenControlStore("sqlite:" + (*dir_ / "control.db").string());
       ASSERT_TRUE(s.ok()) << s.status().message();
       store_ = std::move(s).value();
     } else {
@@ -40,12 +33,9 @@ class ControlStoreTest : public ::testing::TestWithParam<std::string> {
       store_ = std::move(s).value();
     }
   }
-  void TearDown() override {
-    store_.reset();
-    if (!dir_.empty()) fs::remove_all(dir_);
-  }
+  void TearDown() override { store_.reset(); }
 
-  fs::path dir_;
+  std::optional<TempDir> dir_;  // SQLite only
   std::unique_ptr<testing::RedisServer> redis_;
   std::unique_ptr<ControlStore> store_;
 };
@@ -246,10 +236,7 @@ INSTANTIATE_TEST_SUITE_P(Stores, ControlStoreTest, ::testing::Values("sqlite", "
                          [](const auto& info) { return info.param; });
 
 TEST(SqliteControlStore, StateSurvivesReopenAndIsSharedBetweenHandles) {
-  const fs::path dir = fs::temp_directory_path() / ("warden-control-reopen-" +
-                                                    std::to_string(getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
+  const TempDir dir("control-reopen");
   const std::string url = "sqlite:" + (dir / "c.db").string();
   {
     auto a = OpenControlStore(url);
@@ -263,14 +250,10 @@ TEST(SqliteControlStore, StateSurvivesReopenAndIsSharedBetweenHandles) {
   auto again = OpenControlStore(url);
   ASSERT_TRUE(again.ok());
   EXPECT_EQ((*again)->Kills().value().size(), 1u);
-  fs::remove_all(dir);
 }
 
 TEST(SqliteControlStore, RefusesForeignAndCorruptFiles) {
-  const fs::path dir = fs::temp_directory_path() / ("warden-control-bad-" +
-                                                    std::to_string(getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
+  const TempDir dir("control-bad");
   const std::string garbage = (dir / "garbage.db").string();
   std::ofstream(garbage) << std::string(4096, 'x');
   auto g = OpenControlStore(garbage);
@@ -287,7 +270,6 @@ TEST(SqliteControlStore, RefusesForeignAndCorruptFiles) {
   EXPECT_NE(f.status().message().find("not Warden's control state"), std::string::npos)
       << f.status().message();
   EXPECT_FALSE(OpenControlStore("mysql://db").ok());
-  fs::remove_all(dir);
 }
 
 TEST(RedisControlStore, UnreachableThenRecovers) {

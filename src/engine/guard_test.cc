@@ -2,17 +2,19 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
 
+#include "tests/support/temp_dir.h"
+
 namespace warden {
 namespace {
 
 using ::testing::HasSubstr;
+using testing::TempDir;
 
 // A policy over the shipped packs, with rules written for these tests.
 constexpr char kPolicy[] = R"(
@@ -211,13 +213,9 @@ TEST(Guard, AGlossaryLetsTheClassifierReadForeignRequests) {
 }
 
 TEST(Guard, ACorruptGlossaryIsAnErrorNamingThePolicyAndTheFile) {
-  const std::filesystem::path dir =
-      std::filesystem::temp_directory_path() / ("warden-guard-gloss-" + std::to_string(getpid()));
-  std::filesystem::create_directories(dir);
+  const TempDir dir("guard-gloss");
   std::ofstream(dir / "g.tsv") << "wie\thow\nbombe bomb\n";
-  auto guard =
-      Guard::FromYaml("version: 1\nviews:\n  gloss: g.tsv\n", "bad-gloss.yaml", dir.string());
-  std::filesystem::remove_all(dir);
+  auto guard = Guard::FromYaml("version: 1\nviews:\n  gloss: g.tsv\n", "bad-gloss.yaml", dir.str());
   ASSERT_FALSE(guard.ok());
   EXPECT_THAT(guard.status().message(), HasSubstr("bad-gloss.yaml:3:3: views.gloss: "));
   EXPECT_THAT(guard.status().message(), HasSubstr("g.tsv:2: expected `word<TAB>gloss`"));
@@ -248,9 +246,7 @@ TEST(Guard, CachedClassifierScoresAreTheScores) {
   // The same model with another unsafe threshold: the calibrated scores differ, and a text the
   // thread just scored with the shipped policy must not answer from its cache.
   namespace fs = std::filesystem;
-  const fs::path dir =
-      fs::temp_directory_path() / ("warden-guard-cache-" + std::to_string(::getpid()));
-  fs::create_directories(dir);
+  const TempDir dir("guard-cache");
   for (const char* f : {"warden-v1.ftz", "warden-v1.sem", "warden-v1.enc"}) {
     fs::copy_file(fs::path(WARDEN_SOURCE_DIR "/models") / f, dir / f,
                   fs::copy_options::overwrite_existing);
@@ -270,7 +266,6 @@ TEST(Guard, CachedClassifierScoresAreTheScores) {
   const Verdict shipped = a->Check({.text = texts[0]});
   const Verdict lowered = low->Check({.text = texts[0]});
   EXPECT_GT(lowered.Score("unsafe"), shipped.Score("unsafe"));
-  fs::remove_all(dir);
 }
 
 }  // namespace

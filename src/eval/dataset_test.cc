@@ -5,27 +5,23 @@
 #include <filesystem>
 #include <fstream>
 
+#include "tests/support/temp_dir.h"
+
 namespace warden::eval {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::TempDir;
 
 class DatasetTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("warden-dataset-test-" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) +
-            "-" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
   std::string Write(const std::string& name, const std::string& content) {
     const fs::path p = dir_ / name;
     fs::create_directories(p.parent_path());
     std::ofstream(p) << content;
     return p.string();
   }
-  fs::path dir_;
+  TempDir dir_{"dataset-test"};
 };
 
 TEST_F(DatasetTest, ReadsValidRecords) {
@@ -42,7 +38,7 @@ TEST_F(DatasetTest, ReadsValidRecords) {
   EXPECT_TRUE((*d)[1].unsafe);
   EXPECT_EQ((*d)[1].labels.size(), 2u);
   // A directory means its */dev.jsonl.
-  auto by_dir = ReadDataset({dir_.string()});
+  auto by_dir = ReadDataset({dir_.str()});
   ASSERT_TRUE(by_dir.ok());
   EXPECT_EQ(by_dir->size(), 2u);
 }

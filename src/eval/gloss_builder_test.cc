@@ -1,7 +1,6 @@
 #include "eval/gloss_builder.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 #include <zlib.h>
 
 #include <filesystem>
@@ -9,12 +8,14 @@
 #include <string>
 
 #include "scanners/classifier/semantic.h"
+#include "tests/support/temp_dir.h"
 #include "text/gloss.h"
 
 namespace warden::eval {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::TempDir;
 
 // dictd's index numbers: base64 digits, most significant first.
 std::string Base64Number(size_t v) {
@@ -40,8 +41,6 @@ void WriteGzip(const std::string& path, const std::string& text) {
 class GlossBuilderTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("warden-gloss-" + std::to_string(::getpid()));
-    fs::create_directories(dir_);
     // The classifier's words, most frequent first.
     classifier::SemanticHead h;
     h.dim = 1;
@@ -84,14 +83,12 @@ class GlossBuilderTest : public ::testing::Test {
     options_.english_words = (dir_ / "english.txt").string();
     options_.model = (dir_ / "m.ftz").string();
   }
-  void TearDown() override { fs::remove_all(dir_); }
-
   void AddEntry(const std::string& key, const std::string& entry) {
     index_ += key + "\t" + Base64Number(data_.size()) + "\t" + Base64Number(entry.size()) + "\n";
     data_ += entry;
   }
 
-  fs::path dir_;
+  TempDir dir_{"gloss"};
   std::string index_, data_;
   GlossBuildOptions options_;
 };
@@ -171,12 +168,11 @@ TEST(ShippedGlossary, IsRebuiltByTheDocumentedCommand) {
   }
   if (!fs::exists(o.english_words)) GTEST_SKIP() << o.english_words << " (wamerican) is missing";
   o.model = WARDEN_SOURCE_DIR "/models/warden-v1.ftz";
-  const fs::path out =
-      fs::temp_directory_path() / ("warden-shipped-gloss-" + std::to_string(::getpid()) + ".gz");
-  auto stats = BuildGlossary(o, out.string());
+  const TempDir dir("shipped-gloss");
+  const std::string out = (dir / "gloss.tsv.gz").string();
+  auto stats = BuildGlossary(o, out);
   ASSERT_TRUE(stats.ok()) << stats.status().message();
-  const std::string rebuilt = ReadGzip(out.string());
-  fs::remove(out);
+  const std::string rebuilt = ReadGzip(out);
   const std::string shipped = ReadGzip(WARDEN_SOURCE_DIR "/models/gloss-de-es-fr.tsv.gz");
   ASSERT_FALSE(shipped.empty());
   EXPECT_TRUE(rebuilt == shipped) << "models/gloss-de-es-fr.tsv.gz differs from what `warden "

@@ -14,11 +14,13 @@
 #include "scanners/classifier/classifier.h"
 #include "scanners/classifier/encoder.h"
 #include "scanners/classifier/fasttext_reference.h"
+#include "tests/support/temp_dir.h"
 
 namespace warden::eval {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::TempDir;
 
 // One example of the "tiny" source.
 Example Tiny(const char* text, bool unsafe) {
@@ -54,20 +56,13 @@ std::vector<Example> MakeData(int copies) {
 
 class TrainerTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("warden-trainer-test-" + std::to_string(::getpid()));
-    fs::create_directories(dir_);
-  }
-  void TearDown() override {
-    if (!HasFailure()) fs::remove_all(dir_);
-  }
-  fs::path dir_;
+  TempDir dir_{"trainer-test"};
 };
 
 TEST_F(TrainerTest, TrainsLoadsAndScores) {
   TrainOptions o;
   o.out = (dir_ / "tiny").string();
-  o.tmp_dir = dir_.string();
+  o.tmp_dir = dir_.str();
   o.dim = 8;
   o.epoch = 30;
   o.minn = 0;
@@ -81,7 +76,7 @@ TEST_F(TrainerTest, TrainsLoadsAndScores) {
   EXPECT_TRUE(fs::exists(dir_ / "tiny.ftz"));
   EXPECT_TRUE(fs::exists(dir_ / "tiny.json"));
   // Nothing else is left behind: no temp model, no training file.
-  EXPECT_EQ(std::distance(fs::directory_iterator(dir_), fs::directory_iterator()), 2);
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir_.path()), fs::directory_iterator()), 2);
 
   auto c = classifier::Classifier::Load(r->model_path);
   ASSERT_TRUE(c.ok()) << c.status().ToString();
@@ -117,7 +112,7 @@ TEST_F(TrainerTest, EncoderCascadeIsTrainedWrittenAndApplied) {
   }
   TrainOptions o;
   o.out = (dir_ / "enc").string();
-  o.tmp_dir = dir_.string();
+  o.tmp_dir = dir_.str();
   o.dim = 8;
   o.epoch = 30;
   o.bucket = 10000;
@@ -136,7 +131,7 @@ TEST_F(TrainerTest, EncoderCascadeIsTrainedWrittenAndApplied) {
   auto r = TrainModel(o, MakeData(20), dev);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_TRUE(fs::exists(dir_ / "enc.enc"));
-  EXPECT_EQ(std::distance(fs::directory_iterator(dir_), fs::directory_iterator()), 3);
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir_.path()), fs::directory_iterator()), 3);
   std::ifstream manifest(dir_ / "enc.json");
   const std::string m((std::istreambuf_iterator<char>(manifest)), {});
   EXPECT_NE(m.find("\"encoder\": {\"file\": \"enc.enc\""), std::string::npos) << m;
@@ -301,7 +296,7 @@ TEST_F(TrainerTest, ScoresMatchFastTextForEveryModelShape) {
     SCOPED_TRACE(sh.name);
     TrainOptions o;
     o.out = (dir_ / sh.name).string();
-    o.tmp_dir = dir_.string();
+    o.tmp_dir = dir_.str();
     o.dim = 8;
     o.epoch = 10;
     o.word_ngrams = sh.word_ngrams;
@@ -336,7 +331,7 @@ TEST_F(TrainerTest, CorruptOrMissingModelIsAClearError) {
 
   TrainOptions o;
   o.out = (dir_ / "m").string();
-  o.tmp_dir = dir_.string();
+  o.tmp_dir = dir_.str();
   o.dim = 4;
   o.epoch = 2;
   o.minn = 0;
@@ -391,7 +386,7 @@ TEST_F(TrainerTest, SemanticHeadCarriesTrainingToUnseenWords) {
     for (const char* t : safe) data.push_back(Tiny(t, false));
   }
   TrainOptions o;
-  o.tmp_dir = dir_.string();
+  o.tmp_dir = dir_.str();
   o.dim = 4;
   o.epoch = 20;
   o.bucket = 1000;
@@ -421,7 +416,7 @@ TEST_F(TrainerTest, SemanticHeadCarriesTrainingToUnseenWords) {
   EXPECT_TRUE(fs::exists(dir_ / "head.sem"));
   EXPECT_FALSE(fs::exists(dir_ / "plain.sem"));
   // Only the model files are left: vectors.txt, head.{ftz,json,sem}, plain.{ftz,json}.
-  EXPECT_EQ(std::distance(fs::directory_iterator(dir_), fs::directory_iterator()), 6);
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir_.path()), fs::directory_iterator()), 6);
 
   // The same seed gives the same head, byte for byte.
   auto read = [](const fs::path& p) {
@@ -581,7 +576,7 @@ TEST(SetTrainOptionTest, SetsKnownKeysAndNamesBadOnes) {
 TEST_F(TrainerTest, RepeatedSourcesCountTheirRowsThatManyTimes) {
   TrainOptions o;
   o.out = (dir_ / "tiny").string();
-  o.tmp_dir = dir_.string();
+  o.tmp_dir = dir_.str();
   UseQuickConfig(o);
   o.augment = 0;
   o.min_group = 0;

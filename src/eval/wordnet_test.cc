@@ -5,16 +5,18 @@
 #include <filesystem>
 #include <fstream>
 
+#include "tests/support/temp_dir.h"
+
 namespace warden::eval {
 namespace {
+
+using testing::TempDir;
 
 // A three-synset WordNet in WordNet's own file format: "bomb" with hypernym "explosive device"
 // and hyponym "pipe bomb"; "can" is a stop word.
 class WordNetTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() / ("warden-wn-" + std::to_string(::getpid()));
-    std::filesystem::create_directories(dir_);
     // Byte offsets of the data lines, which index files and pointers refer to.
     const std::string header = "  1 This software and database is being provided\n";
     const std::string l1 =
@@ -43,12 +45,11 @@ class WordNetTest : public ::testing::Test {
       std::ofstream(dir_ / (std::string("index.") + part)) << header;
     }
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-  std::filesystem::path dir_;
+  TempDir dir_{"wn"};
 };
 
 TEST_F(WordNetTest, RelatedWordsComeFromSensesAndTheirNeighbours) {
-  auto wn = WordNet::Load(dir_.string());
+  auto wn = WordNet::Load(dir_.str());
   ASSERT_TRUE(wn.ok()) << wn.status().message();
   const auto* r = wn->Related("Bombs");
   ASSERT_NE(r, nullptr);
@@ -60,7 +61,7 @@ TEST_F(WordNetTest, RelatedWordsComeFromSensesAndTheirNeighbours) {
 }
 
 TEST_F(WordNetTest, RewriteSwapsKnownWordsAndKeepsTheRest) {
-  auto wn = WordNet::Load(dir_.string());
+  auto wn = WordNet::Load(dir_.str());
   ASSERT_TRUE(wn.ok());
   std::mt19937_64 rng(1);
   const std::string out = wn->Rewrite("How to build a bomb, step by step?", 1.0, rng);

@@ -1,18 +1,20 @@
 #include "text/gloss.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 #include <zlib.h>
 
 #include <filesystem>
 #include <fstream>
 #include <string>
 
+#include "tests/support/temp_dir.h"
 #include "text/views.h"
 #include "text/views_test_util.h"
 
 namespace warden::text {
 namespace {
+
+using testing::TempDir;
 
 constexpr std::string_view kTable =
     "# a test glossary\n"
@@ -74,9 +76,7 @@ TEST(Glossary, BadLinesNameTheFileAndLine) {
 }
 
 TEST(Glossary, LoadsPlainAndGzipFiles) {
-  const std::filesystem::path dir =
-      std::filesystem::temp_directory_path() / ("warden_gloss_test_" + std::to_string(getpid()));
-  std::filesystem::create_directories(dir);
+  const TempDir dir("glossary");
   const std::string plain = (dir / "g.tsv").string(), gz = (dir / "g.tsv.gz").string();
   std::ofstream(plain) << kTable;
   gzFile f = gzopen(gz.c_str(), "wb");
@@ -91,7 +91,6 @@ TEST(Glossary, LoadsPlainAndGzipFiles) {
   auto missing = Glossary::Load((dir / "none.tsv.gz").string());
   ASSERT_FALSE(missing.ok());
   EXPECT_NE(missing.status().message().find("none.tsv.gz: cannot open"), std::string::npos);
-  std::filesystem::remove_all(dir);
 }
 
 TEST(GlossedView, ReadsGermanWordByWordAndMapsBack) {

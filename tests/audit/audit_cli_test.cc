@@ -1,18 +1,19 @@
 // `warden audit verify|query|export|tail` as a user runs them, on logs written by the library.
 #include <gtest/gtest.h>
 #include <sqlite3.h>
-#include <stdlib.h>
 
 #include <filesystem>
 #include <fstream>
 
 #include "postgres_server.h"
+#include "tests/support/temp_dir.h"
 #include "warden/audit.h"
 
 namespace warden::audit {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::TempDir;
 
 struct CliRun {
   int exit_code;
@@ -35,19 +36,14 @@ int CountLines(const std::string& s) { return static_cast<int>(std::count(s.begi
 class AuditCliTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "warden-audit-cli-XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-    db_ = dir_ + "/audit.db";
-    ASSERT_TRUE(GenerateKeyPair(dir_ + "/key.pem", dir_ + "/key.pub").ok());
+    ASSERT_TRUE(GenerateKeyPair(dir_.str() + "/key.pem", dir_.str() + "/key.pub").ok());
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
   void Write(const std::string& url, int first, int last) {
     auto store = OpenStore(url, OpenMode::kCreate);
     ASSERT_TRUE(store.ok()) << store.status().ToString();
     WriterOptions o;
-    o.signer = *Signer::LoadPem(dir_ + "/key.pem");
+    o.signer = *Signer::LoadPem(dir_.str() + "/key.pem");
     o.checkpoint_every_records = 10;
     auto writer = Writer::Start(std::move(*store), o);
     ASSERT_TRUE(writer.ok());
@@ -65,12 +61,13 @@ class AuditCliTest : public ::testing::Test {
     ASSERT_TRUE((*writer)->Close().ok());
   }
 
-  std::string dir_, db_;
+  const TempDir dir_{"audit-cli"};
+  const std::string db_ = dir_.str() + "/audit.db";
 };
 
 TEST_F(AuditCliTest, VerifyQueryExportTail) {
   Write(db_, 1, 30);
-  CliRun v = Warden("audit verify --db " + db_ + " --public-key " + dir_ + "/key.pub");
+  CliRun v = Warden("audit verify --db " + db_ + " --public-key " + dir_.str() + "/key.pub");
   EXPECT_EQ(v.exit_code, 0) << v.out;
   EXPECT_NE(v.out.find("OK " + db_ + ": 30 records, 3 checkpoints, signatures verified"),
             std::string::npos)
@@ -90,15 +87,16 @@ TEST_F(AuditCliTest, VerifyQueryExportTail) {
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_NE(bad.out.find("unknown action \"blok\""), std::string::npos) << bad.out;
 
-  CliRun e = Warden("audit export --db " + db_ + " --action block --out " + dir_ + "/out.jsonl");
+  CliRun e =
+      Warden("audit export --db " + db_ + " --action block --out " + dir_.str() + "/out.jsonl");
   EXPECT_EQ(e.exit_code, 0) << e.out;
-  std::ifstream in(dir_ + "/out.jsonl");
+  std::ifstream in(dir_.str() + "/out.jsonl");
   std::string line;
   std::vector<std::string> lines;
   while (std::getline(in, line)) lines.push_back(line);
   ASSERT_EQ(lines.size(), 6u);
   EXPECT_EQ(lines[0].find("{\"seq\":5,\"time\":\"2024-05-01T00:00:05.000000Z\""), 0u) << lines[0];
-  EXPECT_FALSE(fs::exists(dir_ + "/out.jsonl.partial"));
+  EXPECT_FALSE(fs::exists(dir_.str() + "/out.jsonl.partial"));
 
   CliRun t = Warden("audit tail --db " + db_ + " -n 3 --json");
   EXPECT_EQ(CountLines(t.out), 3) << t.out;
@@ -128,7 +126,7 @@ TEST_F(AuditCliTest, VerifyNamesTheFirstBadRecordAndExitsOne) {
   ASSERT_EQ(sqlite3_exec(db, "DELETE FROM records WHERE seq = 8", nullptr, nullptr, nullptr),
             SQLITE_OK);
   sqlite3_close(db);
-  CliRun v = Warden("audit verify --db " + db_ + " --public-key " + dir_ + "/key.pub");
+  CliRun v = Warden("audit verify --db " + db_ + " --public-key " + dir_.str() + "/key.pub");
   EXPECT_EQ(v.exit_code, 1) << v.out;
   EXPECT_NE(v.out.find("first bad record: 8"), std::string::npos) << v.out;
 }
@@ -139,7 +137,7 @@ TEST_F(AuditCliTest, DamagedOrMissingFileIsExitTwoWithAClearMessage) {
   EXPECT_EQ(v.exit_code, 2) << v.out;
   EXPECT_NE(v.out.find(db_), std::string::npos) << v.out;
   EXPECT_NE(v.out.find("not a Warden audit log or damaged"), std::string::npos) << v.out;
-  CliRun m = Warden("audit query --db " + dir_ + "/nope.db");
+  CliRun m = Warden("audit query --db " + dir_.str() + "/nope.db");
   EXPECT_EQ(m.exit_code, 2);
   EXPECT_NE(m.out.find("no such audit database"), std::string::npos) << m.out;
   CliRun u = Warden("audit verify --db mysql://h/db");
@@ -152,7 +150,7 @@ TEST_F(AuditCliTest, PostgresUrl) {
   auto pg = testing::PostgresServer::Start(&why);
   if (!pg) GTEST_SKIP() << "PostgreSQL part skipped: " << why;
   Write(pg->url(), 1, 25);
-  CliRun v = Warden("audit verify --db " + pg->url() + " --public-key " + dir_ + "/key.pub");
+  CliRun v = Warden("audit verify --db " + pg->url() + " --public-key " + dir_.str() + "/key.pub");
   EXPECT_EQ(v.exit_code, 0) << v.out;
   EXPECT_NE(v.out.find("25 records"), std::string::npos) << v.out;
   CliRun e = Warden("audit export --db " + pg->url() + " --category jailbreak");

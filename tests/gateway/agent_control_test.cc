@@ -1,11 +1,10 @@
 // Agent control end to end: the real gateway with policies/agent.yaml, a scripted upstream
 // whose "model" picks the tool call it makes, the admin API, the control store (SQLite, and
 // Redis shared by two gateways) and the audit log.
-#include <gtest/gtest.h>
-#include <sqlite3.h>
-
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
+#include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -17,19 +16,20 @@
 #include <set>
 #include <thread>
 
-#include "../support/redis_server.h"
 #include "core/json_writer.h"
 #include "gateway/config.h"
 #include "gateway/server.h"
 #include "scripted_upstream.h"
 #include "test_client.h"
+#include "tests/support/redis_server.h"
+#include "tests/support/temp_dir.h"
 #include "warden/audit.h"
 
 namespace warden::gateway {
 namespace {
 
-namespace fs = std::filesystem;
 using testing::ScriptedUpstream;
+using warden::testing::TempDir;
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
 const Headers kAdmin = {{"Authorization", "Bearer admin-secret"}};
@@ -51,17 +51,7 @@ bool HasToolCalls(const std::string& body) { return body.find("\"tool_calls\"") 
 
 class AgentControlTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("warden-agent-" + std::to_string(getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override {
-    servers_.clear();
-    fs::remove_all(dir_);
-  }
+  void TearDown() override { servers_.clear(); }
 
   GatewayConfig Config(std::string control_store = {}) {
     GatewayConfig c;
@@ -101,7 +91,7 @@ class AgentControlTest : public ::testing::Test {
     return {};
   }
 
-  fs::path dir_;
+  TempDir dir_{"agent"};
   ScriptedUpstream upstream_;
   std::vector<std::unique_ptr<Server>> servers_;
 };
@@ -525,9 +515,7 @@ uint16_t FreePort() {
 TEST(AuditCrashTest, KillNineUnderLoadLosesNoAnsweredDecision) {
   const std::string warden = std::string(WARDEN_BINARY_DIR) + "/tools/warden/warden";
   if (access(warden.c_str(), X_OK) != 0) GTEST_SKIP() << "build the warden binary first";
-  const fs::path dir = fs::temp_directory_path() / ("warden-crash-" + std::to_string(getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
+  const TempDir dir("crash");
   ASSERT_TRUE(audit::GenerateKeyPair((dir / "k.pem").string(), (dir / "k.pub").string()).ok());
   ScriptedUpstream upstream;
   const uint16_t port = FreePort();
@@ -598,7 +586,6 @@ TEST(AuditCrashTest, KillNineUnderLoadLosesNoAnsweredDecision) {
   std::cout << answered.size() << " answers before kill -9, " << report->records
             << " records, signed through " << report->signed_through << "\n";
   EXPECT_EQ(missing, 0u);
-  fs::remove_all(dir);
 }
 
 }  // namespace
@@ -610,9 +597,7 @@ namespace {
 // The review queue: a rule's escalate always lands in it; the review budget adds the most
 // suspicious fraction of everything else; reviewers label items through the admin API.
 TEST(ReviewQueueTest, RuleEscalationsAndBudgetPicksWaitForALabel) {
-  const fs::path dir = fs::temp_directory_path() / ("warden-review-" + std::to_string(getpid()));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
+  const TempDir dir("review");
   const std::string src = WARDEN_SOURCE_DIR;
   {
     std::ofstream policy(dir / "review.yaml");
@@ -696,7 +681,6 @@ TEST(ReviewQueueTest, RuleEscalationsAndBudgetPicksWaitForALabel) {
   (*server)->Stop(std::chrono::milliseconds(0));
   (*server)->Wait();
   server->reset();
-  fs::remove_all(dir);
 }
 
 }  // namespace

@@ -14,11 +14,12 @@
 #include "gateway/config.h"
 #include "gateway/server.h"
 #include "test_client.h"
+#include "tests/support/temp_dir.h"
 
 namespace warden::gateway::dashboard {
 namespace {
 
-namespace fs = std::filesystem;
+using warden::testing::TempDir;
 using HttpRequest = http::request<http::string_body>;
 
 Finding F(std::string scanner, std::string type, uint32_t start, uint32_t end,
@@ -322,9 +323,6 @@ TEST(ParsePolicyError, SplitsFileLineColumn) {
 class DashboardServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("warden-dashboard-" + std::to_string(getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
     GatewayConfig c;
     c.listen = "127.0.0.1:0";
     c.threads = 1;
@@ -336,11 +334,8 @@ class DashboardServerTest : public ::testing::Test {
     server_ = std::move(s).value();
     ASSERT_TRUE(server_->Start().ok());
   }
-  void TearDown() override {
-    server_.reset();
-    fs::remove_all(dir_);
-  }
-  fs::path dir_;
+  void TearDown() override { server_.reset(); }
+  TempDir dir_{"dashboard"};
   std::unique_ptr<Server> server_;
 };
 

@@ -12,11 +12,13 @@
 #include "gateway/server.h"
 #include "scripted_upstream.h"
 #include "test_client.h"
+#include "tests/support/temp_dir.h"
 
 namespace warden::gateway {
 namespace {
 
 using testing::ScriptedUpstream;
+using warden::testing::TempDir;
 
 std::string PolicyPath() { return std::string(WARDEN_SOURCE_DIR) + "/policies/default.yaml"; }
 
@@ -449,9 +451,7 @@ TEST_F(GatewayTest, UpstreamKeyReplacesClientKey) {
 }
 
 TEST_F(GatewayTest, ReloadGoodAndBad) {
-  const std::filesystem::path dir =
-      std::filesystem::temp_directory_path() / ("warden-gw-" + std::to_string(getpid()));
-  std::filesystem::create_directories(dir);
+  const TempDir dir("gw");
   const std::filesystem::path policy = dir / "policy.yaml";
   auto write_policy = [&](const std::string& text) { std::ofstream(policy) << text; };
   // A minimal policy: no scanners, one rule, so reload tests do not depend on the packs.
@@ -473,7 +473,6 @@ TEST_F(GatewayTest, ReloadGoodAndBad) {
   EXPECT_NE(Request(port_, http::verb::get, "/metrics", "")
                 .body.find(R"(warden_policy_reloads_total{result="ok"} 1)"),
             std::string::npos);
-  std::filesystem::remove_all(dir);
 }
 
 TEST_F(GatewayTest, GracefulStopFinishesInFlightStream) {
@@ -513,9 +512,6 @@ namespace {
 class HttpsUpstreamTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("warden-tls-" + std::to_string(getpid()));
-    std::filesystem::create_directories(dir_);
     files_ = {(dir_ / "cert.pem").string(), (dir_ / "key.pem").string()};
     const std::string cmd =
         "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 "
@@ -527,7 +523,6 @@ class HttpsUpstreamTest : public ::testing::Test {
   void TearDown() override {
     server_.reset();
     upstream_.reset();
-    std::filesystem::remove_all(dir_);
   }
 
   HttpReply ChatVia(std::string_view ca_file, bool verify) {
@@ -548,7 +543,7 @@ class HttpsUpstreamTest : public ::testing::Test {
     return Post(server_->port(), "/v1/chat/completions", Chat("echo", "hello over TLS"));
   }
 
-  std::filesystem::path dir_;
+  TempDir dir_{"tls"};
   testing::TlsFiles files_;
   std::unique_ptr<ScriptedUpstream> upstream_;
   std::unique_ptr<Server> server_;
@@ -580,9 +575,7 @@ namespace {
 
 // defer: the riskiest band is answered by a trusted model instead of the capable one.
 TEST(DeferTest, DeferredRequestsGoToTheTrustedModel) {
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("warden-defer-" + std::to_string(getpid()));
-  std::filesystem::create_directories(dir);
+  const TempDir dir("defer");
   {
     std::ofstream policy(dir / "defer.yaml");
     policy << "version: 1\nname: defer-test\nscanners:\n  attacks: {pack: " << WARDEN_SOURCE_DIR
@@ -626,7 +619,6 @@ TEST(DeferTest, DeferredRequestsGoToTheTrustedModel) {
   EXPECT_EQ(trusted.requests(), 2);
   EXPECT_NE(StreamText(streamed.body).find("You said:"), std::string::npos) << streamed.body;
   server->reset();
-  std::filesystem::remove_all(dir);
 }
 
 TEST(DeferTest, WithoutATrustedModelDeferRefuses) {

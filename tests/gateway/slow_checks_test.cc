@@ -20,6 +20,7 @@
 #include "scripted_judge.h"
 #include "scripted_upstream.h"
 #include "test_client.h"
+#include "tests/support/temp_dir.h"
 
 namespace warden::gateway {
 namespace {
@@ -31,6 +32,7 @@ using judge::testing::JudgeRequest;
 using judge::testing::LlamaGuardReply;
 using judge::testing::ScriptedJudge;
 using testing::ScriptedUpstream;
+using warden::testing::TempDir;
 
 // A judge that holds its answer about bombs until the test lets it go (or 8 s pass, so that a
 // failing test still ends), and answers everything else at once.
@@ -75,14 +77,9 @@ class HeldJudge {
 
 class SlowChecksTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("warden-slow-checks-" + std::to_string(::getpid()));
-    fs::create_directories(dir_);
-  }
   void TearDown() override {
     judge_.Release();
     server_.reset();
-    fs::remove_all(dir_);
   }
 
   // One worker thread: a screening that blocked it would stall every other connection.
@@ -127,11 +124,11 @@ class SlowChecksTest : public ::testing::Test {
     return at == std::string::npos ? ~uint64_t{0} : std::stoull(m.substr(at + key.size()));
   }
 
+  TempDir dir_{"slow-checks"};
   HeldJudge judge_;
   ScriptedUpstream upstream_;
   std::unique_ptr<Server> server_;
   uint16_t port_ = 0;
-  fs::path dir_;
 };
 
 TEST_F(SlowChecksTest, AWaitingJudgeDoesNotHoldUpTheWorkersOtherRequests) {

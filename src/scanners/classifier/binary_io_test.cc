@@ -10,26 +10,21 @@
 #include <string>
 #include <thread>
 
+#include "tests/support/temp_dir.h"
+
 namespace warden::classifier {
 namespace {
 
-namespace fs = std::filesystem;
+using testing::TempDir;
 
 class FileBytesTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("warden-binary-io-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
   std::string Write(const std::string& name, const std::string& bytes) {
     const std::string path = (dir_ / name).string();
     std::ofstream(path, std::ios::binary) << bytes;
     return path;
   }
-  fs::path dir_;
+  TempDir dir_{"binary-io"};
 };
 
 TEST_F(FileBytesTest, MapsARegularFile) {
@@ -48,7 +43,7 @@ TEST_F(FileBytesTest, ReadsAnEmptyFileAndRefusesAMissingOne) {
   FileBytes missing;
   EXPECT_FALSE(missing.Open((dir_ / "no-such-file").string()));
   FileBytes directory;
-  EXPECT_FALSE(directory.Open(dir_.string()));
+  EXPECT_FALSE(directory.Open(dir_.str()));
 }
 
 TEST_F(FileBytesTest, ReadsAPipe) {

@@ -12,9 +12,12 @@
 #include <sstream>
 
 #include "scanners/classifier/fasttext_reference.h"
+#include "tests/support/temp_dir.h"
 
 namespace warden::classifier {
 namespace {
+
+using testing::TempDir;
 
 const std::string kModel = WARDEN_SOURCE_DIR "/models/warden-v1.ftz";
 
@@ -33,9 +36,7 @@ const std::string kSemantic = WARDEN_SOURCE_DIR "/models/warden-v1.sem";
 // the n-gram model and the semantic head (trainer_test and encoder_test cover the cascade).
 std::shared_ptr<const Classifier> LoadWithWindow(size_t window, bool semantic = true) {
   namespace fs = std::filesystem;
-  const fs::path dir = fs::temp_directory_path() /
-                       ("warden-clf-w" + std::to_string(window) + "-" + std::to_string(::getpid()));
-  fs::create_directories(dir);
+  const TempDir dir("clf-w" + std::to_string(window));
   fs::copy_file(kModel, dir / "m.ftz", fs::copy_options::overwrite_existing);
   std::string manifest = Slurp(ManifestPath(kModel));
   if (const size_t at = manifest.find("\"semantic\": "); at != std::string::npos) {
@@ -57,7 +58,6 @@ std::shared_ptr<const Classifier> LoadWithWindow(size_t window, bool semantic = 
   manifest.insert(manifest.find('{') + 1, "\n  " + key + std::to_string(window) + ",");
   std::ofstream(dir / "m.json") << manifest;
   auto c = Classifier::Load((dir / "m.ftz").string());
-  fs::remove_all(dir);
   EXPECT_TRUE(c.ok()) << c.status().message();
   return c.ok() ? *c : nullptr;
 }
@@ -210,9 +210,7 @@ TEST(ClassifierTest, EncoderReadsTheViewThatUndoesTheMost) {
 
 TEST(ClassifierTest, RejectsABadWindow) {
   namespace fs = std::filesystem;
-  const fs::path dir =
-      fs::temp_directory_path() / ("warden-clf-badwin-" + std::to_string(::getpid()));
-  fs::create_directories(dir);
+  const TempDir dir("clf-badwin");
   fs::copy_file(kModel, dir / "m.ftz", fs::copy_options::overwrite_existing);
   std::string manifest = Slurp(ManifestPath(kModel));
   manifest.insert(manifest.find('{') + 1, "\n  \"window_tokens\": 1,");
@@ -220,7 +218,6 @@ TEST(ClassifierTest, RejectsABadWindow) {
   auto c = Classifier::Load((dir / "m.ftz").string());
   ASSERT_FALSE(c.ok());
   EXPECT_NE(c.status().message().find("window_tokens"), std::string::npos);
-  fs::remove_all(dir);
 }
 
 }  // namespace

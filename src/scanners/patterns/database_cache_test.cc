@@ -1,16 +1,18 @@
 #include "scanners/patterns/database_cache.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
+#include "tests/support/temp_dir.h"
+
 namespace warden::scanners {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::TempDir;
 
 struct Matches {
   static int On(unsigned int id, unsigned long long, unsigned long long to, unsigned int,
@@ -32,15 +34,8 @@ int CountMatches(const hs_database_t* db, const std::string& text) {
 
 class DatabaseCacheTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("warden-hscache-" + std::to_string(::getpid()));
-    fs::remove_all(dir_);
-    setenv("WARDEN_CACHE_DIR", dir_.c_str(), 1);
-  }
-  void TearDown() override {
-    unsetenv("WARDEN_CACHE_DIR");
-    fs::remove_all(dir_);
-  }
+  void SetUp() override { setenv("WARDEN_CACHE_DIR", dir_.c_str(), 1); }
+  void TearDown() override { unsetenv("WARDEN_CACHE_DIR"); }
   hs_database_t* Compile(const char* expression) {
     const char* expressions[] = {expression};
     const unsigned int flags[] = {HS_FLAG_CASELESS};
@@ -57,7 +52,8 @@ class DatabaseCacheTest : public ::testing::Test {
     }
     return n;
   }
-  fs::path dir_;
+  TempDir tmp_{"hscache"};
+  const fs::path dir_ = tmp_ / "cache";  // not there yet: the cache makes its own directory
 };
 
 TEST_F(DatabaseCacheTest, StoresThenLoadsAnEquivalentDatabase) {
