@@ -20,26 +20,32 @@ using classifier::EncoderHead;
 using classifier::SentenceEncoder;
 constexpr size_t kDim = SentenceEncoder::kDim;
 
+void ForEachOnEveryCore(size_t n, const std::function<void(size_t)>& work,
+                        const std::function<void(double)>& progress) {
+  std::atomic<size_t> next{0};
+  std::atomic<size_t> done{0};
+  // Every thread takes the next index; the calling thread also reports progress.
+  auto run = [&](bool report) {
+    for (size_t i; (i = next.fetch_add(1)) < n;) {
+      work(i);
+      const size_t d = done.fetch_add(1) + 1;
+      if (report && progress && d % 256 == 0) progress(double(d) / n);
+    }
+  };
+  const unsigned threads = std::max(1u, std::thread::hardware_concurrency());
+  std::vector<std::thread> pool;
+  for (unsigned t = 1; t < threads; ++t) pool.emplace_back(run, false);
+  run(true);
+  for (auto& t : pool) t.join();
+  if (progress) progress(1.0);
+}
+
 std::vector<float> EmbedAll(const SentenceEncoder& encoder,
                             const std::vector<std::string_view>& texts,
                             const std::function<void(double)>& progress) {
   std::vector<float> out(texts.size() * kDim);
-  std::atomic<size_t> next{0};
-  std::atomic<size_t> done{0};
-  // Every thread takes the next text; the calling thread also reports progress.
-  auto work = [&](bool report) {
-    for (size_t i; (i = next.fetch_add(1)) < texts.size();) {
-      encoder.Embed(texts[i], out.data() + i * kDim);
-      const size_t d = done.fetch_add(1) + 1;
-      if (report && progress && d % 256 == 0) progress(double(d) / texts.size());
-    }
-  };
-  const unsigned n = std::max(1u, std::thread::hardware_concurrency());
-  std::vector<std::thread> threads;
-  for (unsigned t = 1; t < n; ++t) threads.emplace_back(work, false);
-  work(true);
-  for (auto& t : threads) t.join();
-  if (progress) progress(1.0);
+  ForEachOnEveryCore(
+      texts.size(), [&](size_t i) { encoder.Embed(texts[i], out.data() + i * kDim); }, progress);
   return out;
 }
 

@@ -72,6 +72,11 @@ struct EncoderTrainOptions {
   std::function<void(const char* stage, double fraction)> progress;
 };
 
+// Calls `work(i)` for every i < n, spread over every core (each call must touch only what
+// belongs to its i); `progress` gets the share done.
+void ForEachOnEveryCore(size_t n, const std::function<void(size_t)>& work,
+                        const std::function<void(double)>& progress = {});
+
 // The embeddings of `texts`, kDim floats each, back to back; computed on every core.
 std::vector<float> EmbedAll(const classifier::SentenceEncoder& encoder,
                             const std::vector<std::string_view>& texts,

@@ -484,19 +484,25 @@ Status AddEncoderCascade(const TrainOptions& o, const std::vector<Example>& trai
   encoder.set_cascade(std::move(c));
   const classifier::EncoderCascade& cascade = *encoder.cascade();
   dev_passages.assign(dev.size(), 0.0f);
-  for (size_t i = 0; i < dev.size(); ++i) {
-    if (dev_scores[i][U] < cascade.band) continue;
-    if (o.passage_max_fpr > 0) {
-      dev_passages[i] = encoder.PassageUnsafe(dev_encoder_views[i], [&model](std::string_view p) {
-        LabelScores one;
-        model.ScoreText(p, one);
-        return one[classifier::kUnsafeLabel];
+  // Passages are embedded as they are cut, a few milliseconds each: on every core.
+  ForEachOnEveryCore(
+      dev.size(),
+      [&](size_t i) {
+        if (dev_scores[i][U] < cascade.band) return;
+        if (o.passage_max_fpr > 0) {
+          dev_passages[i] =
+              encoder.PassageUnsafe(dev_encoder_views[i], [&model](std::string_view p) {
+                LabelScores one;
+                model.ScoreText(p, one);
+                return one[classifier::kUnsafeLabel];
+              });
+        }
+        dev_scores[i][U] =
+            cascade.Combine(dev_scores[i][U], v.data() + i * classifier::SentenceEncoder::kDim);
+      },
+      [&o](double f) {
+        if (o.progress) o.progress("encode dev passages", f);
       });
-    }
-    dev_scores[i][U] =
-        cascade.Combine(dev_scores[i][U], v.data() + i * classifier::SentenceEncoder::kDim);
-    if (o.progress && i % 256 == 0) o.progress("encode dev passages", double(i) / dev.size());
-  }
   return OkStatus();
 }
 
