@@ -223,10 +223,14 @@ Status WriteManifest(const std::string& path, const std::string& model_file, uin
   }
   field("unsafe_fpr", o.unsafe_fpr);
   field("attack_fpr", o.attack_fpr);
-  if (!o.source_repeat.empty()) {
-    j += ", \"repeat\": {";
+  for (const auto& [name, repeats] : {std::pair{"repeat", &o.source_repeat},
+                                      std::pair{"encoder_repeat", &o.encoder_source_repeat}}) {
+    if (repeats->empty()) continue;
+    j += ", \"";
+    j += name;
+    j += "\": {";
     bool first = true;
-    for (const auto& [source, times] : o.source_repeat) {
+    for (const auto& [source, times] : *repeats) {
       if (!first) j += ", ";
       first = false;
       AppendJsonString(j, source);
@@ -374,11 +378,16 @@ Status SetTrainOption(TrainOptions& o, std::string_view key, std::string_view va
   if (key == "min_group") return whole(0, 100000000, o.min_group);
   if (key == "max_repeat") return whole(1, 1000, o.max_repeat);
   if (key == "max_group") return whole(0, 100000000, o.max_group);
-  if (key.starts_with("repeat.")) {
-    if (key.size() == 7) return InvalidArgumentError("--set repeat.SOURCE: name a source");
+  for (auto [prefix, repeats] : {std::pair{std::string_view("repeat."), &o.source_repeat},
+                                 std::pair{std::string_view("encoder_repeat."),
+                                           &o.encoder_source_repeat}}) {
+    if (!key.starts_with(prefix)) continue;
+    if (key.size() == prefix.size()) {
+      return InvalidArgumentError("--set " + std::string(prefix) + "SOURCE: name a source");
+    }
     int times = 0;
     if (Status s = whole(1, 100, times); !s.ok()) return s;
-    o.source_repeat[std::string(key.substr(7))] = times;
+    (*repeats)[std::string(key.substr(prefix.size()))] = times;
     return OkStatus();
   }
   if (key == "lr") return real(1e-6, 10, o.lr);
@@ -403,7 +412,7 @@ Status SetTrainOption(TrainOptions& o, std::string_view key, std::string_view va
       "window_tokens, min_group, max_repeat, max_group, augment, augment_raw, synonyms, "
       "unsafe_fpr, attack_fpr, temperature, vector_words, semantic_hidden, semantic_epoch, "
       "semantic_lr, semantic_weight, encoder_band, encoder_per_group, encoder_safe_per_group, "
-      "passage_max_fpr, repeat.SOURCE)");
+      "passage_max_fpr, repeat.SOURCE, encoder_repeat.SOURCE)");
 }
 
 Status SetTrainOptions(TrainOptions& o, const std::vector<std::string>& settings) {
@@ -450,6 +459,7 @@ Status AddEncoderCascade(const TrainOptions& o, const std::vector<Example>& trai
   eo.per_group = o.encoder_per_group;
   eo.safe_per_group = o.encoder_safe_per_group;
   eo.source_weight = o.source_repeat;
+  for (const auto& [source, times] : o.encoder_source_repeat) eo.source_weight[source] = times;
   if (o.progress) {
     eo.progress = [&o](const char* stage, double f) { o.progress(stage, f); };
   }
@@ -511,11 +521,15 @@ StatusOr<TrainResult> TrainModel(const TrainOptions& o, const std::vector<Exampl
   if (train.empty()) return InvalidArgumentError("no training examples");
   if (dev.empty()) return InvalidArgumentError("no dev examples to choose thresholds on");
   if (o.out.empty()) return InvalidArgumentError("no output path");
-  for (const auto& [source, times] : o.source_repeat) {
-    if (std::none_of(train.begin(), train.end(),
-                     [&source](const Example& ex) { return ex.source == source; })) {
-      return InvalidArgumentError("--set repeat." + source + ": no training records come from \"" +
-                                  source + "\" (sources are the data's folder names)");
+  for (const auto& [prefix, repeats] : {std::pair{"repeat.", &o.source_repeat},
+                                        std::pair{"encoder_repeat.", &o.encoder_source_repeat}}) {
+    for (const auto& [source, times] : *repeats) {
+      if (std::none_of(train.begin(), train.end(),
+                       [&source](const Example& ex) { return ex.source == source; })) {
+        return InvalidArgumentError("--set " + std::string(prefix) + source +
+                                    ": no training records come from \"" + source +
+                                    "\" (sources are the data's folder names)");
+      }
     }
   }
   // The word vectors are read before minutes of fastText training, so a bad file fails at once.

@@ -66,6 +66,9 @@ struct TrainOptions {
   // filtered by a hazard keyword list, so without them "scam", "attack" or "medication" only
   // ever appear in unsafe rows).
   std::map<std::string, int> source_repeat;
+  // The same for the encoder head's loss alone (`--set encoder_repeat.SOURCE=N`; it overrides
+  // `repeat.SOURCE` there): fastText and its attack thresholds stay as they were.
+  std::map<std::string, int> encoder_source_repeat;
   // Groups larger than this keep a seeded random sample of this many rows (0: keep all), so no
   // single source's style (thousands of offensive posts) dominates what "unsafe" means.
   int max_group = 0;
@@ -121,7 +124,7 @@ void UseQuickConfig(TrainOptions& o);
 // "augment", "augment_raw", "synonyms", "unsafe_fpr", "attack_fpr", "temperature",
 // "vector_words", "semantic_hidden", "semantic_epoch", "semantic_lr", "semantic_weight",
 // "encoder_band", "encoder_per_group", "encoder_safe_per_group", "passage_max_fpr",
-// "repeat.SOURCE"), as
+// "repeat.SOURCE", "encoder_repeat.SOURCE"), as
 // `warden train --set KEY=VALUE` does. INVALID_ARGUMENT names the key for an unknown key or a value
 // out of range.
 Status SetTrainOption(TrainOptions& o, std::string_view key, std::string_view value);

@@ -569,6 +569,9 @@ TEST(SetTrainOptionTest, SetsKnownKeysAndNamesBadOnes) {
   EXPECT_FALSE(SetTrainOptions(o, {"repeat.=3"}).ok());
   EXPECT_FALSE(SetTrainOptions(o, {"repeat.coconot=0"}).ok());
   EXPECT_EQ(o.source_repeat.count("coconot"), 0u);
+  ASSERT_TRUE(SetTrainOptions(o, {"encoder_repeat.coconot=2"}).ok());
+  EXPECT_EQ(o.encoder_source_repeat.at("coconot"), 2);
+  EXPECT_EQ(o.source_repeat.count("coconot"), 0u);
 }
 
 // `repeat.SOURCE=N` writes that source's rows N times; a source the data lacks is an error, so
