@@ -378,9 +378,9 @@ Status SetTrainOption(TrainOptions& o, std::string_view key, std::string_view va
   if (key == "min_group") return whole(0, 100000000, o.min_group);
   if (key == "max_repeat") return whole(1, 1000, o.max_repeat);
   if (key == "max_group") return whole(0, 100000000, o.max_group);
-  for (auto [prefix, repeats] : {std::pair{std::string_view("repeat."), &o.source_repeat},
-                                 std::pair{std::string_view("encoder_repeat."),
-                                           &o.encoder_source_repeat}}) {
+  for (auto [prefix, repeats] :
+       {std::pair{std::string_view("repeat."), &o.source_repeat},
+        std::pair{std::string_view("encoder_repeat."), &o.encoder_source_repeat}}) {
     if (!key.starts_with(prefix)) continue;
     if (key.size() == prefix.size()) {
       return InvalidArgumentError("--set " + std::string(prefix) + "SOURCE: name a source");
