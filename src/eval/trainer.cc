@@ -750,6 +750,9 @@ StatusOr<std::vector<LosoRow>> LeaveOneSourceOut(
     if (held.empty()) return InvalidArgumentError("unknown source \"" + source + "\"");
     TrainOptions o = options;
     o.out = (fs::path(options.tmp_dir) / ("warden-loso-" + std::to_string(::getpid()))).string();
+    // A held-out source has no training rows left to weight.
+    o.source_repeat.erase(source);
+    o.encoder_source_repeat.erase(source);
     // The folds share most of their texts: each text is embedded once, by the first fold that
     // needs it.
     if (!o.encoder.empty() && o.embedding_cache == nullptr) o.embedding_cache = &embeddings;
