@@ -596,6 +596,12 @@ TEST_F(TrainerTest, RepeatedSourcesCountTheirRowsThatManyTimes) {
   ASSERT_TRUE(repeated.ok()) << repeated.status().ToString();
   EXPECT_EQ(repeated->train_lines, plain->train_lines + 3 * 3);
 
+  // Leave-one-source-out holds "hard" out: the fold trains without it, and its weight with it.
+  auto loso = LeaveOneSourceOut(o, data, MakeData(2), {"hard"});
+  ASSERT_TRUE(loso.ok()) << loso.status().ToString();
+  ASSERT_EQ(loso->size(), 1u);
+  EXPECT_EQ((*loso)[0].source, "hard");
+
   o.source_repeat["hrad"] = 2;
   auto misspelt = TrainModel(o, data, MakeData(2));
   ASSERT_FALSE(misspelt.ok());
