@@ -580,7 +580,11 @@ TEST_F(TrainerTest, RepeatedSourcesCountTheirRowsThatManyTimes) {
   TrainOptions o;
   o.out = (dir_ / "tiny").string();
   o.tmp_dir = dir_.str();
-  UseQuickConfig(o);
+  o.dim = 8;
+  o.epoch = 5;
+  o.bucket = 10000;
+  o.cutoff = 0;
+  o.quantize = false;
   o.augment = 0;
   o.min_group = 0;
   std::vector<Example> data = MakeData(5);
