@@ -56,20 +56,25 @@ std::vector<Example> MakeData(int copies) {
 
 class TrainerTest : public ::testing::Test {
  protected:
+  // A small dense model written to `dir_`/`name`: trains in a fraction of a second.
+  TrainOptions SmallModel(const char* name) const {
+    TrainOptions o;
+    o.out = (dir_ / name).string();
+    o.tmp_dir = dir_.str();
+    o.dim = 8;
+    o.epoch = 30;
+    o.minn = 0;
+    o.maxn = 0;
+    o.bucket = 10000;
+    o.cutoff = 0;
+    o.quantize = false;
+    return o;
+  }
   TempDir dir_{"trainer-test"};
 };
 
 TEST_F(TrainerTest, TrainsLoadsAndScores) {
-  TrainOptions o;
-  o.out = (dir_ / "tiny").string();
-  o.tmp_dir = dir_.str();
-  o.dim = 8;
-  o.epoch = 30;
-  o.minn = 0;
-  o.maxn = 0;
-  o.bucket = 10000;
-  o.cutoff = 0;
-  o.quantize = false;
+  TrainOptions o = SmallModel("tiny");
   const auto data = MakeData(20);
   auto r = TrainModel(o, data, MakeData(2));
   ASSERT_TRUE(r.ok()) << r.status().ToString();
@@ -110,14 +115,7 @@ TEST_F(TrainerTest, EncoderCascadeIsTrainedWrittenAndApplied) {
   if (!fs::exists(release + "/model.json")) {
     GTEST_SKIP() << release << " is missing (scripts/fetch-encoder.sh fetches it)";
   }
-  TrainOptions o;
-  o.out = (dir_ / "enc").string();
-  o.tmp_dir = dir_.str();
-  o.dim = 8;
-  o.epoch = 30;
-  o.bucket = 10000;
-  o.cutoff = 0;
-  o.quantize = false;
+  TrainOptions o = SmallModel("enc");
   o.encoder = release;
   o.encoder_band = 0.5;  // half the safe dev rows are encoded
   // Safe dev rows that differ, so that the cascade's standardisation is not of a few repeated
@@ -577,14 +575,8 @@ TEST(SetTrainOptionTest, SetsKnownKeysAndNamesBadOnes) {
 // `repeat.SOURCE=N` writes that source's rows N times; a source the data lacks is an error, so
 // a misspelt name cannot silently train without the weighting asked for.
 TEST_F(TrainerTest, RepeatedSourcesCountTheirRowsThatManyTimes) {
-  TrainOptions o;
-  o.out = (dir_ / "tiny").string();
-  o.tmp_dir = dir_.str();
-  o.dim = 8;
+  TrainOptions o = SmallModel("tiny");
   o.epoch = 5;
-  o.bucket = 10000;
-  o.cutoff = 0;
-  o.quantize = false;
   o.augment = 0;
   o.min_group = 0;
   std::vector<Example> data = MakeData(5);
