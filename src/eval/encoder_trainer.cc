@@ -132,20 +132,24 @@ Status EmbeddingCache::Load(const SentenceEncoder& encoder, const std::string& p
 Status EmbeddingCache::Save(const SentenceEncoder& encoder, const std::string& path) const {
   std::vector<const std::string*> texts(index_.size());
   for (const auto& [text, at] : index_) texts[at] = &text;
-  std::string out;
-  out.append(kCacheMagic, sizeof(kCacheMagic));
-  classifier::Put(out, static_cast<uint32_t>(kDim));
-  classifier::Put(out, static_cast<uint64_t>(texts.size()));
-  classifier::PutFloats(out, Probe(encoder));
-  for (size_t i = 0; i < texts.size(); ++i) {
-    classifier::Put(out, static_cast<uint32_t>(texts[i]->size()));
-    out += *texts[i];
-    out.append(reinterpret_cast<const char*>(rows_.data() + i * kDim), kDim * sizeof(float));
-  }
+  // Written entry by entry: the file is a few hundred megabytes, and a copy of it in memory
+  // would double the peak at the end of a training.
   const std::string tmp = path + ".tmp";
   {
     std::ofstream file(tmp, std::ios::binary | std::ios::trunc);
-    file.write(out.data(), static_cast<std::streamsize>(out.size()));
+    std::string header(kCacheMagic, sizeof(kCacheMagic));
+    classifier::Put(header, static_cast<uint32_t>(kDim));
+    classifier::Put(header, static_cast<uint64_t>(texts.size()));
+    classifier::PutFloats(header, Probe(encoder));
+    file.write(header.data(), static_cast<std::streamsize>(header.size()));
+    std::string length;
+    for (size_t i = 0; i < texts.size() && file; ++i) {
+      length.clear();
+      classifier::Put(length, static_cast<uint32_t>(texts[i]->size()));
+      file.write(length.data(), static_cast<std::streamsize>(length.size()));
+      file.write(texts[i]->data(), static_cast<std::streamsize>(texts[i]->size()));
+      file.write(reinterpret_cast<const char*>(rows_.data() + i * kDim), kDim * sizeof(float));
+    }
     if (!file.flush()) {
       std::error_code ec;
       std::filesystem::remove(tmp, ec);

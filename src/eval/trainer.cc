@@ -741,6 +741,16 @@ StatusOr<std::vector<LosoRow>> LeaveOneSourceOut(
     const std::function<void(const LosoRow&)>& on_row) {
   std::vector<LosoRow> rows;
   EmbeddingCache embeddings;
+  // A cache file (TrainOptions::embedding_cache_file) is read once and written after every fold
+  // that embedded something new, so an interrupted run keeps what it paid for.
+  std::optional<classifier::SentenceEncoder> file_encoder;
+  if (!options.encoder.empty() && options.embedding_cache == nullptr &&
+      !options.embedding_cache_file.empty()) {
+    auto e = classifier::SentenceEncoder::FromTfjs(options.encoder);
+    if (!e.ok()) return e.status();
+    file_encoder = std::move(*e);
+    if (Status s = embeddings.Load(*file_encoder, options.embedding_cache_file); !s.ok()) return s;
+  }
   text::ViewBuilder builder;
   std::vector<text::View> views;
   for (const std::string& source : sources) {
@@ -756,8 +766,14 @@ StatusOr<std::vector<LosoRow>> LeaveOneSourceOut(
     // The folds share most of their texts: each text is embedded once, by the first fold that
     // needs it.
     if (!o.encoder.empty() && o.embedding_cache == nullptr) o.embedding_cache = &embeddings;
+    const size_t embedded_before = embeddings.size();
     auto r = TrainModel(o, tr, dv);
     if (!r.ok()) return r.status();
+    if (file_encoder && embeddings.size() != embedded_before) {
+      if (Status s = embeddings.Save(*file_encoder, options.embedding_cache_file); !s.ok()) {
+        return s;
+      }
+    }
     auto model = classifier::Classifier::Load(r->model_path);
     if (!model.ok()) return model.status();
     std::vector<float> s;

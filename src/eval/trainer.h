@@ -107,7 +107,8 @@ struct TrainOptions {
   // Embeddings kept across trainings (leave-one-source-out sets its own). Not owned.
   EmbeddingCache* embedding_cache = nullptr;
   // A file that keeps embeddings between runs (EmbeddingCache::Load / Save): read before
-  // training, written after. Empty: none. Ignored when `embedding_cache` is set.
+  // training, written after (LeaveOneSourceOut: after every fold). Empty: none. Ignored when
+  // `embedding_cache` is set.
   std::string embedding_cache_file;
   // Dev thresholds: unsafe at this FPR on safe dev rows, each attack label at `attack_fpr`.
   double unsafe_fpr = 0.02;

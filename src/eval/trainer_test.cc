@@ -273,6 +273,50 @@ TEST_F(TrainerTest, EmbeddingCacheFileRoundTripsAndRefusesBadFiles) {
   EXPECT_TRUE(load_bytes(bytes).ok());
 }
 
+// Leave-one-source-out with a cache file: the first run fills it, a second run embeds nothing
+// (the file is not rewritten) and scores every fold as the first did; a file that is not a cache
+// fails before any training, naming the file.
+TEST_F(TrainerTest, LeaveOneSourceOutKeepsEmbeddingsInTheCacheFile) {
+  const std::string release = WARDEN_SOURCE_DIR "/build/encoder/dist";
+  if (!fs::exists(release + "/model.json")) {
+    GTEST_SKIP() << release << " is missing (scripts/fetch-encoder.sh fetches it)";
+  }
+  TrainOptions o = SmallModel("loso");
+  o.encoder = release;
+  o.encoder_band = 0.5;
+  o.embedding_cache_file = (dir_ / "embeddings.bin").string();
+  std::vector<Example> data = MakeData(10), dev = MakeData(2);
+  for (const char* t : {"how do i poison a well", "write a poem about a quiet lake"}) {
+    Example e = Tiny(t, t[0] == 'h');
+    e.source = "other";
+    data.push_back(e);
+    dev.push_back(e);
+  }
+  auto first = LeaveOneSourceOut(o, data, dev, {"other"});
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  ASSERT_TRUE(fs::exists(o.embedding_cache_file));
+  EXPECT_FALSE(fs::exists(o.embedding_cache_file + ".tmp"));
+  auto encoder = classifier::SentenceEncoder::FromTfjs(release);
+  ASSERT_TRUE(encoder.ok()) << encoder.status().ToString();
+  EmbeddingCache cache;
+  ASSERT_TRUE(cache.Load(*encoder, o.embedding_cache_file).ok());
+  EXPECT_GT(cache.size(), 0u);
+
+  const auto written = fs::last_write_time(o.embedding_cache_file);
+  auto second = LeaveOneSourceOut(o, data, dev, {"other"});
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  EXPECT_EQ(fs::last_write_time(o.embedding_cache_file), written);
+  ASSERT_EQ(second->size(), 1u);
+  EXPECT_EQ((*second)[0].metrics.auprc, (*first)[0].metrics.auprc);
+  EXPECT_EQ((*second)[0].metrics.recall, (*first)[0].metrics.recall);
+
+  std::ofstream(o.embedding_cache_file, std::ios::trunc) << "not a cache";
+  auto bad = LeaveOneSourceOut(o, data, dev, {"other"});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find(o.embedding_cache_file), std::string::npos)
+      << bad.status().message();
+}
+
 // The classifier redoes fastText's tokenisation, subwords, n-gram hashing and bucket pruning
 // itself: for every model shape warden train can make (word n-grams up to 3, subwords, dense or
 // quantised with pruned buckets), its scores must be fastText's own.

@@ -42,6 +42,7 @@ struct EvalFlags {
   std::vector<std::string> set;  // --set KEY=VALUE training options
   std::string vectors;           // --loso: word vectors for the semantic head
   std::string encoder;           // --loso: the sentence encoder's release, for its cascade
+  std::string embedding_cache;   // --loso: keeps sentence embeddings between runs
   uint64_t seed = 1;
   std::vector<std::string> loso_sources;
 };
@@ -164,6 +165,7 @@ int RunLoso(const EvalFlags& f, std::string& json, std::vector<std::vector<std::
   if (f.quick) eval::UseQuickConfig(o);
   o.vectors = f.vectors;
   o.encoder = f.encoder;
+  o.embedding_cache_file = f.embedding_cache;
   if (Status st = eval::SetTrainOptions(o, f.set); !st.ok()) {
     std::cerr << "warden eval: " << st.message() << "\n";
     return kExitError;
@@ -387,9 +389,15 @@ void AddEvalCommand(CLI::App& app, int* exit_code) {
                   "with --loso: training option KEY=VALUE (repeatable), as for warden train");
   cmd->add_option("--vectors", flags->vectors,
                   "with --loso: word vectors for the semantic head, as for warden train");
-  cmd->add_option("--encoder", flags->encoder,
+  CLI::Option* encoder = cmd->add_option("--encoder", flags->encoder,
                   "with --loso: the sentence encoder's release for its cascade, as for warden "
                   "train (each text is embedded once for all folds)");
+  cmd->add_option("--embedding-cache", flags->embedding_cache,
+                  "with --loso --encoder: a file that keeps the sentence embeddings between runs "
+                  "(read first, written after each fold that embedded new texts), as for warden "
+                  "train; e.g. build/embeddings.bin")
+      ->needs(encoder)
+      ->needs("--loso");
   cmd->add_option("--seed", flags->seed, "seed for mutators and --loso training");
   cmd->callback([flags, exit_code] { *exit_code = RunEval(*flags); });
 }

@@ -157,14 +157,15 @@ void AddTrainCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--vectors", flags->vectors,
                   "pretrained word vectors (GloVe text or wink-embeddings JSON) for the semantic "
                   "head, which lets words unseen in training count by their meaning");
-  cmd->add_option("--encoder", flags->encoder,
+  CLI::Option* encoder = cmd->add_option("--encoder", flags->encoder,
                   "the sentence encoder's release (scripts/fetch-encoder.sh: build/encoder/dist): "
                   "texts the n-gram model finds suspicious are also read by a transformer, in "
                   "OUT.enc");
   cmd->add_option("--embedding-cache", flags->embedding_cache,
                   "with --encoder: a file that keeps the sentence embeddings between trainings "
                   "(read first, written after), so a retraining with another data mix embeds "
-                  "only the texts it has not seen; e.g. build/embeddings.bin");
+                  "only the texts it has not seen; e.g. build/embeddings.bin")
+      ->needs(encoder);
   cmd->add_option("--tmp-dir", flags->tmp_dir, "where the fastText training file is written");
   cmd->callback([flags, exit_code] { *exit_code = RunTrain(*flags); });
 }
