@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -45,6 +46,7 @@ struct EvalFlags {
   std::string embedding_cache;   // --loso: keeps sentence embeddings between runs
   uint64_t seed = 1;
   std::vector<std::string> loso_sources;
+  std::string rows;  // every example's scores, as JSONL
 };
 
 struct Scored {
@@ -72,6 +74,38 @@ Scored ScoreAll(const classifier::Classifier& c, const text::ViewOptions& view_o
   }
   bar.Finish();
   return out;
+}
+
+// One JSON line per example: what it is and how the model scored it, so that misses and false
+// positives can be read (`jq 'select(.label == "safe" and .flagged)'`). Scores are the model's
+// raw probabilities; `flagged` is unsafe at its shipped threshold.
+bool WriteRows(std::ostream& out, const std::vector<eval::Example>& data, const Scored& s,
+               float unsafe_threshold) {
+  std::string line;
+  for (size_t i = 0; i < data.size(); ++i) {
+    const eval::Example& ex = data[i];
+    line = "{\"id\": ";
+    AppendJsonString(line, ex.id);
+    line += ", \"source\": ";
+    AppendJsonString(line, ex.source);
+    line += ex.unsafe ? ", \"label\": \"unsafe\"" : ", \"label\": \"safe\"";
+    line += ", \"attack\": ";
+    AppendJsonStringOrNull(line, ex.attack >= 0 ? kLabels[ex.attack] : std::string_view());
+    line += ", \"flagged\": ";
+    line += s.scores[i][kUnsafeLabel] >= unsafe_threshold ? "true" : "false";
+    line += ", \"scores\": {";
+    for (size_t l = 0; l < kNumLabels; ++l) {
+      if (l) line += ", ";
+      AppendJsonString(line, kLabels[l]);
+      line += ": ";
+      AppendJsonNumber(line, s.scores[i][l]);
+    }
+    line += "}, \"text\": ";
+    AppendJsonString(line, ex.text);
+    line += "}\n";
+    out << line;
+  }
+  return static_cast<bool>(out.flush());
 }
 
 eval::BinaryMetrics UnsafeMetrics(const std::vector<eval::Example>& data, const Scored& s,
@@ -260,6 +294,15 @@ int RunEval(const EvalFlags& f) {
     return kExitError;
   }
   const classifier::Classifier& c = **model;
+  // Opened before minutes of scoring, so that a path that cannot be written fails first.
+  std::ofstream rows_file;
+  if (!f.rows.empty()) {
+    rows_file.open(f.rows, std::ios::binary | std::ios::trunc);
+    if (!rows_file) {
+      std::cerr << "warden eval: --rows: cannot write " << f.rows << "\n";
+      return kExitError;
+    }
+  }
   auto data = eval::ReadDataset(f.data, "dev");
   if (!data.ok()) {
     std::cerr << "warden eval: " << data.status().message() << "\n";
@@ -267,6 +310,10 @@ int RunEval(const EvalFlags& f) {
   }
   const Scored plain = ScoreAll(c, view_options, *data, nullptr, "scoring");
   const float t_unsafe = c.thresholds()[kUnsafeLabel];
+  if (rows_file.is_open() && !WriteRows(rows_file, *data, plain, t_unsafe)) {
+    std::cerr << "warden eval: --rows: " << f.rows << ": write failed\n";
+    return kExitError;
+  }
 
   std::vector<std::vector<std::string>> by_source = {kHeader}, by_category = {kHeader};
   const eval::BinaryMetrics overall = UnsafeMetrics(*data, plain, t_unsafe, nullptr);
@@ -379,6 +426,9 @@ void AddEvalCommand(CLI::App& app, int* exit_code) {
                   "are used")
       ->excludes(model);
   cmd->add_flag("--json", flags->json, "print one JSON object (overall, by_source, by_category)");
+  cmd->add_option("--rows", flags->rows,
+                  "also write every example's scores to this file as JSONL (id, source, label, "
+                  "attack, flagged, scores, text), to read the misses and false positives");
   cmd->add_flag("--mutate", flags->mutate, "also score every example under each mutator");
   cmd->add_flag("--loso", flags->loso,
                 "leave-one-source-out: train without each source, score on it (needs data "
