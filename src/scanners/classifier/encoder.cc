@@ -554,6 +554,7 @@ void SentenceEncoder::Embed(std::string_view text, float* out) const {
   for (size_t d = 0; d < kDim; ++d) out[d] *= inv;
 }
 
+WARDEN_VECTOR_CLONES
 void EncoderHead::Hidden(const float* v, float* h) const {
   std::copy(b1.begin(), b1.end(), h);
   for (size_t d = 0; d < SentenceEncoder::kDim; ++d) {
