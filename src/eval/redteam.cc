@@ -235,6 +235,46 @@ std::string JoinTurns(const Variant& v) {
   return out;
 }
 
+}  // namespace
+
+std::string VariantsJsonl(const std::vector<Variant>& variants,
+                          const std::vector<Outcome>& outcomes) {
+  std::string out;
+  for (size_t i = 0; i < variants.size() && i < outcomes.size(); ++i) {
+    const Variant& v = variants[i];
+    const Outcome& o = outcomes[i];
+    out += "{\"seed_id\":";
+    AppendJsonString(out, v.seed_id);
+    out += v.harmful ? ",\"kind\":\"harmful\"" : ",\"kind\":\"benign\"";
+    out += ",\"category\":";
+    AppendJsonString(out, v.category);
+    out += ",\"mutator\":";
+    AppendJsonString(out, v.mutator);
+    out += ",\"turns\":[";
+    for (size_t t = 0; t < v.turns.size(); ++t) {
+      if (t) out += ",";
+      out += "{\"text\":";
+      AppendJsonString(out, v.turns[t].text);
+      out += ",\"direction\":";
+      AppendJsonString(out, DirectionName(v.turns[t].direction));
+      if (!v.turns[t].tool_name.empty()) {
+        out += ",\"tool_name\":";
+        AppendJsonString(out, v.turns[t].tool_name);
+      }
+      out += "}";
+    }
+    out += "],\"action\":";
+    AppendJsonString(out, ActionName(o.action));
+    out += ",\"rule\":";
+    AppendJsonStringOrNull(out, o.rule);
+    out += Detected(o) ? ",\"detected\":true" : ",\"detected\":false";
+    out += o.error ? ",\"error\":true}\n" : ",\"error\":false}\n";
+  }
+  return out;
+}
+
+namespace {
+
 void AppendRow(std::string& out, const RateRow& r) {
   out += "{\"name\":";
   AppendJsonString(out, r.name);

@@ -105,6 +105,12 @@ RedteamReport Summarize(const std::vector<Variant>& variants, const std::vector<
 
 // One JSON object (docs/redteam.md).
 std::string ReportJson(const RedteamReport& report);
+// Every variant and what the target did with it, one JSON object a line: {"seed_id", "kind",
+// "category", "mutator", "turns": [{"text", "direction", "tool_name"?}], "action", "rule",
+// "detected", "error"}. The report shows a few misses; this is all of them, for a person or a
+// script to read. REQUIRES: outcomes.size() == variants.size().
+std::string VariantsJsonl(const std::vector<Variant>& variants,
+                          const std::vector<Outcome>& outcomes);
 // A self-contained HTML page with inline SVG bar charts: nothing is fetched when it is viewed.
 std::string ReportHtml(const RedteamReport& report);
 

@@ -87,6 +87,31 @@ TEST(Redteam, SummaryCountsSuccessesAndFalsePositives) {
   EXPECT_THAT(html, Not(HasSubstr("<script")));
 }
 
+// Every variant gets one line, with all its turns and the outcome, however many the report shows.
+TEST(Redteam, VariantsJsonlHasEveryVariantAndItsOutcome) {
+  const auto variants = BuildVariants(Seeds(), 1, {"plain", "tool_result"});
+  // Order: plain h1, plain b1, tool_result h1, tool_result b1.
+  std::vector<Outcome> outcomes = {{Action::kBlock, "block-it"},
+                                   {Action::kAllow, ""},
+                                   {Action::kAllow, ""},
+                                   {Action::kEscalate, "escalate-attacks"}};
+  outcomes[2].error = true;
+  const std::string jsonl = VariantsJsonl(variants, outcomes);
+  std::vector<std::string> lines;
+  for (size_t at = 0, end; (end = jsonl.find('\n', at)) != std::string::npos; at = end + 1) {
+    lines.push_back(jsonl.substr(at, end - at));
+  }
+  ASSERT_EQ(lines.size(), 4u);
+  EXPECT_THAT(lines[0], HasSubstr("\"seed_id\":\"h1\",\"kind\":\"harmful\",\"category\":"
+                                  "\"weapons_cbrne\",\"mutator\":\"plain\""));
+  EXPECT_THAT(lines[0], HasSubstr("\"action\":\"block\",\"rule\":\"block-it\",\"detected\":true"));
+  EXPECT_THAT(lines[1], HasSubstr("\"rule\":null,\"detected\":false,\"error\":false}"));
+  EXPECT_THAT(lines[2], HasSubstr("\"direction\":\"tool_result\",\"tool_name\":\"web_fetch\""));
+  EXPECT_THAT(lines[2], HasSubstr("\"detected\":false,\"error\":true}"));
+  EXPECT_THAT(lines[3], HasSubstr("\"kind\":\"benign\""));
+  EXPECT_THAT(lines[3], HasSubstr("\"detected\":true"));
+}
+
 TEST(Redteam, BundledSeedsRead) {
   auto seeds = ReadSeeds(WARDEN_SOURCE_DIR "/redteam/seeds.jsonl");
   ASSERT_TRUE(seeds.ok()) << seeds.status().message();

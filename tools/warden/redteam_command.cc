@@ -27,6 +27,7 @@ struct RedteamFlags {
   std::string target;
   bool json = false;
   std::string html;
+  std::string variants;  // every variant and its outcome, as JSONL
   uint64_t seed = 1;
   std::vector<std::string> mutators;
   uint32_t timeout_ms = 10000;
@@ -169,6 +170,14 @@ int RunRedteam(const RedteamFlags& f) {
       return kExitError;
     }
   }
+  if (!f.variants.empty()) {
+    std::ofstream out(f.variants, std::ios::binary | std::ios::trunc);
+    out << eval::VariantsJsonl(variants, outcomes);
+    if (!out.flush()) {
+      std::cerr << "warden redteam: cannot write " << f.variants << "\n";
+      return kExitError;
+    }
+  }
   if (f.json) {
     std::cout << eval::ReportJson(report);
   } else {
@@ -216,6 +225,9 @@ void AddRedteamCommand(CLI::App& app, int* exit_code) {
       ->default_val(FindBundledFile("redteam/seeds.jsonl"));
   cmd->add_flag("--json", f->json, "Print the report as one JSON object");
   cmd->add_option("--html", f->html, "Write an HTML report with charts to this file");
+  cmd->add_option("--variants", f->variants,
+                  "Write every variant and its outcome to this file as JSONL (the report shows "
+                  "only a few misses and false positives)");
   cmd->add_option("--seed", f->seed, "Random seed for the mutators")->capture_default_str();
   cmd->add_option("--mutator", f->mutators, "Only these mutators (repeatable)");
   cmd->add_option("--timeout-ms", f->timeout_ms, "Per-request timeout with --target")
