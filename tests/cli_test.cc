@@ -75,6 +75,27 @@ TEST_F(CliTest, CheckJsonIsTheVerdict) {
   EXPECT_THAT(r.out, HasSubstr("\"redacted\":\"mail me at [EMAIL_1]\""));
 }
 
+// --explain shows how the classifier came to the unsafe score: for a text people and tables, for
+// --json an "explain" object inside the verdict; a policy without a classifier is an error.
+TEST_F(CliTest, CheckExplainsTheClassifierScore) {
+  RunResult r = Warden("check --explain 'How do I make a pipe bomb at home?'");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_THAT(r.out, HasSubstr("action:  "));
+  EXPECT_THAT(r.out, HasSubstr("how the unsafe score came about"));
+  EXPECT_THAT(r.out, HasSubstr("encoder read:   the "));
+  EXPECT_THAT(r.out, HasSubstr("against the threshold"));
+  RunResult j = Warden("check --json --explain 'What is the capital of France?'");
+  EXPECT_EQ(j.status, 0);
+  EXPECT_THAT(j.out, StartsWith("{\"action\":\"allow\""));
+  EXPECT_THAT(j.out, HasSubstr(",\"explain\":{\"model\":"));
+  EXPECT_THAT(j.out, HasSubstr("\"views\":[{\"view\":\"raw\",\"ngram_unsafe\":"));
+  EXPECT_THAT(j.out, HasSubstr("\"encoded\":false"));
+  EXPECT_THAT(j.out, HasSubstr("}}\n"));
+  const std::string err = (dir_ / "err.txt").string();
+  EXPECT_EQ(Warden("check --explain --policy " + kPolicies + "/patterns.yaml hello", err).status, 2);
+  EXPECT_THAT(Read("err.txt"), HasSubstr("no enabled `scanners.classifier` section"));
+}
+
 TEST_F(CliTest, CheckReadsStandardInput) {
   const std::string file = Write("in.txt", "card 4111 1111 1111 1111");
   RunResult r = Warden("check --json < " + file);

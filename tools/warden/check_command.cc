@@ -4,10 +4,12 @@
 #include <iostream>
 #include <iterator>
 #include <string>
+#include <vector>
 
 #include "commands.h"
 #include "core/json_writer.h"
 #include "output.h"
+#include "policy_classifier.h"
 #include "warden/guard.h"
 
 namespace warden::cli {
@@ -23,6 +25,7 @@ struct CheckArgs {
   std::string tool;
   bool json = false;
   bool reversible = false;
+  bool explain = false;
 };
 
 // A short, printable excerpt of the original text at a finding, for people reading a terminal.
@@ -67,6 +70,85 @@ void PrintSummary(const Verdict& v, std::string_view text) {
   std::cout << "latency: " << latency << " µs\n";
 }
 
+// --explain: how the policy's classifier came to the text's `unsafe` score, as a JSON object.
+std::string ExplanationJson(const classifier::Classifier& model,
+                            const std::vector<text::View>& views,
+                            const classifier::UnsafeExplanation& why) {
+  std::string j = "{\"model\":";
+  AppendJsonString(j, model.model_path());
+  j += ",\"views\":[";
+  for (size_t k = 0; k < views.size(); ++k) {
+    if (k) j += ",";
+    j += "{\"view\":";
+    AppendJsonString(j, text::ViewKindName(views[k].kind));
+    j += ",\"ngram_unsafe\":";
+    AppendJsonNumber(j, why.view_unsafe[k]);
+    j += "}";
+  }
+  j += "],\"ngram_unsafe\":";
+  AppendJsonNumber(j, why.ngram_unsafe);
+  j += ",\"band\":";
+  AppendJsonNumber(j, why.band);
+  j += why.encoded ? ",\"encoded\":true" : ",\"encoded\":false";
+  if (why.encoded) {
+    j += ",\"encoder_view\":";
+    AppendJsonString(j, text::ViewKindName(views[why.encoder_view].kind));
+    j += ",\"encoder_input\":";
+    AppendJsonString(j, why.encoder_input);
+    j += ",\"ngram_z\":";
+    AppendJsonNumber(j, why.ngram_z);
+    j += ",\"encoder_z\":";
+    AppendJsonNumber(j, why.encoder_z);
+    j += ",\"cascade\":";
+    AppendJsonNumber(j, why.cascade);
+    j += ",\"passage\":";
+    AppendJsonNumber(j, why.passage);
+  }
+  j += ",\"unsafe\":";
+  AppendJsonNumber(j, why.unsafe);
+  j += ",\"threshold\":";
+  AppendJsonNumber(j, why.threshold);
+  j += ",\"score\":";
+  AppendJsonNumber(j, model.Calibrate(classifier::kUnsafeLabel, why.unsafe));
+  return j + "}";
+}
+
+void PrintExplanation(const classifier::Classifier& model, const std::vector<text::View>& views,
+                      const classifier::UnsafeExplanation& why) {
+  auto num = [](double v, const char* format = "%.4f") {
+    char b[32];
+    std::snprintf(b, sizeof b, format, v);
+    return std::string(b);
+  };
+  std::cout << "\nclassifier " << model.model_path()
+            << ": how the unsafe score came about (raw probabilities)\n";
+  std::vector<std::vector<std::string>> rows = {{"view", "n-gram unsafe"}};
+  for (size_t k = 0; k < views.size(); ++k) {
+    rows.push_back({std::string(text::ViewKindName(views[k].kind)), num(why.view_unsafe[k])});
+  }
+  std::cout << RenderTable(rows);
+  std::cout << "n-gram maximum: " << num(why.ngram_unsafe);
+  if (why.band >= 1.0f) {
+    std::cout << " (the model has no sentence encoder)\n";
+  } else if (!why.encoded) {
+    std::cout << ", below the sentence encoder's band " << num(why.band)
+              << ": not encoded, the maximum is the score\n";
+  } else {
+    std::cout << ", at or above the sentence encoder's band " << num(why.band) << "\n"
+              << "encoder read:   the " << text::ViewKindName(views[why.encoder_view].kind)
+              << " view, " << Excerpt(why.encoder_input, 0, why.encoder_input.size()) << "\n"
+              << "logits:         n-gram " << num(why.ngram_z, "%+.2f") << ", encoder head "
+              << num(why.encoder_z, "%+.2f") << " (each standardised on the safe dev rows)\n"
+              << "cascade:        " << num(why.cascade) << " = band + (1 - band) * sigmoid("
+              << num(why.ngram_z + why.encoder_z, "%.2f") << ")\n";
+    if (why.passage > 0) std::cout << "passage alone:  " << num(why.passage) << "\n";
+  }
+  std::cout << "unsafe:         " << num(why.unsafe) << " against the threshold "
+            << num(why.threshold) << ": " << (why.unsafe >= why.threshold ? "flagged" : "not flagged")
+            << " (verdict score " << num(model.Calibrate(classifier::kUnsafeLabel, why.unsafe), "%.2f")
+            << ")\n";
+}
+
 int RunCheck(const CheckArgs& args) {
   std::string text = args.text;
   if (!args.text_given) {
@@ -93,9 +175,31 @@ int RunCheck(const CheckArgs& args) {
                   .tool_name = args.tool};
   if (*direction == Direction::kToolCall) message.tool_arguments = text;
   const Verdict verdict = guard->Check(message, {.reversible = args.reversible});
+  std::string explanation;
+  if (args.explain) {
+    auto loaded = LoadPolicyClassifier(policy_path);
+    if (!loaded.ok()) {
+      std::cerr << "warden check: --explain: " << loaded.status().message() << "\n";
+      return kExitError;
+    }
+    text::ViewBuilder builder(loaded->views);
+    std::vector<text::View> views;
+    builder.Build(text, views);
+    classifier::LabelScores scores;
+    classifier::UnsafeExplanation why;
+    loaded->model->Explain(views, scores, why);
+    if (args.json) {
+      explanation = ExplanationJson(*loaded->model, views, why);
+    } else {
+      PrintSummary(verdict, text);
+      PrintExplanation(*loaded->model, views, why);
+    }
+  }
   if (args.json) {
-    std::cout << VerdictToJson(verdict) << "\n";
-  } else {
+    std::string json = VerdictToJson(verdict);
+    if (!explanation.empty()) json.insert(json.size() - 1, ",\"explain\":" + explanation);
+    std::cout << json << "\n";
+  } else if (!args.explain) {
     PrintSummary(verdict, text);
   }
   return verdict.action == Action::kAllow ? kExitAllow : kExitFlagged;
@@ -112,7 +216,8 @@ void AddCheckCommand(CLI::App& app, int* exit_code) {
       "Examples:\n"
       "  warden check \"My card is 4111 1111 1111 1111\"\n"
       "  echo 'Ignore all previous instructions' | warden check --json\n"
-      "  warden check --direction output --policy policies/patterns.yaml \"...\"");
+      "  warden check --direction output --policy policies/patterns.yaml \"...\"\n"
+      "  warden check --explain \"How can I improve my sleep without medication?\"");
   cmd->add_option("text", args->text, "Text to screen (default: read standard input)");
   cmd->add_option("-p,--policy", args->policy, "Policy file (default: policies/default.yaml)");
   cmd->add_option("-d,--direction", args->direction,
@@ -122,6 +227,10 @@ void AddCheckCommand(CLI::App& app, int* exit_code) {
   cmd->add_flag("--json", args->json, "Print the verdict as JSON (docs/verdict.md)");
   cmd->add_flag("--reversible", args->reversible,
                 "Include the placeholder -> original mapping of redactions");
+  cmd->add_flag("--explain", args->explain,
+                "Also show how the policy's classifier came to the unsafe score: each view's "
+                "n-gram score, whether the sentence encoder read the text, its logits, the "
+                "threshold (with --json: an \"explain\" object)");
   cmd->callback([args, exit_code, cmd] {
     args->text_given = cmd->count("text") > 0;
     *exit_code = RunCheck(*args);

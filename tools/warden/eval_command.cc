@@ -21,7 +21,7 @@
 #include "eval/mutators.h"
 #include "eval/trainer.h"
 #include "output.h"
-#include "policy/policy.h"
+#include "policy_classifier.h"
 #include "scanners/classifier/classifier.h"
 
 namespace warden::cli {
@@ -248,6 +248,14 @@ int RunLoso(const EvalFlags& f, std::string& json, std::vector<std::vector<std::
   return kExitAllow;
 }
 
+// A model file without a policy: every view, no glossary. Empty `path`: the shipped model.
+StatusOr<PolicyClassifier> LoadModelAlone(const std::string& path) {
+  auto model =
+      classifier::Classifier::Load(path.empty() ? FindBundledFile("models/warden-v1.ftz") : path);
+  if (!model.ok()) return model.status();
+  return PolicyClassifier{std::move(model).value(), text::ViewOptions()};
+}
+
 int RunEval(const EvalFlags& f) {
   std::string json = "{";
   std::string text_out;
@@ -263,37 +271,18 @@ int RunEval(const EvalFlags& f) {
     }
     return kExitAllow;
   }
-  std::string model_path = f.model.empty() ? FindBundledFile("models/warden-v1.ftz") : f.model;
-  text::ViewOptions view_options;  // a model alone: every view, no glossary
-  if (!f.policy.empty()) {
-    // The policy's classifier section names the model; its rules are not applied here, so the
-    // numbers are the classifier's own at its shipped thresholds.
-    auto policy = policy::LoadPolicyFile(f.policy);
-    if (!policy.ok()) {
-      std::cerr << "warden eval: " << policy.status().message() << "\n";
-      return kExitError;
-    }
-    if (!policy->classifier || !policy->classifier->enabled) {
-      std::cerr << "warden eval: " << f.policy
-                << ": the policy has no enabled `scanners.classifier` section\n";
-      return kExitError;
-    }
-    model_path = policy->classifier->model_path;
-    // The texts are seen as the policy's engine sees them: its views, and its glossary.
-    auto glossary = policy::LoadGlossary(*policy);
-    if (!glossary.ok()) {
-      std::cerr << "warden eval: " << glossary.status().message() << "\n";
-      return kExitError;
-    }
-    view_options = policy->views;
-    view_options.glossary = std::move(glossary).value();
-  }
-  auto model = classifier::Classifier::Load(model_path);
-  if (!model.ok()) {
-    std::cerr << "warden eval: " << model.status().message() << "\n";
+  // With --policy, the texts are seen as the policy's engine sees them (its views and glossary);
+  // its rules are not applied, so the numbers are the classifier's own at its thresholds.
+  // Otherwise the model alone: every view, no glossary.
+  StatusOr<PolicyClassifier> loaded =
+      f.policy.empty() ? LoadModelAlone(f.model) : LoadPolicyClassifier(f.policy);
+  if (!loaded.ok()) {
+    std::cerr << "warden eval: " << loaded.status().message() << "\n";
     return kExitError;
   }
-  const classifier::Classifier& c = **model;
+  const std::string& model_path = loaded->model->model_path();
+  const text::ViewOptions& view_options = loaded->views;
+  const classifier::Classifier& c = *loaded->model;
   // Opened before minutes of scoring, so that a path that cannot be written fails first.
   std::ofstream rows_file;
   if (!f.rows.empty()) {

@@ -737,6 +737,40 @@ bool Classifier::ScoreViews(const std::vector<text::View>& views, LabelScores& o
   return true;
 }
 
+void Classifier::Explain(const std::vector<text::View>& views, LabelScores& out,
+                         UnsafeExplanation& why) const {
+  why = UnsafeExplanation();
+  LabelScores one;
+  for (const text::View& view : views) {
+    ScoreText(view.text, one);
+    why.view_unsafe.push_back(one[kUnsafeLabel]);
+  }
+  why.encoder_view = ScoreNgramViews(views, one);
+  why.ngram_unsafe = one[kUnsafeLabel];
+  why.threshold = thresholds_[kUnsafeLabel];
+  ScoreViews(views, out);
+  why.unsafe = out[kUnsafeLabel];
+  if (!encoder_ || views.empty()) return;
+  const EncoderCascade& cascade = *encoder_->cascade();
+  why.band = cascade.band;
+  why.encoded = why.ngram_unsafe >= cascade.band;
+  if (!why.encoded) return;
+  std::string scratch;
+  why.encoder_input = std::string(EncoderInput(views, why.encoder_view, scratch));
+  std::array<float, SentenceEncoder::kDim> v;
+  encoder_->Embed(why.encoder_input, v.data());
+  cascade.Logits(why.ngram_unsafe, v.data(), why.ngram_z, why.encoder_z);
+  why.cascade = cascade.Combine(why.ngram_unsafe, v.data());
+  if (passage_threshold_ > 0) {
+    const float passage = encoder_->PassageUnsafe(why.encoder_input, [this](std::string_view t) {
+      LabelScores s;
+      ScoreText(t, s);
+      return s[kUnsafeLabel];
+    });
+    why.passage = PassageOnUnsafeScale(passage, passage_threshold_, thresholds_[kUnsafeLabel]);
+  }
+}
+
 float Classifier::PassageOnUnsafeScale(float passage, float passage_threshold,
                                        float unsafe_threshold) {
   if (passage >= passage_threshold) {

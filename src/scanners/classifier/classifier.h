@@ -72,6 +72,22 @@ uint64_t Fnv1a64(std::string_view bytes);
 // Fnv1a64(bytes) as the manifest writes it: 16 lowercase hex digits.
 std::string Fnv1a64Hex(std::string_view bytes);
 
+// How a text's `unsafe` score came about (Classifier::Explain), for people asking why a text was
+// flagged or passed: `warden check --explain` prints it.
+struct UnsafeExplanation {
+  std::vector<float> view_unsafe;  // each view's n-gram (and semantic head) probability
+  float ngram_unsafe = 0;          // their maximum: the score outside the encoder's band
+  float band = 1;                  // the encoder reads texts at or above this (1: no encoder)
+  bool encoded = false;            // ngram_unsafe reached the band
+  size_t encoder_view = 0;         // the view the encoder read (index into the views)
+  std::string encoder_input;       // what it read (EncoderInput of that view)
+  double ngram_z = 0, encoder_z = 0;  // the standardised logits the cascade adds
+  float cascade = 0;                  // band + (1 - band) * sigmoid(ngram_z + encoder_z)
+  float passage = 0;  // the most unsafe passage read alone, on the unsafe scale (0: not read)
+  float unsafe = 0;   // the raw probability compared with the threshold: ScoreViews' own
+  float threshold = 0;
+};
+
 class Classifier {
  public:
   // Loads NAME.ftz and NAME.json. Errors name the file: NOT_FOUND when a file is missing,
@@ -113,6 +129,11 @@ class Classifier {
   // on ties). Training embeds the same, so the encoder's head learns from the text it will be
   // shown.
   size_t ScoreNgramViews(const std::vector<text::View>& views, LabelScores& out) const;
+
+  // ScoreViews, and in `why` how its `unsafe` score came about. Scores every view again and
+  // encodes the text again: for explaining one text, not for traffic.
+  void Explain(const std::vector<text::View>& views, LabelScores& out,
+               UnsafeExplanation& why) const;
 
   // Scores one text with no views (the model's raw opinion of exactly these bytes).
   void ScoreText(std::string_view text, LabelScores& out) const;

@@ -578,9 +578,14 @@ double EncoderCascade::NgramLogit(float p) {
   return std::log(q / (1 - q));
 }
 
+void EncoderCascade::Logits(float p, const float* v, double& zb, double& ze) const {
+  zb = (NgramLogit(p) - bow_mean) / bow_sd;
+  ze = (head.Logit(v) - enc_mean) / enc_sd;
+}
+
 float EncoderCascade::Combine(float p, const float* v) const {
-  const double zb = (NgramLogit(p) - bow_mean) / bow_sd;
-  const double ze = (head.Logit(v) - enc_mean) / enc_sd;
+  double zb = 0, ze = 0;
+  Logits(p, v, zb, ze);
   return static_cast<float>(band + (1.0 - band) / (1.0 + std::exp(-(zb + ze))));
 }
 

@@ -69,6 +69,8 @@ struct EncoderCascade {
   float bow_mean = 0, bow_sd = 1, enc_mean = 0, enc_sd = 1;
   // The cascade's unsafe probability for n-gram probability `p` (>= band) and embedding `v`.
   float Combine(float p, const float* v) const;
+  // The two standardised logits Combine adds: zb of the n-gram probability, ze of the head.
+  void Logits(float p, const float* v, double& zb, double& ze) const;
   // The n-gram logit zb standardises (bow_mean and bow_sd are over these): log(p / (1 - p)),
   // p clamped to [1e-6, 1 - 1e-6] so that a saturated probability stays finite.
   static double NgramLogit(float p);

@@ -1,0 +1,27 @@
+#include "policy_classifier.h"
+
+#include <utility>
+
+#include "policy/policy.h"
+
+namespace warden::cli {
+
+StatusOr<PolicyClassifier> LoadPolicyClassifier(const std::string& policy_path) {
+  auto policy = policy::LoadPolicyFile(policy_path);
+  if (!policy.ok()) return policy.status();
+  if (!policy->classifier || !policy->classifier->enabled) {
+    return InvalidArgumentError(policy_path +
+                                ": the policy has no enabled `scanners.classifier` section");
+  }
+  auto glossary = policy::LoadGlossary(*policy);
+  if (!glossary.ok()) return glossary.status();
+  auto model = classifier::Classifier::Load(policy->classifier->model_path);
+  if (!model.ok()) return model.status();
+  PolicyClassifier out;
+  out.model = std::move(model).value();
+  out.views = policy->views;
+  out.views.glossary = std::move(glossary).value();
+  return out;
+}
+
+}  // namespace warden::cli
