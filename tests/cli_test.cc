@@ -92,7 +92,8 @@ TEST_F(CliTest, CheckExplainsTheClassifierScore) {
   EXPECT_THAT(j.out, HasSubstr("\"encoded\":false"));
   EXPECT_THAT(j.out, HasSubstr("}}\n"));
   const std::string err = (dir_ / "err.txt").string();
-  EXPECT_EQ(Warden("check --explain --policy " + kPolicies + "/patterns.yaml hello", err).status, 2);
+  EXPECT_EQ(Warden("check --explain --policy " + kPolicies + "/patterns.yaml hello", err).status,
+            2);
   EXPECT_THAT(Read("err.txt"), HasSubstr("no enabled `scanners.classifier` section"));
 }
 
@@ -188,10 +189,10 @@ TEST_F(CliTest, EvalReportsMetricsAndWritesEveryRow) {
   const std::string rows = (dir_ / "rows.jsonl").string();
   RunResult r = Warden("eval --data " + data + " --json --rows " + rows);
   ASSERT_EQ(r.status, 0) << r.out;
-  for (const char* key : {"\"overall\"", "\"by_source\"", "\"by_category\"", "\"a\": {",
-                          "\"b\": {", "\"weapons_cbrne\": {", "\"prompt_injection\": {",
-                          "\"precision\"", "\"recall\"", "\"f1\"", "\"auprc\"", "\"roc_auc\"",
-                          "\"fpr\"", "\"latency_us\""}) {
+  for (const char* key :
+       {"\"overall\"", "\"by_source\"", "\"by_category\"", "\"a\": {", "\"b\": {",
+        "\"weapons_cbrne\": {", "\"prompt_injection\": {", "\"precision\"", "\"recall\"", "\"f1\"",
+        "\"auprc\"", "\"roc_auc\"", "\"fpr\"", "\"latency_us\""}) {
     EXPECT_THAT(r.out, HasSubstr(key));
   }
   const std::string written = Read("rows.jsonl");

@@ -144,9 +144,9 @@ void PrintExplanation(const classifier::Classifier& model, const std::vector<tex
     if (why.passage > 0) std::cout << "passage alone:  " << num(why.passage) << "\n";
   }
   std::cout << "unsafe:         " << num(why.unsafe) << " against the threshold "
-            << num(why.threshold) << ": " << (why.unsafe >= why.threshold ? "flagged" : "not flagged")
-            << " (verdict score " << num(model.Calibrate(classifier::kUnsafeLabel, why.unsafe), "%.2f")
-            << ")\n";
+            << num(why.threshold) << ": "
+            << (why.unsafe >= why.threshold ? "flagged" : "not flagged") << " (verdict score "
+            << num(model.Calibrate(classifier::kUnsafeLabel, why.unsafe), "%.2f") << ")\n";
 }
 
 int RunCheck(const CheckArgs& args) {

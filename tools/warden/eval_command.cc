@@ -428,9 +428,10 @@ void AddEvalCommand(CLI::App& app, int* exit_code) {
                   "with --loso: training option KEY=VALUE (repeatable), as for warden train");
   cmd->add_option("--vectors", flags->vectors,
                   "with --loso: word vectors for the semantic head, as for warden train");
-  CLI::Option* encoder = cmd->add_option("--encoder", flags->encoder,
-                  "with --loso: the sentence encoder's release for its cascade, as for warden "
-                  "train (each text is embedded once for all folds)");
+  CLI::Option* encoder =
+      cmd->add_option("--encoder", flags->encoder,
+                      "with --loso: the sentence encoder's release for its cascade, as for warden "
+                      "train (each text is embedded once for all folds)");
   cmd->add_option("--embedding-cache", flags->embedding_cache,
                   "with --loso --encoder: a file that keeps the sentence embeddings between runs "
                   "(read first, written after each fold that embedded new texts), as for warden "

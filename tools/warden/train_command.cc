@@ -157,10 +157,11 @@ void AddTrainCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--vectors", flags->vectors,
                   "pretrained word vectors (GloVe text or wink-embeddings JSON) for the semantic "
                   "head, which lets words unseen in training count by their meaning");
-  CLI::Option* encoder = cmd->add_option("--encoder", flags->encoder,
-                  "the sentence encoder's release (scripts/fetch-encoder.sh: build/encoder/dist): "
-                  "texts the n-gram model finds suspicious are also read by a transformer, in "
-                  "OUT.enc");
+  CLI::Option* encoder = cmd->add_option(
+      "--encoder", flags->encoder,
+      "the sentence encoder's release (scripts/fetch-encoder.sh: build/encoder/dist): "
+      "texts the n-gram model finds suspicious are also read by a transformer, in "
+      "OUT.enc");
   cmd->add_option("--embedding-cache", flags->embedding_cache,
                   "with --encoder: a file that keeps the sentence embeddings between trainings "
                   "(read first, written after), so a retraining with another data mix embeds "

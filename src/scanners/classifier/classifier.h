@@ -75,12 +75,12 @@ std::string Fnv1a64Hex(std::string_view bytes);
 // How a text's `unsafe` score came about (Classifier::Explain), for people asking why a text was
 // flagged or passed: `warden check --explain` prints it.
 struct UnsafeExplanation {
-  std::vector<float> view_unsafe;  // each view's n-gram (and semantic head) probability
-  float ngram_unsafe = 0;          // their maximum: the score outside the encoder's band
-  float band = 1;                  // the encoder reads texts at or above this (1: no encoder)
-  bool encoded = false;            // ngram_unsafe reached the band
-  size_t encoder_view = 0;         // the view the encoder read (index into the views)
-  std::string encoder_input;       // what it read (EncoderInput of that view)
+  std::vector<float> view_unsafe;     // each view's n-gram (and semantic head) probability
+  float ngram_unsafe = 0;             // their maximum: the score outside the encoder's band
+  float band = 1;                     // the encoder reads texts at or above this (1: no encoder)
+  bool encoded = false;               // ngram_unsafe reached the band
+  size_t encoder_view = 0;            // the view the encoder read (index into the views)
+  std::string encoder_input;          // what it read (EncoderInput of that view)
   double ngram_z = 0, encoder_z = 0;  // the standardised logits the cascade adds
   float cascade = 0;                  // band + (1 - band) * sigmoid(ngram_z + encoder_z)
   float passage = 0;  // the most unsafe passage read alone, on the unsafe scale (0: not read)
