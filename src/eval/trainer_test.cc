@@ -371,15 +371,10 @@ TEST_F(TrainerTest, CorruptOrMissingModelIsAClearError) {
   EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
   EXPECT_NE(missing.status().message().find("none.json"), std::string::npos);
 
-  TrainOptions o;
-  o.out = (dir_ / "m").string();
-  o.tmp_dir = dir_.str();
+  TrainOptions o = SmallModel("m");
   o.dim = 4;
   o.epoch = 2;
-  o.minn = 0;
-  o.maxn = 0;
   o.bucket = 1000;
-  o.quantize = false;
   auto r = TrainModel(o, MakeData(3), MakeData(1));
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   {

@@ -3,6 +3,7 @@
 
 #include <iostream>
 #include <iterator>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -175,32 +176,28 @@ int RunCheck(const CheckArgs& args) {
                   .tool_name = args.tool};
   if (*direction == Direction::kToolCall) message.tool_arguments = text;
   const Verdict verdict = guard->Check(message, {.reversible = args.reversible});
-  std::string explanation;
+  // --explain: the policy's classifier, on the views its engine builds, step by step.
+  std::shared_ptr<const classifier::Classifier> model;
+  std::vector<text::View> views;
+  classifier::UnsafeExplanation why;
   if (args.explain) {
     auto loaded = LoadPolicyClassifier(policy_path);
     if (!loaded.ok()) {
       std::cerr << "warden check: --explain: " << loaded.status().message() << "\n";
       return kExitError;
     }
-    text::ViewBuilder builder(loaded->views);
-    std::vector<text::View> views;
-    builder.Build(text, views);
+    model = loaded->model;
+    text::ViewBuilder(loaded->views).Build(text, views);
     classifier::LabelScores scores;
-    classifier::UnsafeExplanation why;
-    loaded->model->Explain(views, scores, why);
-    if (args.json) {
-      explanation = ExplanationJson(*loaded->model, views, why);
-    } else {
-      PrintSummary(verdict, text);
-      PrintExplanation(*loaded->model, views, why);
-    }
+    model->Explain(views, scores, why);
   }
   if (args.json) {
     std::string json = VerdictToJson(verdict);
-    if (!explanation.empty()) json.insert(json.size() - 1, ",\"explain\":" + explanation);
+    if (model) json.insert(json.size() - 1, ",\"explain\":" + ExplanationJson(*model, views, why));
     std::cout << json << "\n";
-  } else if (!args.explain) {
+  } else {
     PrintSummary(verdict, text);
+    if (model) PrintExplanation(*model, views, why);
   }
   return verdict.action == Action::kAllow ? kExitAllow : kExitFlagged;
 }

@@ -657,6 +657,11 @@ void Classifier::ScoreText(std::string_view text, LabelScores& out) const {
 }
 
 size_t Classifier::ScoreNgramViews(const std::vector<text::View>& views, LabelScores& out) const {
+  return ScoreNgramViews(views, out, nullptr);
+}
+
+size_t Classifier::ScoreNgramViews(const std::vector<text::View>& views, LabelScores& out,
+                                   std::vector<float>* view_unsafe) const {
   out.fill(0.0f);
   LabelScores one;
   size_t most_unsafe = 0;  // over all views
@@ -671,6 +676,7 @@ size_t Classifier::ScoreNgramViews(const std::vector<text::View>& views, LabelSc
   for (size_t k = 0; k < views.size(); ++k) {
     ScoreText(views[k].text, one);
     const float unsafe = one[kUnsafeLabel];
+    if (view_unsafe) view_unsafe->push_back(unsafe);
     if (unsafe > out[kUnsafeLabel]) most_unsafe = k;
     for (size_t i = 0; i < kNumLabels; ++i) out[i] = std::max(out[i], one[i]);
     if (views[k].kind == text::ViewKind::kDecoded) {
@@ -709,8 +715,13 @@ void Classifier::ScoreViews(const std::vector<text::View>& views, LabelScores& o
 }
 
 bool Classifier::ScoreViews(const std::vector<text::View>& views, LabelScores& out,
-                            bool allow_encoder) const {
-  const size_t encoder_view = ScoreNgramViews(views, out);
+                            bool allow_encoder, UnsafeExplanation* why) const {
+  const size_t encoder_view = ScoreNgramViews(views, out, why ? &why->view_unsafe : nullptr);
+  if (why) {
+    why->ngram_unsafe = out[kUnsafeLabel];
+    why->threshold = thresholds_[kUnsafeLabel];
+    if (encoder_) why->band = encoder_->cascade()->band;
+  }
   // The sentence encoder reads only what the n-gram model already finds suspicious: it costs
   // milliseconds (encoder.h). It reads the view ScoreNgramViews chose, so that an obfuscated
   // request is encoded in its decoded, deobfuscated or skeleton form, and a Random-Case one
@@ -718,57 +729,41 @@ bool Classifier::ScoreViews(const std::vector<text::View>& views, LabelScores& o
   // view alone (SentenceEncoder::PassageUnsafe), weighed against its own threshold.
   if (encoder_ && !views.empty() && out[kUnsafeLabel] >= encoder_->cascade()->band) {
     if (!allow_encoder) return false;
+    const EncoderCascade& cascade = *encoder_->cascade();
     std::array<float, SentenceEncoder::kDim> v;
     thread_local std::string scratch;
     const std::string_view input = EncoderInput(views, encoder_view, scratch);
     encoder_->Embed(input, v.data());
-    out[kUnsafeLabel] = encoder_->cascade()->Combine(out[kUnsafeLabel], v.data());
+    const float ngram_unsafe = out[kUnsafeLabel];
+    out[kUnsafeLabel] = cascade.Combine(ngram_unsafe, v.data());
+    if (why) {
+      why->encoded = true;
+      why->encoder_view = encoder_view;
+      why->encoder_input = input;
+      cascade.Logits(ngram_unsafe, v.data(), why->ngram_z, why->encoder_z);
+      why->cascade = out[kUnsafeLabel];
+    }
     if (passage_threshold_ > 0) {
-      const float passage = encoder_->PassageUnsafe(input, [this](std::string_view text) {
-        LabelScores one;
-        ScoreText(text, one);
-        return one[kUnsafeLabel];
-      });
-      out[kUnsafeLabel] =
-          std::max(out[kUnsafeLabel],
-                   PassageOnUnsafeScale(passage, passage_threshold_, thresholds_[kUnsafeLabel]));
+      const float passage =
+          PassageOnUnsafeScale(encoder_->PassageUnsafe(input,
+                                                       [this](std::string_view text) {
+                                                         LabelScores one;
+                                                         ScoreText(text, one);
+                                                         return one[kUnsafeLabel];
+                                                       }),
+                               passage_threshold_, thresholds_[kUnsafeLabel]);
+      if (why) why->passage = passage;
+      out[kUnsafeLabel] = std::max(out[kUnsafeLabel], passage);
     }
   }
+  if (why) why->unsafe = out[kUnsafeLabel];
   return true;
 }
 
 void Classifier::Explain(const std::vector<text::View>& views, LabelScores& out,
                          UnsafeExplanation& why) const {
   why = UnsafeExplanation();
-  LabelScores one;
-  for (const text::View& view : views) {
-    ScoreText(view.text, one);
-    why.view_unsafe.push_back(one[kUnsafeLabel]);
-  }
-  why.encoder_view = ScoreNgramViews(views, one);
-  why.ngram_unsafe = one[kUnsafeLabel];
-  why.threshold = thresholds_[kUnsafeLabel];
-  ScoreViews(views, out);
-  why.unsafe = out[kUnsafeLabel];
-  if (!encoder_ || views.empty()) return;
-  const EncoderCascade& cascade = *encoder_->cascade();
-  why.band = cascade.band;
-  why.encoded = why.ngram_unsafe >= cascade.band;
-  if (!why.encoded) return;
-  std::string scratch;
-  why.encoder_input = std::string(EncoderInput(views, why.encoder_view, scratch));
-  std::array<float, SentenceEncoder::kDim> v;
-  encoder_->Embed(why.encoder_input, v.data());
-  cascade.Logits(why.ngram_unsafe, v.data(), why.ngram_z, why.encoder_z);
-  why.cascade = cascade.Combine(why.ngram_unsafe, v.data());
-  if (passage_threshold_ > 0) {
-    const float passage = encoder_->PassageUnsafe(why.encoder_input, [this](std::string_view t) {
-      LabelScores s;
-      ScoreText(t, s);
-      return s[kUnsafeLabel];
-    });
-    why.passage = PassageOnUnsafeScale(passage, passage_threshold_, thresholds_[kUnsafeLabel]);
-  }
+  ScoreViews(views, out, /*allow_encoder=*/true, &why);
 }
 
 float Classifier::PassageOnUnsafeScale(float passage, float passage_threshold,

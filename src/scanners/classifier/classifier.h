@@ -130,8 +130,7 @@ class Classifier {
   // shown.
   size_t ScoreNgramViews(const std::vector<text::View>& views, LabelScores& out) const;
 
-  // ScoreViews, and in `why` how its `unsafe` score came about. Scores every view again and
-  // encodes the text again: for explaining one text, not for traffic.
+  // ScoreViews, and in `why` how its `unsafe` score came about (the same path, noting each step).
   void Explain(const std::vector<text::View>& views, LabelScores& out,
                UnsafeExplanation& why) const;
 
@@ -163,7 +162,12 @@ class Classifier {
 
   // ScoreViews, which returns false instead of running the encoder when `allow_encoder` is
   // false and the text reaches its band; Score() and ScoreWithoutEncoder() share the rest.
-  bool ScoreViews(const std::vector<text::View>& views, LabelScores& out, bool allow_encoder) const;
+  // With `why`, each step of the `unsafe` score is noted there (Explain).
+  bool ScoreViews(const std::vector<text::View>& views, LabelScores& out, bool allow_encoder,
+                  UnsafeExplanation* why = nullptr) const;
+  // ScoreNgramViews, noting each view's `unsafe` probability in `view_unsafe` when not null.
+  size_t ScoreNgramViews(const std::vector<text::View>& views, LabelScores& out,
+                         std::vector<float>* view_unsafe) const;
   bool Score(const std::vector<text::View>& views,
              std::vector<std::pair<std::string, float>>& scores, bool allow_encoder) const;
 
