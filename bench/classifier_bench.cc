@@ -3,6 +3,8 @@
 #include <benchmark/benchmark.h>
 
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <vector>
@@ -42,6 +44,23 @@ void BM_LoadClassifier(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_LoadClassifier)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// Checking the model file against its manifest, part of every load: XXH3, which manifests record
+// now, against the FNV-1a of older manifests (a multiply per byte).
+void BM_ModelFileHash(benchmark::State& state, bool fnv) {
+  std::ifstream in(ModelPath(), std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  for (auto _ : state) {
+    if (fnv) {
+      benchmark::DoNotOptimize(warden::classifier::Fnv1a64(bytes));
+    } else {
+      benchmark::DoNotOptimize(warden::classifier::ModelFileHashHex(bytes));
+    }
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * bytes.size()));
+}
+BENCHMARK_CAPTURE(BM_ModelFileHash, xxh3_64, false)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_ModelFileHash, fnv1a64, true)->Unit(benchmark::kMillisecond);
 
 // About 1 KiB of ordinary English prose, as in a chat request.
 std::string Message1K() {

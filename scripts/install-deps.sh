@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config git
   libhyperscan-dev libicu-dev libyaml-cpp-dev libsimdjson-dev libcli11-dev
-  libssl-dev libfasttext-dev libboost-dev libsqlite3-dev libpq-dev libhiredis-dev
+  libssl-dev libfasttext-dev libxxhash-dev libboost-dev libsqlite3-dev libpq-dev libhiredis-dev
   wordnet-base zlib1g-dev
   dict-freedict-deu-eng dict-freedict-spa-eng dict-freedict-fra-eng wamerican
   postgresql redis-server openssl

@@ -128,7 +128,7 @@ Status WriteTrainingFile(const TrainOptions& o, const std::vector<Example>& trai
 struct SemanticFile {
   std::string file;  // name beside the manifest; empty: none
   uint64_t bytes = 0;
-  std::string hash;  // Fnv1a64Hex of the file
+  std::string hash;  // ModelFileHashHex of the file
 };
 
 Status WriteManifest(const std::string& path, const std::string& model_file, uint64_t bytes,
@@ -139,13 +139,13 @@ Status WriteManifest(const std::string& path, const std::string& model_file, uin
   AppendJsonString(j, model_file);
   j += ",\n  \"model_bytes\": ";
   AppendJsonUint(j, bytes);
-  j += ",\n  \"model_fnv1a64\": \"" + hash + "\",\n  \"max_tokens\": ";
+  j += ",\n  \"model_xxh3_64\": \"" + hash + "\",\n  \"max_tokens\": ";
   AppendJsonUint(j, o.max_tokens);
   j += ",\n  \"window_tokens\": ";
   AppendJsonUint(j, o.window_tokens);
   j += ",\n  \"temperature\": ";
   AppendJsonNumber(j, o.temperature);
-  // A part beside the model, as the classifier's loader reads it: {"file", "bytes", "fnv1a64"}.
+  // A part beside the model, as the classifier's loader reads it: {"file", "bytes", "xxh3_64"}.
   auto part = [&j](const char* key, const SemanticFile& f) {
     j += ",\n  \"";
     j += key;
@@ -153,7 +153,7 @@ Status WriteManifest(const std::string& path, const std::string& model_file, uin
     AppendJsonString(j, f.file);
     j += ", \"bytes\": ";
     AppendJsonUint(j, f.bytes);
-    j += ", \"fnv1a64\": \"" + f.hash + "\"";
+    j += ", \"xxh3_64\": \"" + f.hash + "\"";
   };
   if (!semantic.file.empty()) {
     part("semantic", semantic);
@@ -625,13 +625,13 @@ StatusOr<TrainResult> TrainModel(const TrainOptions& o, const std::vector<Exampl
     // The provisional manifest names the temp file; the final one the renamed file.
     semantic.file = fs::path(tmp_semantic).filename().string();
     semantic.bytes = head_bytes.size();
-    semantic.hash = classifier::Fnv1a64Hex(head_bytes);
+    semantic.hash = classifier::ModelFileHashHex(head_bytes);
   }
 
   std::string bytes;
   if (Status s = ReadAll(tmp_model, bytes); !s.ok()) return s;
   result.model_bytes = bytes.size();
-  const std::string hash = classifier::Fnv1a64Hex(bytes);
+  const std::string hash = classifier::ModelFileHashHex(bytes);
   const std::string model_file = fs::path(o.out + ".ftz").filename().string();
   SemanticFile encoder_file;  // written once the dev scores have chosen the cascade
   LabelScores provisional;
@@ -672,7 +672,7 @@ StatusOr<TrainResult> TrainModel(const TrainOptions& o, const std::vector<Exampl
     if (!out) return InternalError(tmp_encoder + ": cannot write sentence encoder");
     encoder_file.file = fs::path(o.out + ".enc").filename().string();
     encoder_file.bytes = encoder_bytes.size();
-    encoder_file.hash = classifier::Fnv1a64Hex(encoder_bytes);
+    encoder_file.hash = classifier::ModelFileHashHex(encoder_bytes);
   }
   result.thresholds = ChooseThresholds(o, dev, dev_scores);
   if (encoder) {

@@ -2,6 +2,7 @@
 
 #include <fasttext/fasttext.h>
 #include <simdjson.h>
+#include <xxhash.h>
 
 #include <algorithm>
 #include <cmath>
@@ -49,10 +50,18 @@ uint64_t Fnv1a64(std::string_view bytes) {
   return h;
 }
 
-std::string Fnv1a64Hex(std::string_view bytes) {
+namespace {
+
+std::string Hex64(uint64_t h) {
   char hex[17];
-  std::snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(Fnv1a64(bytes)));
+  std::snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(h));
   return hex;
+}
+
+}  // namespace
+
+std::string ModelFileHashHex(std::string_view bytes) {
+  return Hex64(XXH3_64bits(bytes.data(), bytes.size()));
 }
 
 namespace {
@@ -142,16 +151,36 @@ bool ReadPruneIndex(const fasttext::Dictionary& dict, std::vector<std::pair<int3
   return at == bytes.size();
 }
 
+// A file's hash as its manifest records it: under `xxh3_64`, or under `fnv1a64` in manifests
+// written before XXH3 (a byte at a time, FNV-1a took about 10 ms of every load's critical path).
+struct ManifestHash {
+  std::string_view function;  // "xxh3_64" or "fnv1a64"
+  std::string_view hex;
+};
+
+// Reads the hash under `prefix` + "xxh3_64" or, failing that, `prefix` + "fnv1a64".
+bool FindManifestHash(simdjson::dom::object object, std::string_view prefix, ManifestHash& out) {
+  for (std::string_view function : {"xxh3_64", "fnv1a64"}) {
+    const std::string key = std::string(prefix) + std::string(function);
+    if (object[key].get(out.hex) == simdjson::SUCCESS) {
+      out.function = function;
+      return true;
+    }
+  }
+  return false;
+}
+
 // DATA_LOSS unless `bytes` (the contents of `path`) have the size and hash the manifest states.
 Status CheckAgainstManifest(const std::string& path, std::string_view bytes,
-                            uint64_t expected_bytes, std::string_view expected_hash,
+                            uint64_t expected_bytes, ManifestHash expected,
                             const std::string& manifest_path) {
-  const std::string hash = Fnv1a64Hex(bytes);
-  if (bytes.size() == expected_bytes && expected_hash == hash) return OkStatus();
+  const std::string hash =
+      expected.function == "fnv1a64" ? Hex64(Fnv1a64(bytes)) : ModelFileHashHex(bytes);
+  if (bytes.size() == expected_bytes && expected.hex == hash) return OkStatus();
   return DataLossError(path + ": file does not match its manifest " + manifest_path + " (" +
-                       std::to_string(bytes.size()) + " bytes, fnv1a64 " + hash + "; expected " +
-                       std::to_string(expected_bytes) + " bytes, " + std::string(expected_hash) +
-                       "): corrupt or replaced");
+                       std::to_string(bytes.size()) + " bytes, " + std::string(expected.function) +
+                       " " + hash + "; expected " + std::to_string(expected_bytes) + " bytes, " +
+                       std::string(expected.hex) + "): corrupt or replaced");
 }
 
 uint64_t BucketSlot(int32_t bucket) {
@@ -168,19 +197,20 @@ uint32_t FastTextHash(std::string_view s) {
   return h;
 }
 
-// Reads the file a manifest entry `key` names ({"file", "bytes", "fnv1a64"}): a name beside the
+// Reads the file a manifest entry `key` names ({"file", "bytes", "xxh3_64"}): a name beside the
 // model, checked against its size and hash. `what` names the part in errors.
 Status ReadModelPart(simdjson::dom::object entry, std::string_view key, std::string_view what,
                      const std::string& model_path, const std::string& manifest_path,
                      std::string& path, FileBytes& bytes) {
-  std::string_view file, hash;
+  std::string_view file;
   uint64_t size = 0;
+  ManifestHash hash;
   if (entry["file"].get(file) != simdjson::SUCCESS || file.empty() ||
       file.find('/') != std::string_view::npos || entry["bytes"].get(size) != simdjson::SUCCESS ||
-      entry["fnv1a64"].get(hash) != simdjson::SUCCESS) {
+      !FindManifestHash(entry, "", hash)) {
     return InvalidArgumentError(manifest_path + ": \"" + std::string(key) +
                                 "\" needs \"file\" (a name beside the manifest), \"bytes\" and "
-                                "\"fnv1a64\"");
+                                "\"xxh3_64\"");
   }
   const size_t slash = model_path.find_last_of('/');
   path = (slash == std::string::npos ? std::string() : model_path.substr(0, slash + 1)) +
@@ -233,11 +263,13 @@ StatusOr<std::shared_ptr<const Classifier>> Classifier::Load(const std::string& 
                                 ": \"format\" must be \"warden-classifier/1\"");
   }
   uint64_t expected_bytes = 0;
-  std::string_view expected_hash;
-  if (root["model_bytes"].get(expected_bytes) != simdjson::SUCCESS ||
-      root["model_fnv1a64"].get(expected_hash) != simdjson::SUCCESS) {
+  ManifestHash expected_hash;
+  simdjson::dom::object root_object;
+  if (root.get(root_object) != simdjson::SUCCESS ||
+      root["model_bytes"].get(expected_bytes) != simdjson::SUCCESS ||
+      !FindManifestHash(root_object, "model_", expected_hash)) {
     return InvalidArgumentError(manifest_path +
-                                ": \"model_bytes\" and \"model_fnv1a64\" are required");
+                                ": \"model_bytes\" and \"model_xxh3_64\" are required");
   }
   if (Status st = CheckAgainstManifest(model_path, model_file.view(), expected_bytes, expected_hash,
                                        manifest_path);

@@ -12,7 +12,7 @@
 //              still count by their meaning
 //   NAME.enc   optional: a sentence encoder and its cascade (encoder.h): texts whose `unsafe`
 //              score reaches the cascade's band are read again by a small transformer
-//   NAME.json  its manifest: format tag, size and FNV-1a hash of each file (so a corrupt or
+//   NAME.json  its manifest: format tag, size and XXH3 hash of each file (so a corrupt or
 //              swapped model is an error, not garbage scores), and the per-label thresholds
 //              chosen on the dev split.
 //
@@ -67,10 +67,11 @@ using LabelScores = std::array<float, kNumLabels>;
 // Returns the manifest path that belongs to `model_path` ("m/x.ftz" -> "m/x.json").
 std::string ManifestPath(std::string_view model_path);
 
-// 64-bit FNV-1a of `bytes`; the manifest records it for the model file.
+// 64-bit FNV-1a of `bytes`: a short, stable hash for word tables.
 uint64_t Fnv1a64(std::string_view bytes);
-// Fnv1a64(bytes) as the manifest writes it: 16 lowercase hex digits.
-std::string Fnv1a64Hex(std::string_view bytes);
+// The hash a manifest records for each model file (key "xxh3_64"): XXH3's 64-bit hash, as 16
+// lowercase hex digits. Manifests written before it record "fnv1a64", which Load still checks.
+std::string ModelFileHashHex(std::string_view bytes);
 
 // How a text's `unsafe` score came about (Classifier::Explain), for people asking why a text was
 // flagged or passed: `warden check --explain` prints it.

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -246,6 +247,46 @@ TEST(ClassifierTest, ExplainAddsUpToTheScore) {
     EXPECT_EQ(why.unsafe, std::max(why.cascade, why.passage)) << text;
   }
   EXPECT_EQ(encoded, 1);  // the pipe bomb: the capital of France is below the band
+}
+
+// Manifests written before XXH3 record FNV-1a under "fnv1a64"; those models still load, and are
+// still checked. A manifest with neither hash is an error that names the key it needs.
+TEST(ClassifierTest, ChecksOlderManifestsThatRecordFnv1a) {
+  namespace fs = std::filesystem;
+  const TempDir dir("clf-fnv");
+  fs::copy_file(kModel, dir / "m.ftz", fs::copy_options::overwrite_existing);
+  const std::string model = Slurp(kModel);
+  char fnv[17];
+  std::snprintf(fnv, sizeof(fnv), "%016llx", static_cast<unsigned long long>(Fnv1a64(model)));
+  auto load_with_hash_line = [&](const std::string& line) {
+    std::ofstream(dir / "m.json", std::ios::trunc)
+        << "{\"format\": \"warden-classifier/1\", \"model_file\": \"m.ftz\", \"model_bytes\": "
+        << model.size() << ", \"thresholds\": {\"unsafe\": 0.5}, " << line << "}";
+    return Classifier::Load((dir / "m.ftz").string());
+  };
+
+  auto fnv_ok = load_with_hash_line("\"model_fnv1a64\": \"" + std::string(fnv) + "\"");
+  ASSERT_TRUE(fnv_ok.ok()) << fnv_ok.status().message();
+  auto xxh3_ok =
+      load_with_hash_line("\"model_xxh3_64\": \"" + ModelFileHashHex(model) + "\"");
+  ASSERT_TRUE(xxh3_ok.ok()) << xxh3_ok.status().message();
+  LabelScores from_fnv{}, from_xxh3{};
+  (*fnv_ok)->ScoreText("How do I make a pipe bomb at home?", from_fnv);
+  (*xxh3_ok)->ScoreText("How do I make a pipe bomb at home?", from_xxh3);
+  EXPECT_EQ(from_fnv, from_xxh3);
+
+  std::string wrong = fnv;
+  wrong[0] = wrong[0] == '0' ? '1' : '0';
+  auto fnv_bad = load_with_hash_line("\"model_fnv1a64\": \"" + wrong + "\"");
+  ASSERT_FALSE(fnv_bad.ok());
+  EXPECT_EQ(fnv_bad.status().code(), StatusCode::kDataLoss);
+  EXPECT_NE(fnv_bad.status().message().find("fnv1a64 " + std::string(fnv)), std::string::npos)
+      << fnv_bad.status().message();
+
+  auto no_hash = load_with_hash_line("\"max_tokens\": 1024");
+  ASSERT_FALSE(no_hash.ok());
+  EXPECT_EQ(no_hash.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(no_hash.status().message().find("model_xxh3_64"), std::string::npos);
 }
 
 TEST(ClassifierTest, RejectsABadWindow) {
