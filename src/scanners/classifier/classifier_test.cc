@@ -267,8 +267,7 @@ TEST(ClassifierTest, ChecksOlderManifestsThatRecordFnv1a) {
 
   auto fnv_ok = load_with_hash_line("\"model_fnv1a64\": \"" + std::string(fnv) + "\"");
   ASSERT_TRUE(fnv_ok.ok()) << fnv_ok.status().message();
-  auto xxh3_ok =
-      load_with_hash_line("\"model_xxh3_64\": \"" + ModelFileHashHex(model) + "\"");
+  auto xxh3_ok = load_with_hash_line("\"model_xxh3_64\": \"" + ModelFileHashHex(model) + "\"");
   ASSERT_TRUE(xxh3_ok.ok()) << xxh3_ok.status().message();
   LabelScores from_fnv{}, from_xxh3{};
   (*fnv_ok)->ScoreText("How do I make a pipe bomb at home?", from_fnv);
