@@ -3,12 +3,11 @@
 #include <benchmark/benchmark.h>
 
 #include <cstdlib>
-#include <fstream>
-#include <iterator>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "scanners/classifier/binary_io.h"
 #include "scanners/classifier/classifier.h"
 #include "scanners/classifier/encoder.h"
 #include "text/views.h"
@@ -48,8 +47,11 @@ BENCHMARK(BM_LoadClassifier)->Unit(benchmark::kMillisecond)->UseRealTime();
 // Checking the model file against its manifest, part of every load: XXH3, which manifests record
 // now, against the FNV-1a of older manifests (a multiply per byte).
 void BM_ModelFileHash(benchmark::State& state, bool fnv) {
-  std::ifstream in(ModelPath(), std::ios::binary);
-  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string bytes;
+  if (!warden::classifier::ReadFile(ModelPath(), bytes)) {
+    state.SkipWithError("cannot read the model file");
+    return;
+  }
   for (auto _ : state) {
     if (fnv) {
       benchmark::DoNotOptimize(warden::classifier::Fnv1a64(bytes));

@@ -154,16 +154,22 @@ bool ReadPruneIndex(const fasttext::Dictionary& dict, std::vector<std::pair<int3
 // A file's hash as its manifest records it: under `xxh3_64`, or under `fnv1a64` in manifests
 // written before XXH3 (a byte at a time, FNV-1a took 12 ms of every load's critical path).
 struct ManifestHash {
-  std::string_view function;  // "xxh3_64" or "fnv1a64"
-  std::string_view hex;
+  std::string_view function;             // the key's suffix: "xxh3_64" or "fnv1a64"
+  std::string (*hex_of)(std::string_view);  // computes it, as the manifest writes it
+  std::string_view hex;                  // what the manifest records
 };
 
 // Reads the hash under `prefix` + "xxh3_64" or, failing that, `prefix` + "fnv1a64".
 bool FindManifestHash(simdjson::dom::object object, std::string_view prefix, ManifestHash& out) {
-  for (std::string_view function : {"xxh3_64", "fnv1a64"}) {
+  static constexpr std::pair<std::string_view, std::string (*)(std::string_view)> kFunctions[] = {
+      {"xxh3_64", ModelFileHashHex},
+      {"fnv1a64", [](std::string_view bytes) { return Hex64(Fnv1a64(bytes)); }},
+  };
+  for (const auto& [function, hex_of] : kFunctions) {
     const std::string key = std::string(prefix) + std::string(function);
     if (object[key].get(out.hex) == simdjson::SUCCESS) {
       out.function = function;
+      out.hex_of = hex_of;
       return true;
     }
   }
@@ -174,8 +180,7 @@ bool FindManifestHash(simdjson::dom::object object, std::string_view prefix, Man
 Status CheckAgainstManifest(const std::string& path, std::string_view bytes,
                             uint64_t expected_bytes, ManifestHash expected,
                             const std::string& manifest_path) {
-  const std::string hash =
-      expected.function == "fnv1a64" ? Hex64(Fnv1a64(bytes)) : ModelFileHashHex(bytes);
+  const std::string hash = expected.hex_of(bytes);
   if (bytes.size() == expected_bytes && expected.hex == hash) return OkStatus();
   return DataLossError(path + ": file does not match its manifest " + manifest_path + " (" +
                        std::to_string(bytes.size()) + " bytes, " + std::string(expected.function) +
@@ -776,14 +781,13 @@ bool Classifier::ScoreViews(const std::vector<text::View>& views, LabelScores& o
       why->cascade = out[kUnsafeLabel];
     }
     if (passage_threshold_ > 0) {
-      const float passage =
-          PassageOnUnsafeScale(encoder_->PassageUnsafe(input,
-                                                       [this](std::string_view text) {
-                                                         LabelScores one;
-                                                         ScoreText(text, one);
-                                                         return one[kUnsafeLabel];
-                                                       }),
-                               passage_threshold_, thresholds_[kUnsafeLabel]);
+      auto unsafe_alone = [this](std::string_view text) {
+        LabelScores one;
+        ScoreText(text, one);
+        return one[kUnsafeLabel];
+      };
+      const float passage = PassageOnUnsafeScale(encoder_->PassageUnsafe(input, unsafe_alone),
+                                                 passage_threshold_, thresholds_[kUnsafeLabel]);
       if (why) why->passage = passage;
       out[kUnsafeLabel] = std::max(out[kUnsafeLabel], passage);
     }
