@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "warden/audit.h"
+#include "core/hex.h"
 
 namespace warden::audit {
 
@@ -87,13 +88,8 @@ void CopyText(std::string& out, std::string_view s) {
 }
 // Appends bytes as a bytea hex literal inside COPY's text format ("\\x" then hex).
 void CopyBytea(std::string& out, const void* data, size_t n) {
-  static constexpr char kHex[] = "0123456789abcdef";
   out.append("\\\\x");
-  const auto* p = static_cast<const unsigned char*>(data);
-  for (size_t i = 0; i < n; ++i) {
-    out.push_back(kHex[p[i] >> 4]);
-    out.push_back(kHex[p[i] & 15]);
-  }
+  AppendHex(out, data, n);
 }
 
 // Decodes a bytea in hex text output ("\x0a1b…").

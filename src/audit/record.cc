@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "warden/audit.h"
+#include "core/hex.h"
 
 namespace warden::audit {
 
@@ -335,14 +336,7 @@ StatusOr<Record> ParseRecord(std::string_view body) {
 }
 
 std::string HashToHex(const Hash& h) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(64);
-  for (uint8_t b : h) {
-    out.push_back(kHex[b >> 4]);
-    out.push_back(kHex[b & 15]);
-  }
-  return out;
+  return HexOf(h.data(), h.size());
 }
 
 std::string CheckpointSigningBytes(const Checkpoint& c) {

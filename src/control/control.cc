@@ -4,6 +4,7 @@
 
 #include <chrono>
 
+#include "core/hex.h"
 #include "core/json_writer.h"
 
 namespace warden::control {
@@ -70,12 +71,8 @@ namespace {
 std::string RandomId(std::string_view prefix) {
   unsigned char bytes[8];
   RAND_bytes(bytes, sizeof bytes);
-  static constexpr char kHex[] = "0123456789abcdef";
   std::string id(prefix);
-  for (unsigned char b : bytes) {
-    id.push_back(kHex[b >> 4]);
-    id.push_back(kHex[b & 15]);
-  }
+  AppendHex(id, bytes, sizeof bytes);
   return id;
 }
 

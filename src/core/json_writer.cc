@@ -4,12 +4,12 @@
 #include <cmath>
 #include <cstdio>
 
+#include "core/hex.h"
 #include "core/utf8.h"
 
 namespace warden {
 
 void AppendJsonString(std::string& out, std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
   out.push_back('"');
   size_t i = 0;
   while (i < s.size()) {
@@ -45,8 +45,7 @@ void AppendJsonString(std::string& out, std::string_view s) {
       case '\f': out.append("\\f"); break;
       default:
         out.append("\\u00");
-        out.push_back(kHex[c >> 4]);
-        out.push_back(kHex[c & 0xF]);
+        AppendHex(out, &c, 1);
     }
     ++i;
   }

@@ -9,6 +9,7 @@
 #include <functional>
 #include <sstream>
 
+#include "core/hex.h"
 #include "core/suggest.h"
 
 namespace warden::gateway {
@@ -377,14 +378,7 @@ std::string Sha256Hex(std::string_view data) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   EVP_Digest(data.data(), data.size(), digest, &len, EVP_sha256(), nullptr);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(len * 2);
-  for (unsigned int i = 0; i < len; ++i) {
-    out.push_back(kHex[digest[i] >> 4]);
-    out.push_back(kHex[digest[i] & 15]);
-  }
-  return out;
+  return HexOf(digest, len);
 }
 
 StatusOr<UpstreamUrl> ParseUpstreamUrl(std::string_view url) {

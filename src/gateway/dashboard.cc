@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "core/bundled_file.h"
+#include "core/hex.h"
 #include "core/json_writer.h"
 #include "gateway/config.h"
 #include "gateway/json_rewrite.h"
@@ -52,14 +53,7 @@ size_t Utf8Cut(std::string_view s, size_t n) {
 std::string RandomHex(size_t bytes) {
   std::vector<unsigned char> buf(bytes);
   if (RAND_bytes(buf.data(), static_cast<int>(buf.size())) != 1) std::abort();  // no entropy
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes * 2);
-  for (unsigned char b : buf) {
-    out.push_back(kHex[b >> 4]);
-    out.push_back(kHex[b & 15]);
-  }
-  return out;
+  return HexOf(buf.data(), buf.size());
 }
 
 bool ConstantTimeEquals(std::string_view a, std::string_view b) {

@@ -10,6 +10,7 @@
 #include <random>
 #include <set>
 
+#include "core/hex.h"
 #include "core/json_writer.h"
 #include "gateway/asio.h"
 #include "gateway/dashboard.h"
@@ -139,11 +140,11 @@ std::chrono::milliseconds SweepPeriod(const GatewayConfig& c) {
 
 std::string NewRequestId() {
   thread_local std::mt19937_64 rng(std::random_device{}());
-  static constexpr char kHex[] = "0123456789abcdef";
+  const uint64_t a = rng();
+  const uint32_t b = static_cast<uint32_t>(rng());
   std::string id = "req_";
-  uint64_t a = rng(), b = rng();
-  for (int i = 0; i < 16; ++i) id.push_back(kHex[(a >> (i * 4)) & 15]);
-  for (int i = 0; i < 8; ++i) id.push_back(kHex[(b >> (i * 4)) & 15]);
+  AppendHex(id, &a, sizeof a);
+  AppendHex(id, &b, sizeof b);
   return id;
 }
 

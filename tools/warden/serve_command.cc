@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "commands.h"
+#include "core/hex.h"
 #include "gateway/config.h"
 #include "gateway/server.h"
 
@@ -52,11 +53,7 @@ int RunServe(const ServeFlags& flags) {
   if (config.admin_token_sha256.empty()) {
     unsigned char bytes[16];
     if (RAND_bytes(bytes, sizeof bytes) == 1) {
-      static constexpr char kHex[] = "0123456789abcdef";
-      for (unsigned char b : bytes) {
-        generated_token.push_back(kHex[b >> 4]);
-        generated_token.push_back(kHex[b & 15]);
-      }
+      generated_token = HexOf(bytes, sizeof bytes);
       config.admin_token_sha256 = gateway::Sha256Hex(generated_token);
     }
   }

@@ -1,4 +1,5 @@
 #include "scanners/patterns/database_cache.h"
+#include "core/hex.h"
 
 #include <openssl/evp.h>
 #include <unistd.h>
@@ -50,13 +51,7 @@ std::string CacheKey(const char* const* expressions, const unsigned int* flags,
   unsigned int length = 0;
   EVP_DigestFinal_ex(ctx, digest, &length);
   EVP_MD_CTX_free(ctx);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string key;
-  for (unsigned int i = 0; i < length; ++i) {
-    key.push_back(kHex[digest[i] >> 4]);
-    key.push_back(kHex[digest[i] & 0xF]);
-  }
-  return key;
+  return HexOf(digest, length);
 }
 
 bool Load(const fs::path& path, hs_database_t** db) {
