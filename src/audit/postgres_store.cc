@@ -7,8 +7,8 @@
 
 #include <cstring>
 
-#include "warden/audit.h"
 #include "core/hex.h"
+#include "warden/audit.h"
 
 namespace warden::audit {
 

@@ -6,8 +6,8 @@
 #include <cstring>
 #include <memory>
 
-#include "warden/audit.h"
 #include "core/hex.h"
+#include "warden/audit.h"
 
 namespace warden::audit {
 
@@ -335,9 +335,7 @@ StatusOr<Record> ParseRecord(std::string_view body) {
   return r;
 }
 
-std::string HashToHex(const Hash& h) {
-  return HexOf(h.data(), h.size());
-}
+std::string HashToHex(const Hash& h) { return HexOf(h.data(), h.size()); }
 
 std::string CheckpointSigningBytes(const Checkpoint& c) {
   std::string out = "warden-audit-checkpoint-v1";

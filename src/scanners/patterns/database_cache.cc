@@ -1,5 +1,4 @@
 #include "scanners/patterns/database_cache.h"
-#include "core/hex.h"
 
 #include <openssl/evp.h>
 #include <unistd.h>
@@ -11,6 +10,8 @@
 #include <fstream>
 #include <iterator>
 #include <string>
+
+#include "core/hex.h"
 
 namespace warden::scanners {
 
