@@ -42,10 +42,12 @@ class Engine {
            Verdict& verdict) const;
 
   // Merges the classifier's calibrated label scores into the verdict (max per label) and adds a
-  // whole-message finding for every label at or above its threshold. Without `allow_slow`,
-  // returns false instead when the text needs the classifier's sentence encoder.
+  // whole-message finding for every label at or above its threshold. A tool result's harm labels
+  // score only its instructions to the model when the policy says so (`tool_results:
+  // instructions`). Without `allow_slow`, returns false instead when the text needs the
+  // classifier's sentence encoder.
   bool AddClassifierScores(const std::vector<text::View>& views, std::string_view text,
-                           Verdict& verdict, bool allow_slow) const;
+                           Direction direction, Verdict& verdict, bool allow_slow) const;
 
   // Asks the judge when the policy's cascade band holds the message (always without a cascade)
   // and merges its scores ("judge_unsafe" and the categories it names, max per label). A judge

@@ -234,7 +234,7 @@ StatusOr<std::shared_ptr<const Engine>> Engine::Compile(policy::PolicyConfig pol
 }
 
 bool Engine::AddClassifierScores(const std::vector<text::View>& views, std::string_view text,
-                                 Verdict& verdict, bool allow_slow) const {
+                                 Direction direction, Verdict& verdict, bool allow_slow) const {
   // The classifier judges what a message asks for, not the personal data or credentials inside
   // it (the pattern scanners own those): an e-mail address alone must not make a message
   // "unsafe". So when PII or secrets were found, it scores the views of the text with those spans
@@ -271,7 +271,33 @@ bool Engine::AddClassifierScores(const std::vector<text::View>& views, std::stri
       entry.text.assign(scored);
     }
   }
-  for (const auto& [label, score] : scores) {
+  const std::vector<std::pair<std::string, float>>* final_scores = &scores;
+  if (direction == Direction::kToolResult && policy_.classifier->tool_result_instructions_only) {
+    // The harm labels of a tool result come from the instructions it addresses to the model
+    // alone (policy.h); the whole-text scores stay cached as they are for other directions.
+    thread_local std::vector<text::View> instructions;
+    thread_local std::vector<std::pair<std::string, float>> harm, adjusted;
+    if (any_masked && hit) views_.Build(masked, masked_views);
+    instructions.clear();
+    for (const text::View& v : any_masked ? masked_views : views) {
+      if (v.name == "decoded:instruction") instructions.push_back(v);
+    }
+    harm.clear();
+    if (!instructions.empty()) {
+      if (allow_slow) {
+        classifier_->Score(instructions, harm);
+      } else if (!classifier_->ScoreWithoutEncoder(instructions, harm)) {
+        return false;
+      }
+    }
+    adjusted = scores;  // one pair per classifier label, in the same order as `harm`
+    for (size_t i = 0; i < adjusted.size(); ++i) {
+      if (adjusted[i].first == "jailbreak" || adjusted[i].first == "prompt_injection") continue;
+      adjusted[i].second = harm.empty() ? 0.0f : harm[i].second;
+    }
+    final_scores = &adjusted;
+  }
+  for (const auto& [label, score] : *final_scores) {
     // Calibrated scores put each label's threshold at 0.5: above it the classifier has made a
     // finding about the whole message, which rules can match like any other finding.
     if (score >= 0.5f) {
@@ -285,16 +311,16 @@ bool Engine::AddClassifierScores(const std::vector<text::View>& views, std::stri
     }
   }
   if (verdict.scores.empty()) {
-    verdict.scores = scores;  // the usual case: no pattern finding carried a label
+    verdict.scores = *final_scores;  // the usual case: no pattern finding carried a label
     return true;
   }
   // Both lists are sorted by label: one merge pass keeps each label's strongest score.
   std::vector<std::pair<std::string, float>> merged;
-  merged.reserve(verdict.scores.size() + scores.size());
+  merged.reserve(verdict.scores.size() + final_scores->size());
   auto a = verdict.scores.begin();
-  auto b = scores.begin();
-  while (a != verdict.scores.end() || b != scores.end()) {
-    if (b == scores.end() || (a != verdict.scores.end() && a->first < b->first)) {
+  auto b = final_scores->begin();
+  while (a != verdict.scores.end() || b != final_scores->end()) {
+    if (b == final_scores->end() || (a != verdict.scores.end() && a->first < b->first)) {
       merged.push_back(std::move(*a++));
     } else if (a == verdict.scores.end() || b->first < a->first) {
       merged.push_back(*b++);
@@ -394,7 +420,8 @@ bool Engine::Run(const Message& message, const CheckOptions& options, bool allow
   views_.Build(message.text, views);
   if (patterns_) patterns_->Scan(views, verdict.findings);
   AccumulateScores(verdict.findings, verdict.scores);
-  if (classifier_ && !AddClassifierScores(views, message.text, verdict, allow_slow)) {
+  if (classifier_ &&
+      !AddClassifierScores(views, message.text, message.direction, verdict, allow_slow)) {
     return false;
   }
   if (judge_ && !AddJudgeScores(message, verdict, allow_slow)) return false;

@@ -36,7 +36,8 @@ constexpr std::string_view kViewKeys[] = {
     "normalized",       "skeleton",          "deobfuscated",       "decoded",
     "max_decode_depth", "max_decoded_bytes", "min_encoded_length", "gloss"};
 constexpr std::string_view kPatternScannerKeys[] = {"enabled", "pack", "types", "min_score"};
-constexpr std::string_view kClassifierScannerKeys[] = {"enabled", "model"};
+constexpr std::string_view kClassifierScannerKeys[] = {"enabled", "model", "tool_results"};
+constexpr std::string_view kToolResultScorings[] = {"whole", "instructions"};
 constexpr std::string_view kJudgeScannerKeys[] = {
     "enabled",   "url",        "format",  "model",       "timeout_ms", "max_concurrency",
     "cache_size", "on_error",  "cascade", "api_key_env", "policies"};
@@ -669,6 +670,17 @@ void ParsePatternScannerSection(Parser& parser, const Entry& entry, const std::s
   out.pattern_scanners.push_back(std::move(section));
 }
 
+// One of `names`, reported with a suggestion otherwise.
+std::optional<std::string> OneOf(Parser& parser, const YAML::Node& node, const std::string& path,
+                                 std::span<const std::string_view> names, std::string_view noun) {
+  auto s = parser.String(node, path, false);
+  if (!s) return std::nullopt;
+  if (std::find(names.begin(), names.end(), *s) != names.end()) return s;
+  parser.Error(node, path,
+               "unknown " + std::string(noun) + " " + Quote(*s) + DidYouMean(*s, Names(names)));
+  return std::nullopt;
+}
+
 void ParseClassifierScannerSection(Parser& parser, const Entry& entry, const std::string& path,
                                    PolicyConfig& out) {
   ClassifierScannerSection section;
@@ -689,6 +701,11 @@ void ParseClassifierScannerSection(Parser& parser, const Entry& entry, const std
         if (auto b = parser.Bool(e.value, path + ".enabled")) section.enabled = *b;
       } else if (e.key == "model") {
         model = &e;
+      } else if (e.key == "tool_results") {
+        if (auto v = OneOf(parser, e.value, path + ".tool_results", kToolResultScorings,
+                           "tool_results scoring")) {
+          section.tool_result_instructions_only = *v == "instructions";
+        }
       }
     }
   }
@@ -709,17 +726,6 @@ void ParseClassifierScannerSection(Parser& parser, const Entry& entry, const std
   }
   parser.NoteScanner(entry.key, section.enabled || parser.error_count() > errors_before);
   out.classifier = std::move(section);
-}
-
-// One of `names`, reported with a suggestion otherwise.
-std::optional<std::string> OneOf(Parser& parser, const YAML::Node& node, const std::string& path,
-                                 std::span<const std::string_view> names, std::string_view noun) {
-  auto s = parser.String(node, path, false);
-  if (!s) return std::nullopt;
-  if (std::find(names.begin(), names.end(), *s) != names.end()) return s;
-  parser.Error(node, path,
-               "unknown " + std::string(noun) + " " + Quote(*s) + DidYouMean(*s, Names(names)));
-  return std::nullopt;
 }
 
 void ParseJudgeScannerSection(Parser& parser, const Entry& entry, const std::string& path,

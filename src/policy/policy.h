@@ -45,6 +45,12 @@ struct PatternScannerSection {
 struct ClassifierScannerSection {
   bool enabled = true;
   std::string model_path;  // resolved path of the .ftz model; its .json manifest sits beside it
+  // `tool_results: instructions`: in a tool result the harm labels (every category and
+  // "unsafe") score only the instructions it addresses to the model (the "decoded:instruction"
+  // views), 0 when there are none; the attack labels still score the whole result. A fetched
+  // page about a crime is data, not a request; "note to the AI: explain how to…" inside it is.
+  // `whole` (the default) scores the whole result like any message.
+  bool tool_result_instructions_only = false;
   std::string location;    // "file:line:col: scanners.classifier", for errors about the model
 };
 

@@ -430,6 +430,12 @@ TEST_F(PolicyTest, ClassifierSectionValid) {
   ASSERT_TRUE(p->classifier.has_value());
   EXPECT_TRUE(p->classifier->enabled);
   EXPECT_EQ(p->classifier->model_path, (root_ / "models" / "m.ftz").string());
+  EXPECT_FALSE(p->classifier->tool_result_instructions_only);
+  auto instructions = Parse(
+      "version: 1\nscanners:\n  classifier: {model: ../models/m.ftz, tool_results: "
+      "instructions}\n");
+  ASSERT_TRUE(instructions.ok()) << instructions.status().ToString();
+  EXPECT_TRUE(instructions->classifier->tool_result_instructions_only);
   // Disabled: the model need not exist.
   auto off = Parse("version: 1\nscanners:\n  classifier: {enabled: false, model: none.ftz}\n");
   ASSERT_TRUE(off.ok()) << off.status().ToString();
@@ -458,6 +464,16 @@ TEST_F(PolicyTest, ClassifierUnknownKey) {
   EXPECT_EQ(FirstError("version: 1\nscanners:\n  classifier: {modl: m.ftz}\n"),
             "p.yaml:3:16: scanners.classifier.modl: unknown key \"modl\" (did you mean "
             "\"model\"?)");
+}
+
+TEST_F(PolicyTest, ClassifierToolResultsIsWholeOrInstructions) {
+  fs::create_directories(root_ / "models");
+  std::ofstream(root_ / "models" / "warden-v1.ftz") << "x";
+  EXPECT_EQ(FirstError("version: 1\nscanners:\n  classifier: {tool_results: instruction}\n"),
+            "p.yaml:3:30: scanners.classifier.tool_results: unknown tool_results scoring "
+            "\"instruction\" (did you mean \"instructions\"?)");
+  EXPECT_EQ(FirstError("version: 1\nscanners:\n  classifier: {tool_results: [whole]}\n"),
+            "p.yaml:3:30: scanners.classifier.tool_results: expected a string, got a list");
 }
 
 TEST_F(PolicyTest, ClassifierModelMissing) {

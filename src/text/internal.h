@@ -136,6 +136,16 @@ View& ViewSlot(std::vector<View>& out, size_t i);
 size_t AppendDecoded(const ViewOptions& options, const Screen& raw_screen, std::vector<View>& out,
                      size_t count);
 
+// At most this many instructions of one text become views.
+inline constexpr size_t kMaxInstructionViews = 4;
+// Appends a decoded view named "decoded:instruction" to out[count], … for each instruction the
+// raw view out[0] addresses to the model from inside a document (instructions.cc): the text
+// after a marker ("note to the AI assistant", "AI reading this", "<assistant instruction>",
+// "SYSTEM:" opening a sentence) to the end of the comment, bracket, tag, quoted string or
+// paragraph it stands in, without its lead-in ("skip the summary; instead"). Returns the new
+// count of views. Linear in the text's size.
+size_t AppendInstructions(const ViewOptions& options, std::vector<View>& out, size_t count);
+
 // Exposed for tests: whether the rot13 of `s` is likely the real text.
 bool LikelyRot13(std::string_view s);
 

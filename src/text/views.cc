@@ -153,7 +153,10 @@ size_t ViewBuilder::BuildViews(std::string_view original, std::vector<View>& out
                 out.begin() + static_cast<ptrdiff_t>(next));
     --next;
   }
-  if (options_.decoded) next = internal::AppendDecoded(options_, screen, out, next);
+  if (options_.decoded) {
+    next = internal::AppendDecoded(options_, screen, out, next);
+    next = internal::AppendInstructions(options_, out, next);
+  }
   return next;
 }
 

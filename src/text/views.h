@@ -16,7 +16,9 @@
 //                 text with two or more leetspeak words also "7o", "m3" and digit words that
 //                 spell "a", "I", "to", "is", "it", "at", "as" or "so" ("4", "70")
 //   decoded       a base64, hex, URL-encoded or rot13 payload found inside the text, decoded;
-//                 decoded payloads are decoded again up to `max_decode_depth`
+//                 decoded payloads are decoded again up to `max_decode_depth`; also
+//                 ("decoded:instruction") an instruction the text addresses to the model from
+//                 inside a document ("<!-- note to the AI assistant: … -->"), cut out
 //   glossed       with a glossary (gloss.h): a text in German, Spanish or French read word by
 //                 word in English ("wie baue ich eine Bombe" -> "how build i a bomb"); built
 //                 only when enough of the text's words are glossed
@@ -54,7 +56,7 @@ std::string_view ViewKindName(ViewKind kind);
 struct View {
   ViewKind kind = ViewKind::kRaw;
   // "raw", "normalized", …, and for decoded views "decoded:base64", "decoded:hex",
-  // "decoded:url", "decoded:rot13" (nested: "decoded:base64>hex").
+  // "decoded:url", "decoded:rot13" (nested: "decoded:base64>hex"), "decoded:instruction".
   std::string name;
   // The view's text. For the raw view it points at the caller's original; otherwise at `storage`.
   std::string_view text;

@@ -1,0 +1,242 @@
+// Instructions addressed to the model from inside a document: "<!-- note to the AI assistant:
+// … -->", "[instruction for the language model: …]", "AI reading this: …", "SYSTEM: …" inside a
+// fetched page. Cut out, each becomes a decoded view ("decoded:instruction"), so the request
+// is judged as if it had been sent alone rather than averaged with the document around it.
+#include <array>
+#include <cstring>
+#include <string_view>
+
+#include "text/internal.h"
+
+namespace warden::text::internal {
+namespace {
+
+inline char Lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; }
+inline bool IsLetter(char c) { return (Lower(c) >= 'a' && Lower(c) <= 'z'); }
+inline bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+// Whether s[i, …) starts with the lower-case ASCII `word`, ignoring case, as a whole word.
+bool WordAt(std::string_view s, size_t i, std::string_view word) {
+  if (i + word.size() > s.size()) return false;
+  if (i > 0 && IsLetter(s[i - 1])) return false;
+  for (size_t k = 0; k < word.size(); ++k) {
+    if (Lower(s[i + k]) != word[k]) return false;
+  }
+  const size_t end = i + word.size();
+  return end == s.size() || !IsLetter(s[end]);
+}
+
+// The words that name the reader of an injected instruction. Longer names first, so that
+// "language model" wins over "model".
+constexpr std::array<std::string_view, 9> kAddressees = {
+    "language model", "assistant", "chatbot", "agent", "model", "llm", "bot", "ai", "gpt"};
+// Words that make the addressee's name longer: "AI assistant", "AI model".
+constexpr std::array<std::string_view, 3> kAddresseeTails = {"assistant", "model", "agent"};
+// "<note> to|for [the] <addressee>".
+constexpr std::array<std::string_view, 8> kMessages = {
+    "note", "message", "instruction", "instructions", "task", "request", "reminder", "directive"};
+constexpr std::array<std::string_view, 4> kDeterminers = {"the", "any", "all", "every"};
+
+size_t SkipSpaces(std::string_view s, size_t i) {
+  while (i < s.size() && IsSpace(s[i])) ++i;
+  return i;
+}
+
+// The word that ends just before s[end] (spaces skipped), as [begin, end) of s; empty when
+// there is none.
+std::string_view WordBefore(std::string_view s, size_t end, size_t& begin) {
+  while (end > 0 && IsSpace(s[end - 1])) --end;
+  begin = end;
+  while (begin > 0 && IsLetter(s[begin - 1])) --begin;
+  return s.substr(begin, end - begin);
+}
+
+bool Lowers(std::string_view word, std::string_view lower) {
+  if (word.size() != lower.size()) return false;
+  for (size_t k = 0; k < word.size(); ++k) {
+    if (Lower(word[k]) != lower[k]) return false;
+  }
+  return true;
+}
+
+template <size_t N>
+bool OneOf(std::string_view word, const std::array<std::string_view, N>& words) {
+  for (std::string_view w : words) {
+    if (Lowers(word, w)) return true;
+  }
+  return false;
+}
+
+// If an addressee name starts at s[i], where the instruction addressed to it starts (the end
+// of the marker); 0 when s[i, …) is not a marker. Markers: "note|message|instruction|task|…
+// to|for [the|any|all|every] <addressee>", "<addressee> reading this", "system:" opening a
+// sentence or a line, and tags "<assistant instruction>", "[system]".
+size_t MarkerEnd(std::string_view s, size_t i) {
+  size_t name_end = 0;
+  for (std::string_view name : kAddressees) {
+    if (WordAt(s, i, name)) {
+      name_end = i + name.size();
+      break;
+    }
+  }
+  const bool system = name_end == 0 && WordAt(s, i, "system");
+  if (system) name_end = i + 6;
+  if (name_end == 0) return 0;
+  // "AI assistant", "AI model".
+  size_t end = name_end;
+  for (std::string_view tail : kAddresseeTails) {
+    const size_t j = SkipSpaces(s, end);
+    if (j > end && WordAt(s, j, tail)) {
+      end = j + tail.size();
+      break;
+    }
+  }
+  // A tag around the name: "<assistant instruction>", "<system>", "[system]".
+  size_t open = i;
+  while (open > 0 && (s[open - 1] == ' ' || s[open - 1] == '|')) --open;
+  if (open > 0 && (s[open - 1] == '<' || s[open - 1] == '[')) {
+    const char close = s[open - 1] == '<' ? '>' : ']';
+    size_t j = end;
+    while (j < s.size() && j < end + 24 &&
+           (IsLetter(s[j]) || s[j] == ' ' || s[j] == '_' || s[j] == '-' || s[j] == '|')) {
+      ++j;
+    }
+    if (j < s.size() && s[j] == close) return j + 1;
+  }
+  // "<addressee> reading this".
+  const size_t after = SkipSpaces(s, end);
+  if (!system && WordAt(s, after, "reading")) {
+    const size_t this_at = SkipSpaces(s, after + 7);
+    if (WordAt(s, this_at, "this")) return this_at + 4;
+  }
+  // "SYSTEM:" where a sentence or line starts (not "the solar system:"). Not "Assistant:",
+  // which opens the model's own turns in pasted transcripts.
+  if (system && after < s.size() && s[after] == ':') {
+    size_t p = i;
+    while (p > 0 && s[p - 1] == ' ') --p;
+    if (p == 0 || std::strchr("\n.!?\"'{[(>", s[p - 1]) != nullptr) return after + 1;
+  }
+  if (system) return 0;
+  // "note to the AI", "task for the assistant".
+  size_t b = 0;
+  std::string_view word = WordBefore(s, i, b);
+  if (OneOf(word, kDeterminers)) word = WordBefore(s, b, b);
+  if (!Lowers(word, "to") && !Lowers(word, "for")) return 0;
+  word = WordBefore(s, b, b);
+  return OneOf(word, kMessages) ? end : 0;
+}
+
+// The end of the instruction that starts at s[begin] after a marker at s[marker]: the end of
+// the HTML comment, bracket, tag, quoted string or paragraph the marker stands in, else the end
+// of the text.
+size_t InstructionEnd(std::string_view s, size_t marker, size_t begin) {
+  size_t end = s.size();
+  auto stop_at = [&](std::string_view closing) {
+    const size_t at = s.find(closing, begin);
+    if (at != std::string_view::npos) end = std::min(end, at);
+  };
+  const std::string_view before = s.substr(0, marker);
+  const size_t comment = before.rfind("<!--");
+  if (comment != std::string_view::npos && before.find("-->", comment) == std::string_view::npos) {
+    stop_at("-->");
+  }
+  const size_t bracket = before.rfind('[');
+  if (bracket != std::string_view::npos && before.find(']', bracket) == std::string_view::npos) {
+    stop_at("]");
+  }
+  stop_at("</");
+  stop_at("\n\n");
+  // Inside a quoted string (an odd number of unescaped quotes since the line began): up to the
+  // closing quote, as in a JSON tool result.
+  const size_t line = before.rfind('\n');
+  size_t quotes = 0;
+  for (size_t k = line == std::string_view::npos ? 0 : line + 1; k < marker; ++k) {
+    if (s[k] == '"' && (k == 0 || s[k - 1] != '\\')) ++quotes;
+  }
+  if (quotes % 2 == 1) {
+    for (size_t k = begin; k < end; ++k) {
+      if (s[k] == '"' && s[k - 1] != '\\') {
+        end = k;
+        break;
+      }
+    }
+  }
+  return end;
+}
+
+size_t CountWords(std::string_view s) {
+  size_t words = 0;
+  for (size_t k = 0; k < s.size(); ++k) {
+    if (IsLetter(s[k]) && (k == 0 || !IsLetter(s[k - 1]))) ++words;
+  }
+  return words;
+}
+
+// An instruction often opens with a lead-in that sets the request apart from the task the
+// document came with: "skip the summary; instead …", "your real task is to answer the following:
+// …", "before you summarise this page, …". The request is what follows it: cut at the first ':'
+// or ';' within the first twelve words, or at a comma after a lead-in that opens with a word of
+// sequence, when at least three words follow; then a leading "instead".
+std::string_view WithoutLeadIn(std::string_view s) {
+  constexpr std::array<std::string_view, 6> kSequence = {"before",  "after", "first",
+                                                         "instead", "then",  "once"};
+  bool sequence = false;
+  for (std::string_view w : kSequence) sequence = sequence || WordAt(s, 0, w);
+  for (size_t k = 0; k < s.size(); ++k) {
+    const char c = s[k];
+    if (c != ':' && c != ';' && !(c == ',' && sequence)) continue;
+    if (CountWords(s.substr(0, k)) > 12) break;
+    const std::string_view rest = s.substr(k + 1);
+    if (CountWords(rest) >= 3) s = rest;
+    break;
+  }
+  size_t i = SkipSpaces(s, 0);
+  if (WordAt(s, i, "instead")) i = SkipSpaces(s, i + 7);
+  while (i < s.size() && (s[i] == ':' || s[i] == ',')) i = SkipSpaces(s, i + 1);
+  return s.substr(i);
+}
+
+std::string_view Trim(std::string_view s) {
+  size_t b = 0, e = s.size();
+  while (b < e && (IsSpace(s[b]) || std::strchr(":;,-", s[b]) != nullptr)) ++b;
+  while (e > b && IsSpace(s[e - 1])) --e;
+  return s.substr(b, e - b);
+}
+
+}  // namespace
+
+size_t AppendInstructions(const ViewOptions& options, std::vector<View>& out, size_t count) {
+  const std::string_view s = out[0].text;
+  size_t budget = options.max_decoded_bytes;
+  size_t found = 0;
+  for (size_t i = 0; i < s.size() && found < kMaxInstructionViews; ++i) {
+    // Addressee names and "system" start with one of these letters.
+    const char c = Lower(s[i]);
+    if (c != 'a' && c != 'l' && c != 'm' && c != 'c' && c != 'b' && c != 's' && c != 'g') continue;
+    if (i > 0 && IsLetter(s[i - 1])) continue;
+    const size_t begin = MarkerEnd(s, i);
+    if (begin == 0) continue;
+    const size_t end = InstructionEnd(s, i, begin);
+    const std::string_view instruction = WithoutLeadIn(Trim(s.substr(begin, end - begin)));
+    i = end == s.size() ? end : end - 1;
+    if (CountWords(instruction) < 3 || instruction.size() > budget) continue;
+    budget -= instruction.size();
+    View& v = ViewSlot(out, count);
+    v.kind = ViewKind::kDecoded;
+    v.name.assign("decoded:instruction");
+    v.depth = 1;
+    const auto at = static_cast<uint32_t>(instruction.data() - s.data());
+    v.storage.assign(instruction);
+    v.orig_begin.resize(instruction.size());
+    v.orig_end.resize(instruction.size());
+    for (uint32_t k = 0; k < instruction.size(); ++k) {
+      v.orig_begin[k] = at + k;
+      v.orig_end[k] = at + k + 1;
+    }
+    ++count;
+    ++found;
+  }
+  return count;
+}
+
+}  // namespace warden::text::internal
