@@ -12,7 +12,7 @@ namespace warden::text::internal {
 namespace {
 
 inline char Lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; }
-inline bool IsLetter(char c) { return (Lower(c) >= 'a' && Lower(c) <= 'z'); }
+inline bool IsLetter(char c) { return static_cast<unsigned char>((c | 0x20) - 'a') < 26; }
 inline bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
 // Whether s[i, …) starts with the lower-case ASCII `word`, ignoring case, as a whole word.
@@ -203,22 +203,41 @@ std::string_view Trim(std::string_view s) {
   return s.substr(b, e - b);
 }
 
+// For each lower-case first letter, a bit per length (in letters) of the addressee names and
+// "system" that start with it: one lookup rules out nearly every word of ordinary prose, so the
+// view costs little on texts without markers.
+constexpr std::array<uint16_t, 26> MakeCandidateLengths() {
+  std::array<uint16_t, 26> lengths{};
+  auto add = [&lengths](std::string_view word) {
+    const size_t first_word = word.find(' ');
+    const size_t n = first_word == std::string_view::npos ? word.size() : first_word;
+    lengths[word[0] - 'a'] |= static_cast<uint16_t>(1u << n);
+  };
+  for (std::string_view name : kAddressees) add(name);
+  add("system");
+  return lengths;
+}
+constexpr std::array<uint16_t, 26> kCandidateLengths = MakeCandidateLengths();
+
 }  // namespace
 
 size_t AppendInstructions(const ViewOptions& options, std::vector<View>& out, size_t count) {
   const std::string_view s = out[0].text;
   size_t budget = options.max_decoded_bytes;
   size_t found = 0;
-  for (size_t i = 0; i < s.size() && found < kMaxInstructionViews; ++i) {
-    // Addressee names and "system" start with one of these letters.
-    const char c = Lower(s[i]);
-    if (c != 'a' && c != 'l' && c != 'm' && c != 'c' && c != 'b' && c != 's' && c != 'g') continue;
-    if (i > 0 && IsLetter(s[i - 1])) continue;
-    const size_t begin = MarkerEnd(s, i);
+  size_t i = 0;
+  while (i < s.size() && found < kMaxInstructionViews) {
+    while (i < s.size() && !IsLetter(s[i])) ++i;
+    const size_t word = i;
+    while (i < s.size() && IsLetter(s[i])) ++i;
+    const size_t length = i - word;
+    if (length == 0 || length > 15) continue;
+    if (!(kCandidateLengths[Lower(s[word]) - 'a'] & (1u << length))) continue;
+    const size_t begin = MarkerEnd(s, word);
     if (begin == 0) continue;
-    const size_t end = InstructionEnd(s, i, begin);
+    const size_t end = InstructionEnd(s, word, begin);
     const std::string_view instruction = WithoutLeadIn(Trim(s.substr(begin, end - begin)));
-    i = end == s.size() ? end : end - 1;
+    i = std::max(i, end);
     if (CountWords(instruction) < 3 || instruction.size() > budget) continue;
     budget -= instruction.size();
     View& v = ViewSlot(out, count);
