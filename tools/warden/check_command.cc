@@ -81,7 +81,7 @@ std::string ExplanationJson(const classifier::Classifier& model,
   for (size_t k = 0; k < views.size(); ++k) {
     if (k) j += ",";
     j += "{\"view\":";
-    AppendJsonString(j, text::ViewKindName(views[k].kind));
+    AppendJsonString(j, views[k].name);
     j += ",\"ngram_unsafe\":";
     AppendJsonNumber(j, why.view_unsafe[k]);
     j += "}";
@@ -93,7 +93,7 @@ std::string ExplanationJson(const classifier::Classifier& model,
   j += why.encoded ? ",\"encoded\":true" : ",\"encoded\":false";
   if (why.encoded) {
     j += ",\"encoder_view\":";
-    AppendJsonString(j, text::ViewKindName(views[why.encoder_view].kind));
+    AppendJsonString(j, views[why.encoder_view].name);
     j += ",\"encoder_input\":";
     AppendJsonString(j, why.encoder_input);
     j += ",\"ngram_z\":";
@@ -125,7 +125,7 @@ void PrintExplanation(const classifier::Classifier& model, const std::vector<tex
             << ": how the unsafe score came about (raw probabilities)\n";
   std::vector<std::vector<std::string>> rows = {{"view", "n-gram unsafe"}};
   for (size_t k = 0; k < views.size(); ++k) {
-    rows.push_back({std::string(text::ViewKindName(views[k].kind)), num(why.view_unsafe[k])});
+    rows.push_back({std::string(views[k].name), num(why.view_unsafe[k])});
   }
   std::cout << RenderTable(rows);
   std::cout << "n-gram maximum: " << num(why.ngram_unsafe);
@@ -136,8 +136,8 @@ void PrintExplanation(const classifier::Classifier& model, const std::vector<tex
               << ": not encoded, the maximum is the score\n";
   } else {
     std::cout << ", at or above the sentence encoder's band " << num(why.band) << "\n"
-              << "encoder read:   the " << text::ViewKindName(views[why.encoder_view].kind)
-              << " view, " << Excerpt(why.encoder_input, 0, why.encoder_input.size()) << "\n"
+              << "encoder read:   the " << views[why.encoder_view].name << " view, "
+              << Excerpt(why.encoder_input, 0, why.encoder_input.size()) << "\n"
               << "logits:         n-gram " << num(why.ngram_z, "%+.2f") << ", encoder head "
               << num(why.encoder_z, "%+.2f") << " (each standardised on the safe dev rows)\n"
               << "cascade:        " << num(why.cascade) << " = band + (1 - band) * sigmoid("
