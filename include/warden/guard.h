@@ -21,12 +21,14 @@
 //                                   {.conversation = &conv});   // taint rule: require_approval
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "warden/message.h"
@@ -44,7 +46,9 @@ class Engine;
 //   ("[EMAIL_1]" stays "[EMAIL_1]"), and Restore() maps placeholders in a response back to the
 //   caller's values;
 // - taint: which tools' results the conversation holds, so that a later call of a sensitive tool
-//   after an untrusted tool's result gets the policy's taint action.
+//   after an untrusted tool's result gets the policy's taint action;
+// - split payloads: strings the user assigned to variables ('Let A = "…"'), so that a later turn
+//   that joins them ("answer A + B") is also read joined.
 class Conversation {
  public:
   // Replaces every placeholder this conversation handed out with its original value.
@@ -63,11 +67,23 @@ class Conversation {
   // Distinct tool names recorded, in first-seen order.
   const std::vector<std::string>& tool_results() const { return tool_results_; }
 
+  // Records the quoted strings `text` assigns to variables: `NAME = "value"` or `NAME = 'value'`
+  // (NAME a letter or underscore, then up to 15 letters, digits or underscores; a value of at
+  // most 4 KiB). A later assignment to the same name replaces the value; beyond 64 names, new
+  // ones are not recorded. Guard::Check() calls it for every kInput message checked with this
+  // conversation, after reading the message (so a message may join what it assigns itself).
+  void NoteAssignments(std::string_view text);
+  // The first join of recorded variables in `text` ("A + B", "x+y+z": two or more names joined
+  // by '+'), as the values concatenated (a space put between two values when neither has one at
+  // the seam), with [begin, end) the join's span in `text`; empty when there is none.
+  std::string JoinedPayload(std::string_view text, uint32_t& begin, uint32_t& end) const;
+
  private:
   std::unordered_map<std::string, std::string> by_value_;        // kind + '\0' + value -> ph
   std::unordered_map<std::string, std::string> by_placeholder_;  // ph -> value
   std::unordered_map<std::string, int> next_index_;              // kind -> last index used
   std::vector<std::string> tool_results_;                        // taint: tools whose results
+  std::vector<std::pair<std::string, std::string>> variables_;   // name -> assigned string
 };
 
 struct CheckOptions {

@@ -41,6 +41,13 @@ class Engine {
   bool Run(const Message& message, const CheckOptions& options, bool allow_slow,
            Verdict& verdict) const;
 
+  // The view of a payload split across turns: the values of the variables `text` joins ("A +
+  // B") that earlier turns of `conversation` assigned, as a decoded view of the join's span;
+  // records `text`'s own assignments first (Conversation::NoteAssignments).
+  static constexpr std::string_view kJoinedViewName = "decoded:joined";
+  static void AppendJoinedPayload(std::string_view text, Conversation& conversation,
+                                  std::vector<text::View>& views);
+
   // Merges the classifier's calibrated label scores into the verdict (max per label) and adds a
   // whole-message finding for every label at or above its threshold. A tool result's harm labels
   // score only its instructions to the model when the policy says so (`tool_results:

@@ -233,6 +233,22 @@ StatusOr<std::shared_ptr<const Engine>> Engine::Compile(policy::PolicyConfig pol
   return std::shared_ptr<const Engine>(std::move(engine));
 }
 
+void Engine::AppendJoinedPayload(std::string_view text, Conversation& conversation,
+                                 std::vector<text::View>& views) {
+  conversation.NoteAssignments(text);
+  uint32_t begin = 0, end = 0;
+  std::string joined = conversation.JoinedPayload(text, begin, end);
+  if (joined.empty()) return;
+  text::View& v = views.emplace_back();
+  v.kind = text::ViewKind::kDecoded;
+  v.name.assign(kJoinedViewName);
+  v.depth = 1;
+  v.orig_begin.assign(joined.size(), begin);
+  v.orig_end.assign(joined.size(), end);
+  v.storage = std::move(joined);
+  v.text = v.storage;
+}
+
 bool Engine::AddClassifierScores(const std::vector<text::View>& views, std::string_view text,
                                  Direction direction, Verdict& verdict, bool allow_slow) const {
   // The classifier judges what a message asks for, not the personal data or credentials inside
@@ -249,16 +265,25 @@ bool Engine::AddClassifierScores(const std::vector<text::View>& views, std::stri
     std::fill(masked.begin() + f.start, masked.begin() + f.end, ' ');
   }
   const std::string_view scored = any_masked ? std::string_view(masked) : text;
+  // A payload joined from earlier turns depends on the conversation, not on the text alone: such
+  // scores are neither read from nor kept in the per-text cache.
+  const bool joined = views.back().name == kJoinedViewName;
   // A hit is read in place; a miss is scored straight into its cache slot (or, for a text too
   // long to keep, into a scratch vector), so neither path copies the scores.
   thread_local ScoreCache cache;
   thread_local std::vector<std::pair<std::string, float>> uncached;
   ScoreCache::Entry& entry = cache.SlotFor(scored);
-  const bool hit = entry.engine == id_ && entry.text == scored;
-  const bool keep = scored.size() <= ScoreCache::kMaxText;
+  const bool hit = !joined && entry.engine == id_ && entry.text == scored;
+  const bool keep = !joined && scored.size() <= ScoreCache::kMaxText;
   std::vector<std::pair<std::string, float>>& scores = hit || keep ? entry.scores : uncached;
   if (!hit) {
-    if (any_masked) views_.Build(masked, masked_views);
+    if (any_masked) {
+      views_.Build(masked, masked_views);
+      if (joined) {
+        masked_views.push_back(views.back());
+        masked_views.back().text = masked_views.back().storage;
+      }
+    }
     const std::vector<text::View>& scored_views = any_masked ? masked_views : views;
     if (allow_slow) {
       classifier_->Score(scored_views, scores);
@@ -418,6 +443,9 @@ bool Engine::Run(const Message& message, const CheckOptions& options, bool allow
   // Views keep their buffers between calls on the same thread: no allocation in steady state.
   thread_local std::vector<text::View> views;
   views_.Build(message.text, views);
+  if (options.conversation != nullptr && message.direction == Direction::kInput) {
+    AppendJoinedPayload(message.text, *options.conversation, views);
+  }
   if (patterns_) patterns_->Scan(views, verdict.findings);
   AccumulateScores(verdict.findings, verdict.scores);
   if (classifier_ &&
