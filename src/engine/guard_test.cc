@@ -283,12 +283,15 @@ TEST(Conversation, JoinsTheVariablesEarlierTurnsAssigned) {
 TEST(Conversation, AssignmentsAreBounded) {
   Conversation c;
   uint32_t begin = 0, end = 0;
-  c.NoteAssignments("A = \"" + std::string(5000, 'x') + " C = 'inside' \" B = \"kept\"");
+  std::string too_long = "A = \"";
+  too_long.append(5000, 'x');
+  too_long.append(" C = 'inside' \" B = \"kept\"");
+  c.NoteAssignments(too_long);
   c.NoteAssignments("A = 'short'");
   EXPECT_EQ(c.JoinedPayload("A + B", begin, end), "short kept");
   EXPECT_EQ(c.JoinedPayload("A + C", begin, end), "");  // C was inside a value
   std::string many;
-  for (int i = 0; i < 100; ++i) many += "v" + std::to_string(i) + " = 'x' ";
+  for (int i = 0; i < 100; ++i) many.append("v").append(std::to_string(i)).append(" = 'x' ");
   c.NoteAssignments(many);
   EXPECT_EQ(c.JoinedPayload("v0 + v61", begin, end), "x x");
   EXPECT_EQ(c.JoinedPayload("v0 + v62", begin, end), "");  // 64 names: A, B and v0 ... v61
