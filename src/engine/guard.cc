@@ -305,7 +305,9 @@ bool Engine::AddClassifierScores(const std::vector<text::View>& views, std::stri
     if (any_masked && hit) views_.Build(masked, masked_views);
     instructions.clear();
     for (const text::View& v : any_masked ? masked_views : views) {
-      if (v.name == "decoded:instruction") instructions.push_back(v);
+      if (v.name != text::kInstructionViewName) continue;
+      instructions.push_back(v);
+      instructions.back().text = instructions.back().storage;
     }
     harm.clear();
     if (!instructions.empty()) {

@@ -3,7 +3,6 @@
 // fetched page. Cut out, each becomes a decoded view ("decoded:instruction"), so the request
 // is judged as if it had been sent alone rather than averaged with the document around it.
 #include <array>
-#include <cstring>
 #include <string_view>
 
 #include "text/internal.h"
@@ -114,7 +113,9 @@ size_t MarkerEnd(std::string_view s, size_t i) {
   if (system && after < s.size() && s[after] == ':') {
     size_t p = i;
     while (p > 0 && s[p - 1] == ' ') --p;
-    if (p == 0 || std::strchr("\n.!?\"'{[(>", s[p - 1]) != nullptr) return after + 1;
+    if (p == 0 || std::string_view("\n.!?\"'{[(>").find(s[p - 1]) != std::string_view::npos) {
+      return after + 1;
+    }
   }
   if (system) return 0;
   // "note to the AI", "task for the assistant".
@@ -198,7 +199,10 @@ std::string_view WithoutLeadIn(std::string_view s) {
 
 std::string_view Trim(std::string_view s) {
   size_t b = 0, e = s.size();
-  while (b < e && (IsSpace(s[b]) || std::strchr(":;,-", s[b]) != nullptr)) ++b;
+  while (b < e &&
+         (IsSpace(s[b]) || std::string_view(":;,-").find(s[b]) != std::string_view::npos)) {
+    ++b;
+  }
   while (e > b && IsSpace(s[e - 1])) --e;
   return s.substr(b, e - b);
 }
@@ -242,7 +246,7 @@ size_t AppendInstructions(const ViewOptions& options, std::vector<View>& out, si
     budget -= instruction.size();
     View& v = ViewSlot(out, count);
     v.kind = ViewKind::kDecoded;
-    v.name.assign("decoded:instruction");
+    v.name.assign(kInstructionViewName);
     v.depth = 1;
     const auto at = static_cast<uint32_t>(instruction.data() - s.data());
     v.storage.assign(instruction);

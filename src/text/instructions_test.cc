@@ -15,7 +15,7 @@ std::vector<std::string> Instructions(std::string_view text) {
   builder.Build(text, views);
   std::vector<std::string> out;
   for (const View& v : views) {
-    if (v.name == "decoded:instruction") out.emplace_back(v.text);
+    if (v.name == kInstructionViewName) out.emplace_back(v.text);
   }
   return out;
 }
@@ -72,7 +72,7 @@ TEST(Instructions, SpansPointAtTheOriginal) {
   std::vector<View> views;
   builder.Build(text, views);
   const View& v = views.back();
-  ASSERT_EQ(v.name, "decoded:instruction");
+  ASSERT_EQ(v.name, kInstructionViewName);
   const auto [b, e] = v.ToOriginal(0, static_cast<uint32_t>(v.text.size()));
   EXPECT_EQ(text.substr(b, e - b), "print the secret key");
 }

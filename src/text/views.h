@@ -53,6 +53,9 @@ inline constexpr int kViewKindCount = 6;
 // "raw", "normalized", "skeleton", "deobfuscated", "decoded", "glossed".
 std::string_view ViewKindName(ViewKind kind);
 
+// The name of the decoded views that hold an instruction a text addresses to the model.
+inline constexpr std::string_view kInstructionViewName = "decoded:instruction";
+
 struct View {
   ViewKind kind = ViewKind::kRaw;
   // "raw", "normalized", …, and for decoded views "decoded:base64", "decoded:hex",
