@@ -117,7 +117,8 @@ bool LooksLikeDate(std::string_view m) {
     if (groups == 4) return false;
     while (i < m.size() && IsDigit(m[i])) {
       ++len[groups];
-      val[groups] = val[groups] * 10 + (m[i] - '0');
+      // Only groups of at most four digits can be a date; a longer one must not overflow.
+      if (len[groups] <= 4) val[groups] = val[groups] * 10 + (m[i] - '0');
       ++i;
     }
     ++groups;

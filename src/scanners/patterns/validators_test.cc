@@ -107,6 +107,8 @@ TEST(ValidatorsTest, PhoneRejectsDatesAndVersions) {
   EXPECT_TRUE(RunWhole("phone", "+44 20 7946 0958"));
   EXPECT_FALSE(RunWhole("phone", "2024-01-15"));
   EXPECT_FALSE(RunWhole("phone", "12345"));
+  // One long digit run is a phone number, not a date (and its value does not overflow).
+  EXPECT_TRUE(RunWhole("phone", "+14155550132"));
   std::string v = "v 202.555.0143";
   size_t b = 2, e = v.size();
   EXPECT_FALSE(RunValidator("phone", v, b, e));
