@@ -73,9 +73,10 @@ class Conversation {
   // ones are not recorded. Guard::Check() calls it for every kInput message checked with this
   // conversation, after reading the message (so a message may join what it assigns itself).
   void NoteAssignments(std::string_view text);
-  // The first join of recorded variables in `text` ("A + B", "x+y+z": two or more names joined
-  // by '+'), as the values concatenated (a space put between two values when neither has one at
-  // the seam), with [begin, end) the join's span in `text`; empty when there is none.
+  // The first join of recorded variables in `text` ("A + B", "x+y+z": two to 16 names joined
+  // by '+'; a longer chain is read up to its 16th name), as the values concatenated (a space put
+  // between two values when neither has one at the seam), with [begin, end) the join's span in
+  // `text`; empty when there is none.
   std::string JoinedPayload(std::string_view text, uint32_t& begin, uint32_t& end) const;
 
  private:

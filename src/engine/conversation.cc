@@ -1,5 +1,7 @@
 // Conversation's taint record (its placeholder half lives in redactor.cc).
 #include <algorithm>
+#include <string>
+#include <vector>
 
 #include "warden/guard.h"
 
@@ -16,6 +18,9 @@ constexpr size_t kMaxToolNameBytes = 256;
 constexpr size_t kMaxVariables = 64;
 constexpr size_t kMaxNameBytes = 16;
 constexpr size_t kMaxValueBytes = 4096;
+// A join reads at most this many names ("A + B + …"), so "A+A+A…" cannot make a view thousands
+// of values long.
+constexpr size_t kMaxJoinedParts = 16;
 
 bool IsNameStart(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
 bool IsNameChar(char c) { return IsNameStart(c) || (c >= '0' && c <= '9'); }
@@ -94,28 +99,37 @@ std::string Conversation::JoinedPayload(std::string_view text, uint32_t& begin,
       i += first.size() - 1;
       continue;
     }
-    std::string joined = *value;
-    size_t at = i + first.size(), parts = 1;
-    while (true) {
+    // The values are copied only once a join is found: a known name alone is common.
+    size_t at = i + first.size();
+    if (const size_t plus = SkipSpaces(text, at); plus >= text.size() || text[plus] != '+') {
+      i = at - 1;
+      continue;
+    }
+    std::vector<const std::string*> parts = {value};
+    while (parts.size() < kMaxJoinedParts) {
       const size_t plus = SkipSpaces(text, at);
       if (plus >= text.size() || text[plus] != '+') break;
       const size_t next = SkipSpaces(text, plus + 1);
       const std::string_view name = NameAt(text, next);
       const std::string* more = name.empty() ? nullptr : value_of(name);
       if (more == nullptr) break;
-      const bool seam = !joined.empty() && !more->empty() && !IsSpace(joined.back()) &&
-                        joined.back() != '\n' && !IsSpace(more->front()) && more->front() != '\n';
-      if (seam) joined.push_back(' ');
-      joined += *more;
+      parts.push_back(more);
       at = next + name.size();
-      ++parts;
     }
-    if (parts >= 2) {
-      begin = static_cast<uint32_t>(i);
-      end = static_cast<uint32_t>(at);
-      return joined;
+    if (parts.size() < 2) {
+      i += first.size() - 1;
+      continue;
     }
-    i += first.size() - 1;
+    std::string joined;
+    for (const std::string* part : parts) {
+      const bool seam = !joined.empty() && !part->empty() && !IsSpace(joined.back()) &&
+                        joined.back() != '\n' && !IsSpace(part->front()) && part->front() != '\n';
+      if (seam) joined.push_back(' ');
+      joined += *part;
+    }
+    begin = static_cast<uint32_t>(i);
+    end = static_cast<uint32_t>(at);
+    return joined;
   }
   return {};
 }

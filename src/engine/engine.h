@@ -48,6 +48,16 @@ class Engine {
   static void AppendJoinedPayload(std::string_view text, Conversation& conversation,
                                   std::vector<text::View>& views);
 
+  // The classifier's calibrated scores of `views`; without `allow_slow`, false instead when the
+  // text needs the sentence encoder.
+  bool Score(const std::vector<text::View>& views, bool allow_slow,
+             std::vector<std::pair<std::string, float>>& scores) const;
+  // A tool result's scores under `tool_results: instructions`: the harm labels (every category
+  // and "unsafe") from its instruction views alone, 0 when it has none; "jailbreak" and
+  // "prompt_injection" from the whole result.
+  bool ScoreToolResult(const std::vector<text::View>& views, bool allow_slow,
+                       std::vector<std::pair<std::string, float>>& scores) const;
+
   // Merges the classifier's calibrated label scores into the verdict (max per label) and adds a
   // whole-message finding for every label at or above its threshold. A tool result's harm labels
   // score only its instructions to the model when the policy says so (`tool_results:

@@ -249,6 +249,39 @@ void Engine::AppendJoinedPayload(std::string_view text, Conversation& conversati
   v.text = v.storage;
 }
 
+bool Engine::Score(const std::vector<text::View>& views, bool allow_slow,
+                   std::vector<std::pair<std::string, float>>& scores) const {
+  if (allow_slow) {
+    classifier_->Score(views, scores);
+    return true;
+  }
+  return classifier_->ScoreWithoutEncoder(views, scores);
+}
+
+bool Engine::ScoreToolResult(const std::vector<text::View>& views, bool allow_slow,
+                             std::vector<std::pair<std::string, float>>& scores) const {
+  // The harm labels: the instructions alone (0 everywhere when there are none: Score of no
+  // views).
+  thread_local std::vector<text::View> instructions;
+  instructions.clear();
+  for (const text::View& v : views) {
+    if (v.name != text::kInstructionViewName) continue;
+    instructions.push_back(v);
+    instructions.back().text = instructions.back().storage;
+  }
+  if (!Score(instructions, allow_slow, scores)) return false;
+  // The attack labels: the whole result. The sentence encoder rescores only `unsafe`, so the
+  // n-gram scores are these labels' scores and the encoder is not run for them.
+  classifier::LabelScores whole;
+  classifier_->ScoreNgramViews(views, whole);
+  for (auto& [label, score] : scores) {
+    if (label != "jailbreak" && label != "prompt_injection") continue;
+    const auto i = static_cast<size_t>(classifier::LabelIndex(label));
+    score = classifier_->Calibrate(i, whole[i]);
+  }
+  return true;
+}
+
 bool Engine::AddClassifierScores(const std::vector<text::View>& views, std::string_view text,
                                  Direction direction, Verdict& verdict, bool allow_slow) const {
   // The classifier judges what a message asks for, not the personal data or credentials inside
@@ -265,64 +298,44 @@ bool Engine::AddClassifierScores(const std::vector<text::View>& views, std::stri
     std::fill(masked.begin() + f.start, masked.begin() + f.end, ' ');
   }
   const std::string_view scored = any_masked ? std::string_view(masked) : text;
-  // A payload joined from earlier turns depends on the conversation, not on the text alone: such
-  // scores are neither read from nor kept in the per-text cache.
-  const bool joined = views.back().name == kJoinedViewName;
-  // A hit is read in place; a miss is scored straight into its cache slot (or, for a text too
-  // long to keep, into a scratch vector), so neither path copies the scores.
-  thread_local ScoreCache cache;
-  thread_local std::vector<std::pair<std::string, float>> uncached;
-  ScoreCache::Entry& entry = cache.SlotFor(scored);
-  const bool hit = !joined && entry.engine == id_ && entry.text == scored;
-  const bool keep = !joined && scored.size() <= ScoreCache::kMaxText;
-  std::vector<std::pair<std::string, float>>& scores = hit || keep ? entry.scores : uncached;
-  if (!hit) {
-    if (any_masked) {
-      views_.Build(masked, masked_views);
-      if (joined) {
-        masked_views.push_back(views.back());
-        masked_views.back().text = masked_views.back().storage;
-      }
-    }
-    const std::vector<text::View>& scored_views = any_masked ? masked_views : views;
-    if (allow_slow) {
-      classifier_->Score(scored_views, scores);
-    } else if (!classifier_->ScoreWithoutEncoder(scored_views, scores)) {
-      if (keep) entry.engine = 0;  // the slot holds no finished scores now
+  const std::vector<std::pair<std::string, float>>* final_scores = nullptr;
+  thread_local std::vector<std::pair<std::string, float>> tool_result_scores;
+  if (direction == Direction::kToolResult && policy_.classifier->tool_result_instructions_only) {
+    if (any_masked) views_.Build(masked, masked_views);
+    if (!ScoreToolResult(any_masked ? masked_views : views, allow_slow, tool_result_scores)) {
       return false;
     }
-    if (keep) {
-      entry.engine = id_;
-      entry.text.assign(scored);
-    }
-  }
-  const std::vector<std::pair<std::string, float>>* final_scores = &scores;
-  if (direction == Direction::kToolResult && policy_.classifier->tool_result_instructions_only) {
-    // The harm labels of a tool result come from the instructions it addresses to the model
-    // alone (policy.h); the whole-text scores stay cached as they are for other directions.
-    thread_local std::vector<text::View> instructions;
-    thread_local std::vector<std::pair<std::string, float>> harm, adjusted;
-    if (any_masked && hit) views_.Build(masked, masked_views);
-    instructions.clear();
-    for (const text::View& v : any_masked ? masked_views : views) {
-      if (v.name != text::kInstructionViewName) continue;
-      instructions.push_back(v);
-      instructions.back().text = instructions.back().storage;
-    }
-    harm.clear();
-    if (!instructions.empty()) {
-      if (allow_slow) {
-        classifier_->Score(instructions, harm);
-      } else if (!classifier_->ScoreWithoutEncoder(instructions, harm)) {
+    final_scores = &tool_result_scores;
+  } else {
+    // A payload joined from earlier turns depends on the conversation, not on the text alone:
+    // such scores are neither read from nor kept in the per-text cache.
+    const bool joined = views.back().name == kJoinedViewName;
+    // A hit is read in place; a miss is scored straight into its cache slot (or, for a text too
+    // long to keep, into a scratch vector), so neither path copies the scores.
+    thread_local ScoreCache cache;
+    thread_local std::vector<std::pair<std::string, float>> uncached;
+    ScoreCache::Entry& entry = cache.SlotFor(scored);
+    const bool hit = !joined && entry.engine == id_ && entry.text == scored;
+    const bool keep = !joined && scored.size() <= ScoreCache::kMaxText;
+    std::vector<std::pair<std::string, float>>& scores = hit || keep ? entry.scores : uncached;
+    if (!hit) {
+      if (any_masked) {
+        views_.Build(masked, masked_views);
+        if (joined) {
+          masked_views.push_back(views.back());
+          masked_views.back().text = masked_views.back().storage;
+        }
+      }
+      if (!Score(any_masked ? masked_views : views, allow_slow, scores)) {
+        if (keep) entry.engine = 0;  // the slot holds no finished scores now
         return false;
       }
+      if (keep) {
+        entry.engine = id_;
+        entry.text.assign(scored);
+      }
     }
-    adjusted = scores;  // one pair per classifier label, in the same order as `harm`
-    for (size_t i = 0; i < adjusted.size(); ++i) {
-      if (adjusted[i].first == "jailbreak" || adjusted[i].first == "prompt_injection") continue;
-      adjusted[i].second = harm.empty() ? 0.0f : harm[i].second;
-    }
-    final_scores = &adjusted;
+    final_scores = &scores;
   }
   for (const auto& [label, score] : *final_scores) {
     // Calibrated scores put each label's threshold at 0.5: above it the classifier has made a

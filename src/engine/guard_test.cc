@@ -297,6 +297,12 @@ TEST(Conversation, AssignmentsAreBounded) {
   EXPECT_EQ(c.JoinedPayload("v0 + v62", begin, end), "");  // 64 names: A, B and v0 ... v61
   c.NoteAssignments("A = \"never closed");
   EXPECT_EQ(c.JoinedPayload("A + B", begin, end), "short kept");
+  // A chain is read up to its 16th name.
+  std::string chain = "A";
+  for (int i = 0; i < 1000; ++i) chain.append(" + A");
+  const std::string joined = c.JoinedPayload(chain, begin, end);
+  EXPECT_EQ(joined.size(), 16 * std::string("short").size() + 15);
+  EXPECT_EQ(end, 16 + 15 * 3u);
 }
 
 // The engine reads the join as a decoded view of its span: a harmful request split in two turns

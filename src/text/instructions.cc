@@ -2,6 +2,7 @@
 // … -->", "[instruction for the language model: …]", "AI reading this: …", "SYSTEM: …" inside a
 // fetched page. Cut out, each becomes a decoded view ("decoded:instruction"), so the request
 // is judged as if it had been sent alone rather than averaged with the document around it.
+#include <algorithm>
 #include <array>
 #include <string_view>
 
@@ -14,15 +15,20 @@ inline char Lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 
 inline bool IsLetter(char c) { return static_cast<unsigned char>((c | 0x20) - 'a') < 26; }
 inline bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
+// Whether `word`, ignoring ASCII case, is the lower-case `lower`.
+bool Lowers(std::string_view word, std::string_view lower) {
+  if (word.size() != lower.size()) return false;
+  for (size_t k = 0; k < word.size(); ++k) {
+    if (Lower(word[k]) != lower[k]) return false;
+  }
+  return true;
+}
+
 // Whether s[i, …) starts with the lower-case ASCII `word`, ignoring case, as a whole word.
 bool WordAt(std::string_view s, size_t i, std::string_view word) {
-  if (i + word.size() > s.size()) return false;
-  if (i > 0 && IsLetter(s[i - 1])) return false;
-  for (size_t k = 0; k < word.size(); ++k) {
-    if (Lower(s[i + k]) != word[k]) return false;
-  }
+  if (i + word.size() > s.size() || (i > 0 && IsLetter(s[i - 1]))) return false;
   const size_t end = i + word.size();
-  return end == s.size() || !IsLetter(s[end]);
+  return Lowers(s.substr(i, word.size()), word) && (end == s.size() || !IsLetter(s[end]));
 }
 
 // The words that name the reader of an injected instruction. Longer names first, so that
@@ -48,14 +54,6 @@ std::string_view WordBefore(std::string_view s, size_t end, size_t& begin) {
   begin = end;
   while (begin > 0 && IsLetter(s[begin - 1])) --begin;
   return s.substr(begin, end - begin);
-}
-
-bool Lowers(std::string_view word, std::string_view lower) {
-  if (word.size() != lower.size()) return false;
-  for (size_t k = 0; k < word.size(); ++k) {
-    if (Lower(word[k]) != lower[k]) return false;
-  }
-  return true;
 }
 
 template <size_t N>
@@ -127,43 +125,94 @@ size_t MarkerEnd(std::string_view s, size_t i) {
   return OneOf(word, kMessages) ? end : 0;
 }
 
-// The end of the instruction that starts at s[begin] after a marker at s[marker]: the end of
-// the HTML comment, bracket, tag, quoted string or paragraph the marker stands in, else the end
-// of the text.
-size_t InstructionEnd(std::string_view s, size_t marker, size_t begin) {
-  size_t end = s.size();
-  auto stop_at = [&](std::string_view closing) {
-    const size_t at = s.find(closing, begin);
-    if (at != std::string_view::npos) end = std::min(end, at);
-  };
-  const std::string_view before = s.substr(0, marker);
-  const size_t comment = before.rfind("<!--");
-  if (comment != std::string_view::npos && before.find("-->", comment) == std::string_view::npos) {
-    stop_at("-->");
+// What encloses each marker: the HTML comment, bracket or quoted string it stands in, and where
+// those (and tags and paragraphs) close. Markers are met in order, so the text before them is
+// read once and each closing found once: a text made of many markers is still read in linear
+// time, as every view must be.
+class Enclosures {
+ public:
+  explicit Enclosures(std::string_view s) : s_(s) {}
+
+  // The end of the instruction that starts at s[begin] after a marker at s[marker] (markers in
+  // increasing order): the end of the HTML comment, bracket, tag, quoted string or paragraph
+  // the marker stands in, else the end of the text.
+  size_t InstructionEnd(size_t marker, size_t begin) {
+    ReadUpTo(marker);
+    size_t end = s_.size();
+    if (in_comment_) end = std::min(end, Next(kCommentClose, begin));
+    if (in_bracket_) end = std::min(end, Next(kBracketClose, begin));
+    end = std::min(end, Next(kTagClose, begin));
+    end = std::min(end, Next(kParagraph, begin));
+    // Inside a quoted string (an odd number of unescaped quotes since the line began): up to
+    // the closing quote, as in a JSON tool result.
+    if (quotes_ % 2 == 1) end = std::min(end, Next(kQuote, begin));
+    return end;
   }
-  const size_t bracket = before.rfind('[');
-  if (bracket != std::string_view::npos && before.find(']', bracket) == std::string_view::npos) {
-    stop_at("]");
-  }
-  stop_at("</");
-  stop_at("\n\n");
-  // Inside a quoted string (an odd number of unescaped quotes since the line began): up to the
-  // closing quote, as in a JSON tool result.
-  const size_t line = before.rfind('\n');
-  size_t quotes = 0;
-  for (size_t k = line == std::string_view::npos ? 0 : line + 1; k < marker; ++k) {
-    if (s[k] == '"' && (k == 0 || s[k - 1] != '\\')) ++quotes;
-  }
-  if (quotes % 2 == 1) {
-    for (size_t k = begin; k < end; ++k) {
-      if (s[k] == '"' && s[k - 1] != '\\') {
-        end = k;
-        break;
+
+ private:
+  enum Closing { kCommentClose, kBracketClose, kTagClose, kParagraph, kQuote, kClosings };
+  static constexpr size_t kUnknown = std::string_view::npos - 1;
+
+  void ReadUpTo(size_t marker) {
+    for (; read_ < marker; ++read_) {
+      switch (s_[read_]) {
+        case '\n':
+          quotes_ = 0;
+          break;
+        case '"':
+          quotes_ += read_ == 0 || s_[read_ - 1] != '\\';
+          break;
+        case '[':
+          in_bracket_ = true;
+          break;
+        case ']':
+          in_bracket_ = false;
+          break;
+        case '<':
+          in_comment_ = in_comment_ || s_.substr(read_, 4) == "<!--";
+          break;
+        case '-':
+          in_comment_ = in_comment_ && s_.substr(read_, 3) != "-->";
+          break;
+        default:
+          break;
       }
     }
   }
-  return end;
-}
+
+  // The first closing of `kind` at or after `from` (npos when none). A later call never has a
+  // smaller `from`, so a closing found earlier still answers while it lies at or after `from`.
+  size_t Next(Closing kind, size_t from) {
+    size_t& at = next_[kind];
+    if (at != kUnknown && (at == std::string_view::npos || at >= from)) return at;
+    switch (kind) {
+      case kCommentClose:
+        at = s_.find("-->", from);
+        break;
+      case kBracketClose:
+        at = s_.find(']', from);
+        break;
+      case kTagClose:
+        at = s_.find("</", from);
+        break;
+      case kParagraph:
+        at = s_.find("\n\n", from);
+        break;
+      default:
+        at = s_.find('"', from);
+        while (at != std::string_view::npos && at > 0 && s_[at - 1] == '\\') {
+          at = s_.find('"', at + 1);
+        }
+    }
+    return at;
+  }
+
+  std::string_view s_;
+  size_t read_ = 0;  // s_[0, read_) is read
+  size_t quotes_ = 0;
+  bool in_bracket_ = false, in_comment_ = false;
+  std::array<size_t, kClosings> next_ = {kUnknown, kUnknown, kUnknown, kUnknown, kUnknown};
+};
 
 size_t CountWords(std::string_view s) {
   size_t words = 0;
@@ -227,6 +276,7 @@ constexpr std::array<uint16_t, 26> kCandidateLengths = MakeCandidateLengths();
 
 size_t AppendInstructions(const ViewOptions& options, std::vector<View>& out, size_t count) {
   const std::string_view s = out[0].text;
+  Enclosures enclosures(s);
   size_t budget = options.max_decoded_bytes;
   size_t found = 0;
   size_t i = 0;
@@ -239,7 +289,7 @@ size_t AppendInstructions(const ViewOptions& options, std::vector<View>& out, si
     if (!(kCandidateLengths[Lower(s[word]) - 'a'] & (1u << length))) continue;
     const size_t begin = MarkerEnd(s, word);
     if (begin == 0) continue;
-    const size_t end = InstructionEnd(s, word, begin);
+    const size_t end = enclosures.InstructionEnd(word, begin);
     const std::string_view instruction = WithoutLeadIn(Trim(s.substr(begin, end - begin)));
     i = std::max(i, end);
     if (CountWords(instruction) < 3 || instruction.size() > budget) continue;
