@@ -185,24 +185,15 @@ class Enclosures {
   size_t Next(Closing kind, size_t from) {
     size_t& at = next_[kind];
     if (at != kUnknown && (at == std::string_view::npos || at >= from)) return at;
-    switch (kind) {
-      case kCommentClose:
-        at = s_.find("-->", from);
-        break;
-      case kBracketClose:
-        at = s_.find(']', from);
-        break;
-      case kTagClose:
-        at = s_.find("</", from);
-        break;
-      case kParagraph:
-        at = s_.find("\n\n", from);
-        break;
-      default:
-        at = s_.find('"', from);
-        while (at != std::string_view::npos && at > 0 && s_[at - 1] == '\\') {
-          at = s_.find('"', at + 1);
-        }
+    // Indexed like Closing; a quote is searched for with its escapes skipped.
+    constexpr std::string_view kTokens[] = {"-->", "]", "</", "\n\n"};
+    if (kind != kQuote) {
+      at = s_.find(kTokens[kind], from);
+    } else {
+      at = s_.find('"', from);
+      while (at != std::string_view::npos && at > 0 && s_[at - 1] == '\\') {
+        at = s_.find('"', at + 1);
+      }
     }
     return at;
   }
