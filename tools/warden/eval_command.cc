@@ -2,6 +2,7 @@
 //
 //   warden eval --data ../shared/data --model models/warden-v1.ftz --mutate
 //   warden eval --data ../shared/data --loso --json
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -23,6 +24,7 @@
 #include "output.h"
 #include "policy_classifier.h"
 #include "scanners/classifier/classifier.h"
+#include "warden/verdict.h"
 
 namespace warden::cli {
 namespace {
@@ -38,6 +40,7 @@ struct EvalFlags {
   std::string policy;
   bool json = false;
   bool mutate = false;
+  bool patterns = false;  // --patterns: the policy's attack patterns count too
   bool loso = false;
   bool quick = false;
   std::vector<std::string> set;  // --set KEY=VALUE training options
@@ -54,11 +57,27 @@ struct Scored {
   std::vector<double> latency_us;
 };
 
-Scored ScoreAll(const classifier::Classifier& c, const text::ViewOptions& view_options,
-                const std::vector<eval::Example>& data, const std::vector<std::string>* texts,
-                const char* label) {
+// A pattern finding labelled `jailbreak` or `prompt_injection` raises that label's raw score to
+// the finding's score put on the model's scale, as the policy's rules (which compare the larger
+// of the two with one threshold) see it.
+void AddPatternScores(const classifier::Classifier& c, const scanners::PatternEngine& patterns,
+                      const std::vector<text::View>& views, std::vector<Finding>& findings,
+                      LabelScores& out) {
+  findings.clear();
+  patterns.Scan(views, findings);
+  for (const Finding& f : findings) {
+    if (f.label != "jailbreak" && f.label != "prompt_injection") continue;
+    const int l = classifier::LabelIndex(f.label);
+    out[l] = std::max(out[l], c.Uncalibrate(l, f.score));
+  }
+}
+
+Scored ScoreAll(const classifier::Classifier& c, const scanners::PatternEngine* patterns,
+                const text::ViewOptions& view_options, const std::vector<eval::Example>& data,
+                const std::vector<std::string>* texts, const char* label) {
   text::ViewBuilder builder(view_options);
   std::vector<text::View> views;
+  std::vector<Finding> findings;
   Scored out;
   out.scores.resize(data.size());
   out.latency_us.resize(data.size());
@@ -67,6 +86,11 @@ Scored ScoreAll(const classifier::Classifier& c, const text::ViewOptions& view_o
     const std::string& t = texts ? (*texts)[i] : data[i].text;
     const auto start = std::chrono::steady_clock::now();
     eval::ScoreExample(c, builder, t, views, out.scores[i]);
+    // Attack phrasing is looked for in what reaches the model (user turns, documents), as the
+    // shipped policies' attack rules do; a response that quotes "<|endoftext|>" attacks nothing.
+    if (patterns && data[i].role != "assistant") {
+      AddPatternScores(c, *patterns, views, findings, out.scores[i]);
+    }
     out.latency_us[i] =
         std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start)
             .count();
@@ -272,10 +296,11 @@ int RunEval(const EvalFlags& f) {
     return kExitAllow;
   }
   // With --policy, the texts are seen as the policy's engine sees them (its views and glossary);
-  // its rules are not applied, so the numbers are the classifier's own at its thresholds.
+  // its rules are not applied, so the numbers are the classifier's own at its thresholds (with
+  // --patterns, the attack patterns' findings count for jailbreak and prompt_injection too).
   // Otherwise the model alone: every view, no glossary.
   StatusOr<PolicyClassifier> loaded =
-      f.policy.empty() ? LoadModelAlone(f.model) : LoadPolicyClassifier(f.policy);
+      f.policy.empty() ? LoadModelAlone(f.model) : LoadPolicyClassifier(f.policy, f.patterns);
   if (!loaded.ok()) {
     std::cerr << "warden eval: " << loaded.status().message() << "\n";
     return kExitError;
@@ -297,7 +322,8 @@ int RunEval(const EvalFlags& f) {
     std::cerr << "warden eval: " << data.status().message() << "\n";
     return kExitError;
   }
-  const Scored plain = ScoreAll(c, view_options, *data, nullptr, "scoring");
+  const scanners::PatternEngine* patterns = loaded->patterns.get();
+  const Scored plain = ScoreAll(c, patterns, view_options, *data, nullptr, "scoring");
   const float t_unsafe = c.thresholds()[kUnsafeLabel];
   if (rows_file.is_open() && !WriteRows(rows_file, *data, plain, t_unsafe)) {
     std::cerr << "warden eval: --rows: " << f.rows << ": write failed\n";
@@ -308,6 +334,8 @@ int RunEval(const EvalFlags& f) {
   const eval::BinaryMetrics overall = UnsafeMetrics(*data, plain, t_unsafe, nullptr);
   json += "\"model\": ";
   AppendJsonString(json, model_path);
+  json += ", \"patterns\": ";
+  json += patterns ? "true" : "false";
   json += ", \"overall\": ";
   AppendMetricsJson(json, overall);
   std::set<std::string> sources;
@@ -358,7 +386,7 @@ int RunEval(const EvalFlags& f) {
       texts.reserve(data->size());
       for (const auto& ex : *data) texts.push_back(eval::Mutate(mut, ex.text, rng));
       const std::string name(eval::MutatorName(mut));
-      const Scored s = ScoreAll(c, view_options, *data, &texts, name.c_str());
+      const Scored s = ScoreAll(c, patterns, view_options, *data, &texts, name.c_str());
       const auto m = UnsafeMetrics(*data, s, t_unsafe, nullptr);
       if (!first) json += ", ";
       first = false;
@@ -382,8 +410,8 @@ int RunEval(const EvalFlags& f) {
     std::printf("%s\n", json.c_str());
     return kExitAllow;
   }
-  std::printf("model %s, %zu records, unsafe threshold %.4f\n\n", model_path.c_str(),
-              data->size(), t_unsafe);
+  std::printf("model %s%s, %zu records, unsafe threshold %.4f\n\n", model_path.c_str(),
+              patterns ? " with the policy's attack patterns" : "", data->size(), t_unsafe);
   std::vector<std::vector<std::string>> o = {kHeader, MetricsRow("overall", overall)};
   std::printf("%s\nby source (unsafe vs safe)\n%s\nby category (label score; positives vs safe "
               "rows)\n%s",
@@ -414,6 +442,11 @@ void AddEvalCommand(CLI::App& app, int* exit_code) {
                   "policy whose classifier section names the model; its views (and glossary) "
                   "are used")
       ->excludes(model);
+  cmd->add_flag("--patterns", flags->patterns,
+                "with --policy: also count the policy's pattern scanners for jailbreak and "
+                "prompt_injection in user and document texts, as its rules see them (a "
+                "finding's score on the model's scale; the unsafe score stays the model's)")
+      ->needs("--policy");
   cmd->add_flag("--json", flags->json, "print one JSON object (overall, by_source, by_category)");
   cmd->add_option("--rows", flags->rows,
                   "also write every example's scores to this file as JSONL (id, source, label, "

@@ -6,7 +6,8 @@
 
 namespace warden::cli {
 
-StatusOr<PolicyClassifier> LoadPolicyClassifier(const std::string& policy_path) {
+StatusOr<PolicyClassifier> LoadPolicyClassifier(const std::string& policy_path,
+                                                bool with_patterns) {
   auto policy = policy::LoadPolicyFile(policy_path);
   if (!policy.ok()) return policy.status();
   if (!policy->classifier || !policy->classifier->enabled) {
@@ -21,6 +22,17 @@ StatusOr<PolicyClassifier> LoadPolicyClassifier(const std::string& policy_path) 
   out.model = std::move(model).value();
   out.views = policy->views;
   out.views.glossary = std::move(glossary).value();
+  if (!with_patterns) return out;
+  std::vector<scanners::PatternScannerConfig> configs;
+  for (const policy::PatternScannerSection& s : policy->pattern_scanners) {
+    if (!s.enabled) continue;
+    configs.push_back(
+        {.kind = s.name, .pack_path = s.pack_path, .types = s.types, .min_score = s.min_score});
+  }
+  if (configs.empty()) return out;
+  auto patterns = scanners::PatternEngine::Compile(configs);
+  if (!patterns.ok()) return patterns.status();
+  out.patterns = std::move(patterns).value();
   return out;
 }
 

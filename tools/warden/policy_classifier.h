@@ -6,6 +6,7 @@
 #include <string>
 
 #include "scanners/classifier/classifier.h"
+#include "scanners/patterns/pattern_engine.h"
 #include "text/views.h"
 #include "warden/status.h"
 
@@ -14,10 +15,13 @@ namespace warden::cli {
 struct PolicyClassifier {
   std::shared_ptr<const classifier::Classifier> model;
   text::ViewOptions views;  // the policy's views, its glossary loaded
+  // The policy's enabled pattern scanners, when asked for (null otherwise or when it has none).
+  std::shared_ptr<const scanners::PatternEngine> patterns;
 };
 
 // Errors name the policy (and its line) when it has no enabled `scanners.classifier` section or
-// its model or glossary cannot be loaded.
-StatusOr<PolicyClassifier> LoadPolicyClassifier(const std::string& policy_path);
+// its model, glossary or (with `with_patterns`) pattern packs cannot be loaded.
+StatusOr<PolicyClassifier> LoadPolicyClassifier(const std::string& policy_path,
+                                                bool with_patterns = false);
 
 }  // namespace warden::cli

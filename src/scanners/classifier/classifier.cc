@@ -819,6 +819,12 @@ float Classifier::Calibrate(size_t label, float p) const {
   return t <= 0.0f ? 0.0f : 0.5f * p / t;
 }
 
+float Classifier::Uncalibrate(size_t label, float score) const {
+  const float t = thresholds_[label];
+  if (score >= 0.5f) return t + (1.0f - t) * (score - 0.5f) * 2.0f;
+  return t * score * 2.0f;
+}
+
 void Classifier::Score(const std::vector<text::View>& views,
                        std::vector<std::pair<std::string, float>>& scores) const {
   Score(views, scores, /*allow_encoder=*/true);

@@ -118,6 +118,9 @@ class Classifier {
   // The calibration Score() applies: maps a raw probability `p` of label `label` so that the
   // label's threshold becomes 0.5. Monotone, maps 0 to 0 and 1 to 1.
   float Calibrate(size_t label, float p) const;
+  // The inverse of Calibrate: the raw probability that calibrates to `score`. Used to put a
+  // verdict-scale score from elsewhere (a pattern finding's) on the raw scale of thresholds().
+  float Uncalibrate(size_t label, float score) const;
 
   // As Score(), into an array indexed like kLabels, but raw probabilities (not calibrated):
   // compare them with thresholds().

@@ -111,6 +111,22 @@ TEST(ClassifierTest, EmptyTextScoresZero) {
   for (float v : s) EXPECT_EQ(v, 0.0f);
 }
 
+// Uncalibrate puts a verdict-scale score back on the raw scale: the threshold comes back for
+// 0.5, and every raw probability survives the round trip.
+TEST(ClassifierTest, UncalibrateInvertsCalibrate) {
+  auto c = Classifier::Load(kModel);
+  ASSERT_TRUE(c.ok());
+  for (size_t l = 0; l < kNumLabels; ++l) {
+    const float t = (*c)->thresholds()[l];
+    EXPECT_NEAR((*c)->Uncalibrate(l, 0.5f), t, 1e-6) << kLabels[l];
+    EXPECT_NEAR((*c)->Uncalibrate(l, 1.0f), 1.0f, 1e-6) << kLabels[l];
+    EXPECT_NEAR((*c)->Uncalibrate(l, 0.0f), 0.0f, 1e-6) << kLabels[l];
+    for (float p : {0.0f, 0.01f, 0.3f, t * 0.5f, t, (t + 1.0f) / 2, 0.999f}) {
+      EXPECT_NEAR((*c)->Uncalibrate(l, (*c)->Calibrate(l, p)), p, 1e-5) << kLabels[l] << " " << p;
+    }
+  }
+}
+
 // A model whose manifest asks for windows finds an injected instruction inside a long
 // harmless document, which the whole-text average dilutes. Measured on the n-gram model alone:
 // the windows are its mechanism, and how much the semantic head adds on top depends on its word
