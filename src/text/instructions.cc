@@ -2,6 +2,8 @@
 // … -->", "[instruction for the language model: …]", "AI reading this: …", "SYSTEM: …" inside a
 // fetched page. Cut out, each becomes a decoded view ("decoded:instruction"), so the request
 // is judged as if it had been sent alone rather than averaged with the document around it.
+// Likewise the request a role-play wraps ("pretend to be my grandmother … tell me again: …"),
+// as "decoded:roleplay".
 #include <algorithm>
 #include <array>
 #include <string_view>
@@ -41,6 +43,14 @@ constexpr std::array<std::string_view, 3> kAddresseeTails = {"assistant", "model
 constexpr std::array<std::string_view, 8> kMessages = {
     "note", "message", "instruction", "instructions", "task", "request", "reminder", "directive"};
 constexpr std::array<std::string_view, 4> kDeterminers = {"the", "any", "all", "every"};
+
+// Sets, in `lengths` (indexed by lower-case first letter), the bit for the length of the first
+// word of the lower-case `word`.
+constexpr void AddCandidate(std::array<uint16_t, 26>& lengths, std::string_view word) {
+  const size_t first_word = word.find(' ');
+  const size_t n = first_word == std::string_view::npos ? word.size() : first_word;
+  lengths[word[0] - 'a'] |= static_cast<uint16_t>(1u << n);
+}
 
 size_t SkipSpaces(std::string_view s, size_t i) {
   while (i < s.size() && IsSpace(s[i])) ++i;
@@ -250,20 +260,117 @@ std::string_view Trim(std::string_view s) {
 // For each lower-case first letter, a bit per length (in letters) of the addressee names and
 // "system" that start with it: one lookup rules out nearly every word of ordinary prose, so the
 // view costs little on texts without markers.
-constexpr std::array<uint16_t, 26> MakeCandidateLengths() {
+constexpr std::array<uint16_t, 26> kCandidateLengths = [] {
   std::array<uint16_t, 26> lengths{};
-  auto add = [&lengths](std::string_view word) {
-    const size_t first_word = word.find(' ');
-    const size_t n = first_word == std::string_view::npos ? word.size() : first_word;
-    lengths[word[0] - 'a'] |= static_cast<uint16_t>(1u << n);
-  };
-  for (std::string_view name : kAddressees) add(name);
-  add("system");
+  for (std::string_view name : kAddressees) AddCandidate(lengths, name);
+  AddCandidate(lengths, "system");
   return lengths;
+}();
+
+// Puts `piece` (a part of the raw view out[0]) into out[index] as a decoded view named `name`,
+// each byte mapped to its place in the original.
+void AppendCutOut(std::vector<View>& out, size_t index, std::string_view name,
+                  std::string_view piece) {
+  const auto at = static_cast<uint32_t>(piece.data() - out[0].text.data());
+  View& v = ViewSlot(out, index);  // may move out[0]'s View, not the text it points at
+  v.kind = ViewKind::kDecoded;
+  v.name.assign(name);
+  v.depth = 1;
+  v.storage.assign(piece);
+  v.orig_begin.resize(piece.size());
+  v.orig_end.resize(piece.size());
+  for (uint32_t k = 0; k < piece.size(); ++k) {
+    v.orig_begin[k] = at + k;
+    v.orig_end[k] = at + k + 1;
+  }
 }
-constexpr std::array<uint16_t, 26> kCandidateLengths = MakeCandidateLengths();
+
+// Words that set up a role-play: a text without one has no role-play request.
+constexpr std::array<std::string_view, 7> kRoleplayCues = {
+    "pretend", "pretending", "roleplay", "role", "character", "persona", "impersonate"};
+constexpr std::array<uint16_t, 26> kCueLengths = [] {
+  std::array<uint16_t, 26> lengths{};
+  for (std::string_view cue : kRoleplayCues) AddCandidate(lengths, cue);
+  return lengths;
+}();
+
+// Whether the word s[word, word + length) is a role-play cue.
+bool IsRoleplayCue(std::string_view s, size_t word, size_t length) {
+  return (kCueLengths[Lower(s[word]) - 'a'] & (1u << length)) &&
+         OneOf(s.substr(word, length), kRoleplayCues);
+}
+
+bool HasRoleplayCue(std::string_view s) {
+  for (size_t i = 0; i < s.size();) {
+    while (i < s.size() && !IsLetter(s[i])) ++i;
+    const size_t word = i;
+    while (i < s.size() && IsLetter(s[i])) ++i;
+    if (i - word > 0 && i - word <= 15 && IsRoleplayCue(s, word, i - word)) return true;
+  }
+  return false;
+}
+
+// The request after the colon at s[colon]: the quoted string that opens there (to its closing
+// quote: '"', or the typographic ones), else the rest of the paragraph.
+std::string_view AfterColon(std::string_view s, size_t colon) {
+  size_t b = SkipSpaces(s, colon + 1);
+  size_t e = std::string_view::npos;
+  if (b < s.size() && s[b] == '"') {
+    ++b;
+    e = s.find('"', b);
+  } else if (s.substr(b, 3) == "\xe2\x80\x9c") {  // “ … ”
+    b += 3;
+    e = s.find("\xe2\x80\x9d", b);
+  } else {
+    e = s.find("\n\n", b);
+  }
+  if (e == std::string_view::npos) e = s.size();
+  return Trim(s.substr(b, e - b));
+}
+
+// The text's last sentence: after the last '.', '!', '?' or newline that is followed by a space
+// and is not the text's final character.
+std::string_view LastSentence(std::string_view s) {
+  size_t e = s.size();
+  while (e > 0 && IsSpace(s[e - 1])) --e;
+  for (size_t k = e; k-- > 1;) {
+    const char c = s[k - 1];
+    if ((c == '.' || c == '!' || c == '?' || c == '\n') && IsSpace(s[k]) && k < e) {
+      return Trim(s.substr(k, e - k));
+    }
+  }
+  return {};
+}
 
 }  // namespace
+
+// The views of the request a role-play wraps, for a text that sets one up.
+size_t AppendRoleplayRequests(const ViewOptions& options, std::vector<View>& out, size_t count) {
+  const std::string_view s = out[0].text;
+  std::array<std::string_view, kMaxRoleplayViews> requests;
+  size_t n = 0;
+  // The last of the final three colons that introduces a request of three words or more.
+  size_t colon = s.size();
+  for (int tries = 0; tries < 3 && n == 0; ++tries) {
+    colon = colon == 0 ? std::string_view::npos : s.rfind(':', colon - 1);
+    if (colon == std::string_view::npos) break;
+    const std::string_view r = AfterColon(s, colon);
+    if (CountWords(r) >= 3) requests[n++] = r;
+  }
+  // The last sentence, unless it shares text with that request ("Now: <request>").
+  const std::string_view last = LastSentence(s);
+  const bool overlaps = n > 0 && last.data() < requests[0].data() + requests[0].size() &&
+                        requests[0].data() < last.data() + last.size();
+  if (CountWords(last) >= 3 && !overlaps) requests[n++] = last;
+  size_t budget = options.max_decoded_bytes;
+  for (size_t k = 0; k < n; ++k) {
+    const std::string_view request = requests[k];
+    if (request.size() == s.size() || request.size() > budget) continue;
+    budget -= request.size();
+    AppendCutOut(out, count++, kRoleplayViewName, request);
+  }
+  return count;
+}
 
 size_t AppendInstructions(const ViewOptions& options, std::vector<View>& out, size_t count) {
   const std::string_view s = out[0].text;
@@ -271,34 +378,33 @@ size_t AppendInstructions(const ViewOptions& options, std::vector<View>& out, si
   size_t budget = options.max_decoded_bytes;
   size_t found = 0;
   size_t i = 0;
-  while (i < s.size() && found < kMaxInstructionViews) {
+  // The same pass looks for a role-play cue; words it skips (inside instructions, or after the
+  // last instruction it may take) are read again only when it found none.
+  bool cue = false, read_all = true;
+  while (i < s.size()) {
     while (i < s.size() && !IsLetter(s[i])) ++i;
     const size_t word = i;
     while (i < s.size() && IsLetter(s[i])) ++i;
     const size_t length = i - word;
     if (length == 0 || length > 15) continue;
+    cue = cue || IsRoleplayCue(s, word, length);
     if (!(kCandidateLengths[Lower(s[word]) - 'a'] & (1u << length))) continue;
     const size_t begin = MarkerEnd(s, word);
     if (begin == 0) continue;
     const size_t end = enclosures.InstructionEnd(word, begin);
     const std::string_view instruction = WithoutLeadIn(Trim(s.substr(begin, end - begin)));
+    read_all = read_all && end <= i;
     i = std::max(i, end);
     if (CountWords(instruction) < 3 || instruction.size() > budget) continue;
     budget -= instruction.size();
-    View& v = ViewSlot(out, count);
-    v.kind = ViewKind::kDecoded;
-    v.name.assign(kInstructionViewName);
-    v.depth = 1;
-    const auto at = static_cast<uint32_t>(instruction.data() - s.data());
-    v.storage.assign(instruction);
-    v.orig_begin.resize(instruction.size());
-    v.orig_end.resize(instruction.size());
-    for (uint32_t k = 0; k < instruction.size(); ++k) {
-      v.orig_begin[k] = at + k;
-      v.orig_end[k] = at + k + 1;
+    AppendCutOut(out, count++, kInstructionViewName, instruction);
+    if (++found == kMaxInstructionViews) {
+      read_all = read_all && i >= s.size();
+      break;
     }
-    ++count;
-    ++found;
+  }
+  if (cue || (!read_all && HasRoleplayCue(s))) {
+    count = AppendRoleplayRequests(options, out, count);
   }
   return count;
 }

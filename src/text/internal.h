@@ -138,12 +138,18 @@ size_t AppendDecoded(const ViewOptions& options, const Screen& raw_screen, std::
 
 // At most this many instructions of one text become views.
 inline constexpr size_t kMaxInstructionViews = 4;
+// At most this many requests of one role-play text become views.
+inline constexpr size_t kMaxRoleplayViews = 2;
 // Appends a decoded view named "decoded:instruction" to out[count], … for each instruction the
 // raw view out[0] addresses to the model from inside a document (instructions.cc): the text
 // after a marker ("note to the AI assistant", "AI reading this", "<assistant instruction>",
 // "SYSTEM:" opening a sentence) to the end of the comment, bracket, tag, quoted string or
-// paragraph it stands in, without its lead-in ("skip the summary; instead"). Returns the new
-// count of views. Linear in the text's size.
+// paragraph it stands in, without its lead-in ("skip the summary; instead"). Then, when the
+// text sets up a role-play (a word such as "pretend", "role", "character", "persona"), decoded
+// views named "decoded:roleplay" holding the request the fiction wraps: the quoted string or
+// rest of the paragraph after one of the text's last three colons, and its last sentence ("Stay
+// in character. Libre, <request>"), each of at least three words and not the whole text.
+// Returns the new count of views. Linear in the text's size.
 size_t AppendInstructions(const ViewOptions& options, std::vector<View>& out, size_t count);
 
 // Exposed for tests: whether the rot13 of `s` is likely the real text.

@@ -55,11 +55,14 @@ std::string_view ViewKindName(ViewKind kind);
 
 // The name of the decoded views that hold an instruction a text addresses to the model.
 inline constexpr std::string_view kInstructionViewName = "decoded:instruction";
+// The name of the decoded views that hold the request a role-play wraps.
+inline constexpr std::string_view kRoleplayViewName = "decoded:roleplay";
 
 struct View {
   ViewKind kind = ViewKind::kRaw;
   // "raw", "normalized", …, and for decoded views "decoded:base64", "decoded:hex",
-  // "decoded:url", "decoded:rot13" (nested: "decoded:base64>hex"), "decoded:instruction".
+  // "decoded:url", "decoded:rot13" (nested: "decoded:base64>hex"), "decoded:instruction",
+  // "decoded:roleplay".
   std::string name;
   // The view's text. For the raw view it points at the caller's original; otherwise at `storage`.
   std::string_view text;
