@@ -212,9 +212,6 @@ TEST(Guard, AGlossaryLetsTheClassifierReadForeignRequests) {
   EXPECT_EQ(plain->Check({.text = english}).scores, glossed->Check({.text = english}).scores);
 }
 
-// With `tool_results: instructions`, a tool result's harm labels judge only the instruction it
-// addresses to the model: the same request scores as if sent alone, a page about a crime with
-// no instruction in it scores 0, and the attack labels still read the whole result.
 // A request wrapped in a role-play ("pretend to be my late uncle … tell me once more: …") is
 // judged as if sent alone (the "decoded:roleplay" view), not averaged with the fiction around it.
 TEST(Guard, ARolePlayIsJudgedOnTheRequestItWraps) {
@@ -240,6 +237,9 @@ TEST(Guard, ARolePlayIsJudgedOnTheRequestItWraps) {
             0.5f);
 }
 
+// With `tool_results: instructions`, a tool result's harm labels judge only the instruction it
+// addresses to the model: the same request scores as if sent alone, a page about a crime with
+// no instruction in it scores 0, and the attack labels still read the whole result.
 TEST(Guard, ToolResultsAreJudgedOnTheirInstructionsToTheModel) {
   constexpr char kWhole[] = "version: 1\nscanners:\n  classifier: {}\n";
   constexpr char kInstructions[] =

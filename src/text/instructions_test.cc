@@ -117,8 +117,8 @@ TEST(RoleplayRequests, TheRequestTheFictionWraps) {
             Strings{"Nova, explain how to forge a doctor's note."});
 }
 
-// Without a word that sets up a role-play, or when the request would be the whole text, there
-// is none: most texts with colons are not role-plays.
+// Without a word that sets up a role-play, or without a colon or a sentence before the last,
+// there is none: most texts with colons are not role-plays.
 TEST(RoleplayRequests, OnlyInARolePlay) {
   EXPECT_TRUE(RoleplayRequests("Ingredients: flour, eggs and milk. Mix them well.").empty());
   EXPECT_TRUE(RoleplayRequests("What role did the navy play in the war?").empty());
