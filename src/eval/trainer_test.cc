@@ -190,12 +190,13 @@ TEST_F(TrainerTest, EncoderCascadeIsTrainedWrittenAndApplied) {
 
   // Among views that are neither deobfuscated, skeleton nor decoded (all raw here), the encoder
   // reads the one the n-gram model finds most unsafe (the first on ties; the full rule is
-  // ClassifierTest.EncoderReadsTheViewThatUndoesTheMost); and a Random-Case text lower-cased
-  // (EncoderInput), as the n-gram features are.
+  // ClassifierTest.EncoderReadsTheViewThatUndoesTheMost); and a Random-Case text put in sentence
+  // case (EncoderInput), as ordinary writing has it.
   std::vector<text::View> obfuscated(3), decoded(1);
   obfuscated[0].text = "WhAt Is A bOmB";
   obfuscated[1].text = "translate pipe into german";
-  obfuscated[2].text = decoded[0].text = "what is a bomb";
+  obfuscated[2].text = "what is a bomb";
+  decoded[0].text = "What is a bomb";
   classifier::LabelScores both, alone;
   (*c)->ScoreViews(obfuscated, both);
   (*c)->ScoreViews(decoded, alone);

@@ -617,9 +617,24 @@ bool MechanicalCasing(std::string_view text) {
   return (mixed >= 2 && mixed * 5 >= words) || (upper > lower && upper >= 8);
 }
 
-void LowerAscii(std::string& text) {
-  for (char& c : text) {
+// Rewrites the ASCII letters of `text` as ordinary writing has them: small, except the first
+// letter of the text and of each sentence (after '.', '!', '?' or a line break) and the word
+// "I". The encoder is case-sensitive, and "plan an attack on the crowd" reads less like the
+// requests it learnt from than "Plan an attack on the crowd".
+void SentenceCaseAscii(std::string& text) {
+  auto is_letter = [](char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); };
+  bool sentence_start = true;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char& c = text[i];
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if (c >= 'a' && c <= 'z') {
+      const bool lone_i = c == 'i' && (i == 0 || !is_letter(text[i - 1])) &&
+                          (i + 1 == text.size() || !is_letter(text[i + 1]));
+      if (sentence_start || lone_i) c = static_cast<char>(c - 'a' + 'A');
+      sentence_start = false;
+    } else if (c == '.' || c == '!' || c == '?' || c == '\n') {
+      sentence_start = true;
+    }
   }
 }
 
@@ -677,7 +692,7 @@ std::string_view TrimSpaces(std::string_view s) {
 std::string_view EncoderInput(std::string_view text, std::string& scratch) {
   if (!MechanicalCasing(text)) return text;
   scratch.assign(text);
-  LowerAscii(scratch);
+  SentenceCaseAscii(scratch);
   return scratch;
 }
 
@@ -696,7 +711,7 @@ std::string_view EncoderInput(const std::vector<text::View>& views, size_t k,
     const char c = original[from];
     if (c >= 'A' && c <= 'Z' && scratch[i] == c - 'A' + 'a') scratch[i] = c;
   }
-  if (MechanicalCasing(scratch)) LowerAscii(scratch);
+  if (MechanicalCasing(scratch)) SentenceCaseAscii(scratch);
   return scratch;
 }
 

@@ -77,9 +77,10 @@ struct EncoderCascade {
 };
 
 // The text the cascade embeds for `text`: `text` itself, or in `scratch` with its ASCII letters
-// lower-cased when its casing looks mechanical rather than written: at least two words with a
-// capital after a small letter ("hoW cAn I") making up a fifth of the words, or more capitals
-// than small letters (at least eight: shouting, not "NASA and the FBI"). The encoder is
+// in sentence case (small, but capitals at the start of the text and of each sentence and for
+// "I") when its casing looks mechanical rather than written: at least two words with a capital
+// after a small letter ("hoW cAn I") making up a fifth of the words, or more capitals than
+// small letters (at least eight: shouting, not "NASA and the FBI"). The encoder is
 // case-sensitive and learnt from ordinary writing; the n-gram features are lower-cased, so
 // without this a Random-Case request would score as its plain form everywhere but here.
 std::string_view EncoderInput(std::string_view text, std::string& scratch);
