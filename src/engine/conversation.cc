@@ -1,7 +1,7 @@
 // Conversation's taint record (its placeholder half lives in redactor.cc).
 #include <algorithm>
+#include <array>
 #include <string>
-#include <vector>
 
 #include "warden/guard.h"
 
@@ -100,28 +100,25 @@ std::string Conversation::JoinedPayload(std::string_view text, uint32_t& begin,
       continue;
     }
     // The values are copied only once a join is found: a known name alone is common.
-    size_t at = i + first.size();
-    if (const size_t plus = SkipSpaces(text, at); plus >= text.size() || text[plus] != '+') {
-      i = at - 1;
-      continue;
-    }
-    std::vector<const std::string*> parts = {value};
-    while (parts.size() < kMaxJoinedParts) {
+    std::array<const std::string*, kMaxJoinedParts> parts = {value};
+    size_t count = 1, at = i + first.size();
+    while (count < kMaxJoinedParts) {
       const size_t plus = SkipSpaces(text, at);
       if (plus >= text.size() || text[plus] != '+') break;
       const size_t next = SkipSpaces(text, plus + 1);
       const std::string_view name = NameAt(text, next);
       const std::string* more = name.empty() ? nullptr : value_of(name);
       if (more == nullptr) break;
-      parts.push_back(more);
+      parts[count++] = more;
       at = next + name.size();
     }
-    if (parts.size() < 2) {
+    if (count < 2) {
       i += first.size() - 1;
       continue;
     }
     std::string joined;
-    for (const std::string* part : parts) {
+    for (size_t k = 0; k < count; ++k) {
+      const std::string* part = parts[k];
       const bool seam = !joined.empty() && !part->empty() && !IsSpace(joined.back()) &&
                         joined.back() != '\n' && !IsSpace(part->front()) && part->front() != '\n';
       if (seam) joined.push_back(' ');

@@ -24,6 +24,9 @@ namespace warden::engine {
 class Engine {
  public:
   static StatusOr<std::shared_ptr<const Engine>> Compile(policy::PolicyConfig policy);
+  // The policy's enabled pattern scanners, as PatternEngine::Compile takes them.
+  static std::vector<scanners::PatternScannerConfig> PatternConfigs(
+      const policy::PolicyConfig& policy);
 
   Verdict Check(const Message& message, const CheckOptions& options) const;
   // Guard::CheckWithoutSlowScorers.

@@ -138,6 +138,17 @@ struct ScoreCache {
 Engine::Engine(policy::PolicyConfig policy)
     : policy_(std::move(policy)), views_(policy_.views), id_(NextEngineId()) {}
 
+std::vector<scanners::PatternScannerConfig> Engine::PatternConfigs(
+    const policy::PolicyConfig& policy) {
+  std::vector<scanners::PatternScannerConfig> configs;
+  for (const policy::PatternScannerSection& s : policy.pattern_scanners) {
+    if (!s.enabled) continue;
+    configs.push_back(
+        {.kind = s.name, .pack_path = s.pack_path, .types = s.types, .min_score = s.min_score});
+  }
+  return configs;
+}
+
 StatusOr<std::shared_ptr<const Engine>> Engine::Compile(policy::PolicyConfig policy) {
   // The glossary (tens of milliseconds to read) loads on another core while the patterns compile
   // and the classifier loads; the views need it before the engine is made.
@@ -145,14 +156,9 @@ StatusOr<std::shared_ptr<const Engine>> Engine::Compile(policy::PolicyConfig pol
   if (!policy.gloss_path.empty()) {
     glossary = std::async(std::launch::async, policy::LoadGlossary, std::cref(policy));
   }
+  const std::vector<scanners::PatternScannerConfig> pattern_configs = PatternConfigs(policy);
   std::vector<std::string> scanner_names;
-  std::vector<scanners::PatternScannerConfig> pattern_configs;
-  for (const policy::PatternScannerSection& s : policy.pattern_scanners) {
-    if (!s.enabled) continue;
-    pattern_configs.push_back(
-        {.kind = s.name, .pack_path = s.pack_path, .types = s.types, .min_score = s.min_score});
-    scanner_names.push_back(s.name);
-  }
+  for (const scanners::PatternScannerConfig& c : pattern_configs) scanner_names.push_back(c.kind);
   std::shared_ptr<const scanners::PatternEngine> patterns;
   if (!pattern_configs.empty()) {
     auto compiled = scanners::PatternEngine::Compile(pattern_configs);

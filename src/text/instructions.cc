@@ -342,8 +342,6 @@ std::string_view LastSentence(std::string_view s) {
   return {};
 }
 
-}  // namespace
-
 // The views of the request a role-play wraps, for a text that sets one up.
 size_t AppendRoleplayRequests(const ViewOptions& options, std::vector<View>& out, size_t count) {
   const std::string_view s = out[0].text;
@@ -372,15 +370,17 @@ size_t AppendRoleplayRequests(const ViewOptions& options, std::vector<View>& out
   return count;
 }
 
+}  // namespace
+
 size_t AppendInstructions(const ViewOptions& options, std::vector<View>& out, size_t count) {
   const std::string_view s = out[0].text;
   Enclosures enclosures(s);
   size_t budget = options.max_decoded_bytes;
   size_t found = 0;
   size_t i = 0;
-  // The same pass looks for a role-play cue; words it skips (inside instructions, or after the
-  // last instruction it may take) are read again only when it found none.
-  bool cue = false, read_all = true;
+  // The same pass looks for a role-play cue; the spans it jumps (instructions, and the rest of
+  // the text after the last instruction it may take) are read for one too, once each.
+  bool cue = false;
   while (i < s.size()) {
     while (i < s.size() && !IsLetter(s[i])) ++i;
     const size_t word = i;
@@ -393,20 +393,15 @@ size_t AppendInstructions(const ViewOptions& options, std::vector<View>& out, si
     if (begin == 0) continue;
     const size_t end = enclosures.InstructionEnd(word, begin);
     const std::string_view instruction = WithoutLeadIn(Trim(s.substr(begin, end - begin)));
-    read_all = read_all && end <= i;
+    if (!cue && end > i) cue = HasRoleplayCue(s.substr(i, end - i));
     i = std::max(i, end);
     if (CountWords(instruction) < 3 || instruction.size() > budget) continue;
     budget -= instruction.size();
     AppendCutOut(out, count++, kInstructionViewName, instruction);
-    if (++found == kMaxInstructionViews) {
-      read_all = read_all && i >= s.size();
-      break;
-    }
+    if (++found == kMaxInstructionViews) break;
   }
-  if (cue || (!read_all && HasRoleplayCue(s))) {
-    count = AppendRoleplayRequests(options, out, count);
-  }
-  return count;
+  if (!cue && i < s.size()) cue = HasRoleplayCue(s.substr(i));
+  return cue ? AppendRoleplayRequests(options, out, count) : count;
 }
 
 }  // namespace warden::text::internal

@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "engine/engine.h"
 #include "policy/policy.h"
 
 namespace warden::cli {
@@ -23,12 +24,8 @@ StatusOr<PolicyClassifier> LoadPolicyClassifier(const std::string& policy_path,
   out.views = policy->views;
   out.views.glossary = std::move(glossary).value();
   if (!with_patterns) return out;
-  std::vector<scanners::PatternScannerConfig> configs;
-  for (const policy::PatternScannerSection& s : policy->pattern_scanners) {
-    if (!s.enabled) continue;
-    configs.push_back(
-        {.kind = s.name, .pack_path = s.pack_path, .types = s.types, .min_score = s.min_score});
-  }
+  const std::vector<scanners::PatternScannerConfig> configs =
+      engine::Engine::PatternConfigs(*policy);
   if (configs.empty()) return out;
   auto patterns = scanners::PatternEngine::Compile(configs);
   if (!patterns.ok()) return patterns.status();
