@@ -1,5 +1,5 @@
-// Builds every view of arbitrary bytes, the glossed one included, and checks the offset map
-// stays inside the original.
+// Builds every view of arbitrary bytes, the glossed one and spaced letters split into words
+// included, and checks the offset map stays inside the original.
 #include <cstdint>
 #include <cstdlib>
 #include <string_view>
@@ -7,6 +7,7 @@
 
 #include "text/gloss.h"
 #include "text/views.h"
+#include "text/words.h"
 
 namespace {
 
@@ -20,6 +21,10 @@ warden::text::ViewOptions Options() {
       "fuzz glossary");
   if (!glossary.ok()) std::abort();
   options.glossary = *glossary;
+  // Short words, so that fuzzed spaced runs ("a b c d") often split.
+  auto words = warden::text::WordList::Parse("a\nab\nabc\nb\nba\ncab\nthe\nroom\n", "fuzz words");
+  if (!words.ok()) std::abort();
+  options.words = *words;
   return options;
 }
 

@@ -2,6 +2,7 @@
 
 #include <zlib.h>
 
+#include <filesystem>
 #include <vector>
 
 namespace warden {
@@ -23,6 +24,26 @@ Status ReadMaybeGzipped(const std::string& path, std::string& out) {
     out.append(buffer.data(), static_cast<size_t>(n));
   }
   gzclose(file);
+  return OkStatus();
+}
+
+Status WriteGzippedAtomically(const std::string& path, std::string_view text) {
+  namespace fs = std::filesystem;
+  const std::string tmp = path + ".tmp";
+  gzFile file = gzopen(tmp.c_str(), "wb9");
+  if (file == nullptr) return InternalError(tmp + ": cannot write");
+  const bool wrote = gzwrite(file, text.data(), static_cast<unsigned>(text.size())) ==
+                     static_cast<int>(text.size());
+  std::error_code ec;
+  if (gzclose(file) != Z_OK || !wrote) {
+    fs::remove(tmp, ec);
+    return InternalError(tmp + ": cannot write");
+  }
+  fs::rename(tmp, path, ec);
+  if (ec) {
+    fs::remove(tmp, ec);
+    return InternalError(path + ": cannot rename " + tmp + ": " + ec.message());
+  }
   return OkStatus();
 }
 

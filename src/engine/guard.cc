@@ -12,6 +12,7 @@
 #include "engine/engine.h"
 #include "engine/redactor.h"
 #include "text/gloss.h"
+#include "text/words.h"
 
 namespace warden {
 namespace engine {
@@ -150,11 +151,13 @@ std::vector<scanners::PatternScannerConfig> Engine::PatternConfigs(
 }
 
 StatusOr<std::shared_ptr<const Engine>> Engine::Compile(policy::PolicyConfig policy) {
-  // The glossary (tens of milliseconds to read) loads on another core while the patterns compile
-  // and the classifier loads; the views need it before the engine is made.
-  std::future<StatusOr<std::shared_ptr<const text::Glossary>>> glossary;
-  if (!policy.gloss_path.empty()) {
-    glossary = std::async(std::launch::async, policy::LoadGlossary, std::cref(policy));
+  // The glossary and word list (tens of milliseconds to read) load on another core while the
+  // patterns compile and the classifier loads; the views need them before the engine is made.
+  text::ViewOptions view_words;
+  std::future<Status> view_words_loaded;
+  if (!policy.gloss_path.empty() || !policy.words_path.empty()) {
+    view_words_loaded =
+        std::async(std::launch::async, [&] { return policy::LoadViewWords(policy, view_words); });
   }
   const std::vector<scanners::PatternScannerConfig> pattern_configs = PatternConfigs(policy);
   std::vector<std::string> scanner_names;
@@ -175,10 +178,10 @@ StatusOr<std::shared_ptr<const Engine>> Engine::Compile(policy::PolicyConfig pol
     classifier = std::move(loaded).value();
     scanner_names.push_back("classifier");
   }
-  if (glossary.valid()) {
-    auto loaded = glossary.get();
-    if (!loaded.ok()) return loaded.status();
-    policy.views.glossary = std::move(loaded).value();
+  if (view_words_loaded.valid()) {
+    if (Status s = view_words_loaded.get(); !s.ok()) return s;
+    policy.views.glossary = std::move(view_words.glossary);
+    policy.views.words = std::move(view_words.words);
   }
 
   std::shared_ptr<Engine> engine(new Engine(std::move(policy)));

@@ -2,7 +2,6 @@
 
 #include <unicode/normalizer2.h>
 #include <unicode/unistr.h>
-#include <zlib.h>  // gzopen/gzwrite for the output
 
 #include <algorithm>
 #include <cctype>
@@ -16,6 +15,7 @@
 #include <unordered_set>
 
 #include "core/gzip_file.h"
+#include "eval/dataset.h"
 #include "scanners/classifier/semantic.h"
 #include "text/gloss.h"
 
@@ -278,20 +278,65 @@ StatusOr<GlossBuildStats> BuildGlossary(const GlossBuildOptions& o, const std::s
   }
   for (const auto& [key, gloss] : glossary) text += key + "\t" + gloss + "\n";
 
-  const std::string tmp = out_path + ".tmp";
-  gzFile file = gzopen(tmp.c_str(), "wb9");
-  if (file == nullptr) return InternalError(tmp + ": cannot write");
-  const bool wrote = gzwrite(file, text.data(), static_cast<unsigned>(text.size())) ==
-                     static_cast<int>(text.size());
-  if (gzclose(file) != Z_OK || !wrote) {
-    std::error_code ec;
-    fs::remove(tmp, ec);
-    return InternalError(tmp + ": cannot write");
-  }
-  std::error_code ec;
-  fs::rename(tmp, out_path, ec);
-  if (ec) return InternalError(out_path + ": cannot rename " + tmp + ": " + ec.message());
+  if (Status s = WriteGzippedAtomically(out_path, text); !s.ok()) return s;
   return stats;
+}
+
+StatusOr<size_t> BuildWordList(const std::vector<std::string>& data,
+                               const std::string& english_words, const std::string& out_path) {
+  std::ifstream in(english_words);
+  if (!in) {
+    return NotFoundError(english_words +
+                         ": cannot read the English word list (Debian's wamerican package, or "
+                         "--english FILE)");
+  }
+  std::unordered_set<std::string> english;
+  for (std::string word; std::getline(in, word);) {
+    for (char& c : word) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    // The list has every letter of the alphabet as a word; only "a" and "i" are words a split
+    // should find.
+    if (word.size() > 1 || word == "a" || word == "i") english.insert(word);
+  }
+  auto examples = ReadDataset(data, "train");
+  if (!examples.ok()) return examples.status();
+  std::unordered_map<std::string, size_t> counts;
+  std::string word;
+  for (const Example& e : *examples) {
+    for (size_t i = 0; i <= e.text.size(); ++i) {
+      const char c = i < e.text.size() ? e.text[i] : ' ';
+      if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) {
+        word += static_cast<char>(c | 0x20);
+        continue;
+      }
+      // A run of letters between other characters (no digits or non-ASCII letters next to it).
+      const bool bounded = (c & 0x80) == 0 && !(c >= '0' && c <= '9');
+      if (!word.empty() && bounded && english.count(word)) ++counts[word];
+      word.clear();
+      while (i + 1 < e.text.size() &&
+             ((e.text[i + 1] & 0x80) || (e.text[i + 1] >= '0' && e.text[i + 1] <= '9'))) {
+        ++i;  // skip the rest of a word with digits or non-ASCII letters
+      }
+    }
+  }
+  std::vector<std::pair<size_t, std::string>> ranked;
+  for (auto& [w, n] : counts) {
+    if (n >= 2) ranked.emplace_back(n, w);
+  }
+  if (ranked.empty()) return DataLossError("the training data has no English words");
+  std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) {
+    return a.first != b.first ? a.first > b.first : a.second < b.second;
+  });
+  std::string text =
+      "# Warden word list for splitting spaced letters (src/text/words.h), most frequent first.\n"
+      "# Built by `warden words`: the English words of the training texts seen at least twice.\n"
+      "# English words: Debian's wamerican (SCOWL), Copyright 2000-2011 by Kevin Atkinson; its\n"
+      "# permission notice is in models/words-en.md.\n";
+  for (const auto& [n, w] : ranked) {
+    text += w;
+    text += '\n';
+  }
+  if (Status s = WriteGzippedAtomically(out_path, text); !s.ok()) return s;
+  return ranked.size();
 }
 
 }  // namespace warden::eval

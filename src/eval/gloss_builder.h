@@ -47,4 +47,11 @@ StatusOr<GlossBuildStats> BuildGlossary(
     const GlossBuildOptions& options, const std::string& out_path,
     const std::function<void(size_t, size_t)>& progress = nullptr);
 
+// Writes the word list of the deobfuscated view (text/words.h, gzip-compressed, atomically): the
+// words of the `train.jsonl` texts under `data` (as ReadDataset expands them) that the
+// `english_words` list has, seen at least twice, most frequent first. Returns how many it wrote.
+// Deterministic.
+StatusOr<size_t> BuildWordList(const std::vector<std::string>& data,
+                               const std::string& english_words, const std::string& out_path);
+
 }  // namespace warden::eval

@@ -10,6 +10,7 @@
 #include "scanners/classifier/semantic.h"
 #include "tests/support/temp_dir.h"
 #include "text/gloss.h"
+#include "text/words.h"
 
 namespace warden::eval {
 namespace {
@@ -177,6 +178,50 @@ TEST(ShippedGlossary, IsRebuiltByTheDocumentedCommand) {
   ASSERT_FALSE(shipped.empty());
   EXPECT_TRUE(rebuilt == shipped) << "models/gloss-de-es-fr.tsv.gz differs from what `warden "
                                      "gloss` builds now: rebuild it (models/gloss-de-es-fr.md)";
+}
+
+// The word list counts the English words of the training texts: most frequent first, ties in
+// alphabetical order, words seen once, single letters other than "a" and "i", words glued to
+// digits and words the English list lacks left out.
+TEST(WordListBuilder, RanksTheTrainingTextsEnglishWords) {
+  const TempDir dir("words-build");
+  std::ofstream(dir / "english.txt") << "the\nRoom\nroom's\nb\na\ni\nhurt\nget\nrare\nmp\n";
+  fs::create_directories(dir / "set");
+  std::ofstream(dir / "set" / "train.jsonl")
+      << R"({"id": "1", "text": "The room, the ROOM: get hurt b a", "label": "safe"})"
+         "\n"
+      << R"({"id": "2", "text": "the get hurt i a rare mp3 zzz", "label": "safe"})"
+         "\n";
+  const std::string out = (dir / "words.txt.gz").string();
+  auto count = BuildWordList({dir.str()}, (dir / "english.txt").string(), out);
+  ASSERT_TRUE(count.ok()) << count.status().message();
+  EXPECT_EQ(*count, 5u);
+  const std::string text = ReadGzip(out);
+  EXPECT_EQ(text.substr(text.find("\nthe")), "\nthe\na\nget\nhurt\nroom\n");
+  auto words = text::WordList::Load(out);
+  ASSERT_TRUE(words.ok()) << words.status().message();
+
+  EXPECT_EQ(BuildWordList({dir.str()}, (dir / "nope.txt").string(), out).status().code(),
+            StatusCode::kNotFound);
+  EXPECT_EQ(
+      BuildWordList({(dir / "none").string()}, (dir / "english.txt").string(), out).status().code(),
+      StatusCode::kNotFound);
+}
+
+TEST(ShippedWordList, IsRebuiltByTheDocumentedCommand) {
+  const std::string data = WARDEN_SOURCE_DIR "/../shared/data";
+  const std::string english = "/usr/share/dict/american-english";
+  if (!fs::exists(data)) GTEST_SKIP() << data << " is missing";
+  if (!fs::exists(english)) GTEST_SKIP() << english << " (wamerican) is missing";
+  const TempDir dir("shipped-words");
+  const std::string out = (dir / "words.txt.gz").string();
+  auto count = BuildWordList({data}, english, out);
+  ASSERT_TRUE(count.ok()) << count.status().message();
+  const std::string rebuilt = ReadGzip(out);
+  const std::string shipped = ReadGzip(WARDEN_SOURCE_DIR "/models/words-en.txt.gz");
+  ASSERT_FALSE(shipped.empty());
+  EXPECT_TRUE(rebuilt == shipped) << "models/words-en.txt.gz differs from what `warden words` "
+                                     "builds now: rebuild it (models/words-en.md)";
 }
 
 }  // namespace

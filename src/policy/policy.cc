@@ -17,6 +17,7 @@
 
 #include "core/suggest.h"
 #include "text/gloss.h"
+#include "text/words.h"
 
 namespace warden::policy {
 
@@ -33,8 +34,8 @@ constexpr std::string_view kTopLevelKeys[] = {
     "version", "name",  "description", "max_input_bytes", "views",
     "scanners", "rules", "tools", "review", "default_action"};
 constexpr std::string_view kViewKeys[] = {
-    "normalized",       "skeleton",          "deobfuscated",       "decoded",
-    "max_decode_depth", "max_decoded_bytes", "min_encoded_length", "gloss"};
+    "normalized",        "skeleton",           "deobfuscated", "decoded", "max_decode_depth",
+    "max_decoded_bytes", "min_encoded_length", "gloss",        "words"};
 constexpr std::string_view kPatternScannerKeys[] = {"enabled", "pack", "types", "min_score"};
 constexpr std::string_view kClassifierScannerKeys[] = {"enabled", "model", "tool_results"};
 constexpr std::string_view kToolResultScorings[] = {"whole", "instructions"};
@@ -594,6 +595,11 @@ void Parser::ParseViews(const YAML::Node& node, PolicyConfig& config) {
       if (auto p = FilePath(e.value, path, "glossary", true)) {
         config.gloss_path = *p;
         config.gloss_location = Where(e.key_node.Mark(), path);
+      }
+    } else if (e.key == "words") {
+      if (auto p = FilePath(e.value, path, "word list", true)) {
+        config.words_path = *p;
+        config.words_location = Where(e.key_node.Mark(), path);
       }
     }
   }
@@ -1599,14 +1605,23 @@ StatusOr<PolicyConfig> ParsePolicy(std::string_view yaml, const std::string& dis
   }
 }
 
-StatusOr<std::shared_ptr<const text::Glossary>> LoadGlossary(const PolicyConfig& policy) {
-  if (policy.gloss_path.empty()) return std::shared_ptr<const text::Glossary>();
-  auto glossary = text::Glossary::Load(policy.gloss_path);
-  if (!glossary.ok()) {
-    return Status(glossary.status().code(),
-                  policy.gloss_location + ": " + glossary.status().message());
+Status LoadViewWords(const PolicyConfig& policy, text::ViewOptions& views) {
+  if (!policy.gloss_path.empty()) {
+    auto glossary = text::Glossary::Load(policy.gloss_path);
+    if (!glossary.ok()) {
+      return Status(glossary.status().code(),
+                    policy.gloss_location + ": " + glossary.status().message());
+    }
+    views.glossary = std::move(glossary).value();
   }
-  return glossary;
+  if (!policy.words_path.empty()) {
+    auto words = text::WordList::Load(policy.words_path);
+    if (!words.ok()) {
+      return Status(words.status().code(), policy.words_location + ": " + words.status().message());
+    }
+    views.words = std::move(words).value();
+  }
+  return OkStatus();
 }
 
 StatusOr<PolicyConfig> LoadPolicyFile(const std::string& path) {

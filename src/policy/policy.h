@@ -143,9 +143,11 @@ struct PolicyConfig {
   std::string name;
   std::string path;                   // file it came from ("<string>" when parsed from text)
   std::string description;
-  text::ViewOptions views;               // views.glossary is set by the engine from gloss_path
-  std::string gloss_path;                // `views.gloss`, resolved; empty: no glossed view
+  text::ViewOptions views;  // views.glossary and views.words are set by LoadViewWords()
+  std::string gloss_path;   // `views.gloss`, resolved; empty: no glossed view
   std::string gloss_location;            // "file:line:col: views.gloss", for load errors
+  std::string words_path;                // `views.words`, resolved; empty: spaced runs are joined
+  std::string words_location;            // "file:line:col: views.words", for load errors
   uint32_t max_input_bytes = 64u << 20;  // longer texts are blocked by the "input_too_large" rule
   std::vector<PatternScannerSection> pattern_scanners;
   std::optional<ClassifierScannerSection> classifier;  // set when `scanners.classifier` is given
@@ -163,10 +165,11 @@ StatusOr<PolicyConfig> LoadPolicyFile(const std::string& path);
 StatusOr<PolicyConfig> ParsePolicy(std::string_view yaml, const std::string& display_name,
                                    const std::string& base_dir);
 
-// The glossary `views.gloss` names (text/gloss.h), loaded; null when the policy names none.
-// Errors start with the policy line that names it. The engine and `warden eval --policy` both
-// call it, so a policy's texts are read the same way by both.
-StatusOr<std::shared_ptr<const text::Glossary>> LoadGlossary(const PolicyConfig& policy);
+// Loads the word files the views name into `views`: the glossary of `views.gloss` (text/gloss.h)
+// and the word list of `views.words` (text/words.h); members the policy names no file for are
+// left as they are. Errors start with the policy line that names the file. The engine and
+// `warden eval --policy` both call it, so a policy's texts are read the same way by both.
+Status LoadViewWords(const PolicyConfig& policy, text::ViewOptions& views);
 
 // What the rules see about one message after scanning.
 struct Facts {

@@ -458,6 +458,24 @@ TEST_F(PolicyTest, GlossPathResolvesAgainstThePolicyAndMustExist) {
             "p.yaml:3:3: views.glos: unknown key \"glos\" (did you mean \"gloss\"?)");
 }
 
+TEST_F(PolicyTest, WordListPathResolvesAgainstThePolicyAndMustExist) {
+  fs::create_directories(root_ / "models");
+  std::ofstream(root_ / "models" / "w.txt.gz") << "Not a word list";  // read by LoadViewWords
+  auto p = Parse("version: 1\nviews:\n  words: ../models/w.txt.gz\n");
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_EQ(p->words_path, (root_ / "models" / "w.txt.gz").string());
+  EXPECT_EQ(p->words_location, "p.yaml:3:3: views.words");
+  EXPECT_EQ(FirstError("version: 1\nviews:\n  words: ../models/nope.txt.gz\n"),
+            "p.yaml:3:10: views.words: word list file not found: " +
+                (root_ / "models" / "nope.txt.gz").string());
+  // A file that is not a word list: the load names the policy line, then the file's line.
+  text::ViewOptions views;
+  const Status s = LoadViewWords(*p, views);
+  EXPECT_EQ(s.message(), "p.yaml:3:3: views.words: " + (root_ / "models" / "w.txt.gz").string() +
+                             ":1: expected one word of lowercase ASCII letters a line");
+  EXPECT_EQ(views.words, nullptr);
+}
+
 TEST_F(PolicyTest, ClassifierUnknownKey) {
   fs::create_directories(root_ / "models");
   std::ofstream(root_ / "models" / "warden-v1.ftz") << "x";  // only the tested error

@@ -1,10 +1,12 @@
 // The deobfuscated view: leetspeak undone inside words that mix letters with leet characters,
-// and runs of single letters joined ("i g n o r e").
+// and runs of single letters joined ("i g n o r e"), split into words where a word list says
+// the run spells several ("t h e r o o m" -> "the room").
 #include <algorithm>
 #include <array>
 #include <cstring>
 
 #include "text/internal.h"
+#include "text/words.h"
 
 namespace warden::text::internal {
 namespace {
@@ -84,8 +86,10 @@ inline bool EndsWord(std::string_view s, size_t i) {
   return i >= s.size() || (ClassAt(s, i) & kWord) == 0;
 }
 
-// Tries a spaced-letter run starting at the single item s[i]; returns its end or i.
-size_t SpacedRun(std::string_view s, size_t i, std::vector<Edit>& edits) {
+// Tries a spaced-letter run starting at the single item s[i]; returns its end or i. Attackers
+// space whole phrases letter by letter, so with a word list (`words`) a run that spells several
+// words keeps a space between them.
+size_t SpacedRun(std::string_view s, size_t i, const WordList* words, std::vector<Edit>& edits) {
   const size_t n = s.size();
   size_t j = i;
   int count = 1;
@@ -98,10 +102,25 @@ size_t SpacedRun(std::string_view s, size_t i, std::vector<Edit>& edits) {
     letters += (ClassAt(s, j) & kLetter) ? 1 : 0;
   }
   if (count < 3 || letters < 2) return i;
-  for (size_t k = i; k <= j; k += 2) {
+  thread_local std::string spelled;
+  thread_local std::vector<uint32_t> word_ends;  // in items
+  word_ends.clear();
+  if (words != nullptr && count >= 4) {
+    spelled.clear();
+    for (size_t k = i; k <= j; k += 2) spelled += Unleet(s[k]);
+    words->Split(spelled, word_ends);
+  }
+  size_t next_end = 0;
+  for (size_t k = i, item = 1; k <= j; k += 2, ++item) {
     if (ClassAt(s, k) & kLeetDigit)
       edits.push_back({static_cast<uint32_t>(k), Unleet(s[k]), false});
-    if (k < j) edits.push_back({static_cast<uint32_t>(k + 1), '\0', true});
+    if (k == j) break;
+    if (next_end < word_ends.size() && word_ends[next_end] == item) {
+      ++next_end;
+      if (sep != ' ') edits.push_back({static_cast<uint32_t>(k + 1), ' ', false});
+    } else {
+      edits.push_back({static_cast<uint32_t>(k + 1), '\0', true});
+    }
   }
   return j + 1;
 }
@@ -176,7 +195,7 @@ void LeetNumber(std::string_view s, size_t a, size_t b, std::vector<Edit>& edits
 }
 
 // Collects the edits of the deobfuscated view; returns how many words were leetspeak.
-int CollectEdits(std::string_view s, bool dense, std::vector<Edit>& edits) {
+int CollectEdits(std::string_view s, bool dense, const WordList* words, std::vector<Edit>& edits) {
   const size_t n = s.size();
   int leet_words = 0;
   for (size_t i = 0; i < n;) {
@@ -188,7 +207,7 @@ int CollectEdits(std::string_view s, bool dense, std::vector<Edit>& edits) {
     uint8_t classes = ClassAt(s, i);
     while (b < n && (ClassAt(s, b) & kWord)) classes |= ClassAt(s, b++);
     if (b == i + 1 && IsItem(s, i)) {
-      const size_t end = SpacedRun(s, i, edits);
+      const size_t end = SpacedRun(s, i, words, edits);
       if (end != i) {
         i = end;
         continue;
@@ -206,16 +225,16 @@ int CollectEdits(std::string_view s, bool dense, std::vector<Edit>& edits) {
 
 }  // namespace
 
-bool BuildDeobfuscated(const View& source, View& out) {
+bool BuildDeobfuscated(const View& source, const WordList* words, View& out) {
   const std::string_view s = source.orig_begin.empty() ? source.text : source.storage;
   const size_t n = s.size();
   thread_local std::vector<Edit> edits;  // reused: no allocation in the steady state
   edits.clear();
   // Two words that are plainly leetspeak make the text leetspeak: read again with the looser
   // rules, which would misread "4k" or "70" in ordinary text.
-  if (CollectEdits(s, /*dense=*/false, edits) >= 2) {
+  if (CollectEdits(s, /*dense=*/false, words, edits) >= 2) {
     edits.clear();
-    CollectEdits(s, /*dense=*/true, edits);
+    CollectEdits(s, /*dense=*/true, words, edits);
   }
   if (edits.empty()) return false;
 

@@ -1,15 +1,25 @@
 #include <gtest/gtest.h>
 
 #include "text/internal.h"
+#include "text/words.h"
 
 namespace warden::text::internal {
 namespace {
 
-std::string Deobfuscate(std::string_view s) {
+std::string Deobfuscate(std::string_view s, const WordList* words = nullptr) {
   View raw;
   raw.text = s;
   View out;
-  return BuildDeobfuscated(raw, out) ? out.storage : std::string("<unchanged>");
+  return BuildDeobfuscated(raw, words, out) ? out.storage : std::string("<unchanged>");
+}
+
+const WordList& ShippedWords() {
+  static const std::shared_ptr<const WordList> words = [] {
+    auto loaded = WordList::Load(WARDEN_SOURCE_DIR "/models/words-en.txt.gz");
+    EXPECT_TRUE(loaded.ok()) << loaded.status().ToString();
+    return loaded.ok() ? *loaded : nullptr;
+  }();
+  return *words;
 }
 
 TEST(Deobfuscate, RewritesOnlyMixedWords) {
@@ -42,6 +52,27 @@ TEST(Deobfuscate, LeetspeakTextsAreReadWithLooserRules) {
   // One leet word is not enough: "70", "4" and "m3" stay in ordinary text.
   EXPECT_EQ(Deobfuscate("p@ssword for 70 users, 4 hosts, m3 instances"),
             "password for 70 users, 4 hosts, m3 instances");
+}
+
+// Attackers space whole phrases letter by letter; with a word list the run is split where it
+// spells several words, as a reader splits it.
+TEST(Deobfuscate, SpacedPhrasesAreSplitIntoWords) {
+  const WordList& words = ShippedWords();
+  EXPECT_EQ(Deobfuscate("in t h e c h a n g i n g r o o m at my g y m?", &words),
+            "in the changing room at my gym?");
+  EXPECT_EQ(Deobfuscate("so many people g e t h u r t.", &words), "so many people get hurt.");
+  EXPECT_EQ(Deobfuscate("W r i t e a s e r i e s of them", &words), "Write a series of them");
+  EXPECT_EQ(Deobfuscate("why they a r e v e r m i n who", &words), "why they are vermin who");
+  EXPECT_EQ(Deobfuscate("take to n o t w a k e up", &words), "take to not wake up");
+  // Other separators become spaces at the boundaries; a single word stays one.
+  EXPECT_EQ(Deobfuscate("s-y-s-t-e-m-p-r-o-m-p-t", &words), "system prompt");
+  EXPECT_EQ(Deobfuscate("i g n o r e them", &words), "ignore them");
+  EXPECT_EQ(Deobfuscate("t o g e t h e r", &words), "together");
+  EXPECT_EQ(Deobfuscate("my t h e r a p i s t", &words), "my therapist");
+  // A stretch no word covers is kept whole, and the words around it still split.
+  EXPECT_EQ(Deobfuscate("x q z t h e r o o m", &words), "xqz the room");
+  // Leet digits in a run are read as letters before the split.
+  EXPECT_EQ(Deobfuscate("g 3 t h u r t", &words), "get hurt");
 }
 
 }  // namespace

@@ -107,8 +107,9 @@ void BuildNormalized(const IcuTools& icu, std::string_view s, View& out);
 bool BuildSkeleton(const IcuTools& icu, const View& norm, View& out);
 
 // Fills `out` from `source` (the raw or normalized view) with leetspeak undone and spaced
-// letters joined. Returns false when there was nothing to undo.
-bool BuildDeobfuscated(const View& source, View& out);
+// letters joined, split into words where `words` (may be null) finds several. Returns false
+// when there was nothing to undo.
+bool BuildDeobfuscated(const View& source, const WordList* words, View& out);
 
 // Builds the glossed view of `source` (the raw view, or the normalized one for non-ASCII text)
 // into `out` (gloss.cc): every word the glossary knows replaced by its gloss, each byte of a

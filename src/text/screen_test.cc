@@ -19,7 +19,7 @@ Exact RunExact(std::string_view s, const ViewOptions& options) {
   raw.text = s;
   View out;
   Exact e;
-  e.deobfuscated = BuildDeobfuscated(raw, out);
+  e.deobfuscated = BuildDeobfuscated(raw, nullptr, out);
   e.rot13 = LikelyRot13(s);
   std::vector<View> views(1);
   views[0].text = s;

@@ -135,7 +135,7 @@ size_t ViewBuilder::BuildViews(std::string_view original, std::vector<View>& out
     if (maybe) {
       View& v = internal::ViewSlot(out, next);
       Reset(v, ViewKind::kDeobfuscated, "deobfuscated");
-      if (internal::BuildDeobfuscated(out[source], v)) ++next;
+      if (internal::BuildDeobfuscated(out[source], options_.words.get(), v)) ++next;
     }
   }
   if (options_.glossary) {

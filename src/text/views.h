@@ -39,6 +39,7 @@
 namespace warden::text {
 
 class Glossary;
+class WordList;
 
 enum class ViewKind : uint8_t {
   kRaw = 0,
@@ -88,6 +89,8 @@ struct ViewOptions {
   uint32_t min_encoded_length = 16;       // shorter base64/hex runs are not decoded
   // Null: no glossed view. Shared, read-only: the policy loads it once (`views.gloss`).
   std::shared_ptr<const Glossary> glossary;
+  // Null: spaced-letter runs are joined into one word. Shared, read-only (`views.words`).
+  std::shared_ptr<const WordList> words;
 };
 
 class ViewBuilder {

@@ -25,5 +25,6 @@ void AddControlCommands(CLI::App& app, int* exit_code);
 void AddReviewCommand(CLI::App& app, int* exit_code);  // `review export`, `review simulate`
 void AddRedteamCommand(CLI::App& app, int* exit_code);
 void AddGlossCommand(CLI::App& app, int* exit_code);
+void AddWordsCommand(CLI::App& app, int* exit_code);
 
 }  // namespace warden::cli

@@ -439,8 +439,8 @@ void AddEvalCommand(CLI::App& app, int* exit_code) {
       ->required();
   auto* model = cmd->add_option("--model", flags->model, "model file (default models/warden-v1.ftz)");
   cmd->add_option("--policy", flags->policy,
-                  "policy whose classifier section names the model; its views (and glossary) "
-                  "are used")
+                  "policy whose classifier section names the model; its views (with their "
+                  "glossary and word list) are used")
       ->excludes(model);
   cmd->add_flag("--patterns", flags->patterns,
                 "with --policy: also count the policy's pattern scanners for jailbreak and "

@@ -1,7 +1,9 @@
-// `warden gloss`: builds the glossary of the glossed view from bilingual dictionaries
-// (docs/gloss.md).
+// `warden gloss` and `warden words`: build the word resources of the views, the glossary of the
+// glossed view from bilingual dictionaries (docs/gloss.md) and the English word list that splits
+// spaced letters into words (docs/views.md).
 //
 //   warden gloss --dict /usr/share/dictd/freedict-deu-eng --dict ... --out gloss.tsv.gz
+//   warden words --out words-en.txt.gz
 #include <iostream>
 #include <memory>
 #include <string>
@@ -57,6 +59,31 @@ int RunGloss(GlossFlags& f) {
   return kExitAllow;
 }
 
+struct WordsFlags {
+  std::string english = "/usr/share/dict/american-english";
+  std::vector<std::string> data;
+  std::string out;
+  bool json = false;
+};
+
+int RunWords(const WordsFlags& f) {
+  auto count = eval::BuildWordList(f.data, f.english, f.out);
+  if (!count.ok()) {
+    std::cerr << "warden words: " << count.status().message() << "\n";
+    return kExitError;
+  }
+  if (f.json) {
+    std::string out = "{\"out\":";
+    AppendJsonString(out, f.out);
+    out += ",\"words\":";
+    AppendJsonUint(out, *count);
+    std::cout << out << "}\n";
+  } else {
+    std::cout << "wrote " << *count << " words to " << f.out << "\n";
+  }
+  return kExitAllow;
+}
+
 }  // namespace
 
 void AddGlossCommand(CLI::App& app, int* exit_code) {
@@ -86,6 +113,27 @@ void AddGlossCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--out", f->out, "The glossary to write (gzip; written atomically)")->required();
   cmd->add_flag("--json", f->json, "Print the counts as one JSON object");
   cmd->callback([f, exit_code] { *exit_code = RunGloss(*f); });
+}
+
+void AddWordsCommand(CLI::App& app, int* exit_code) {
+  auto f = std::make_shared<WordsFlags>();
+  CLI::App* cmd = app.add_subcommand(
+      "words",
+      "Build the English word list of the deobfuscated view, which splits a run of spaced\n"
+      "letters that spells several words (\"t h e r o o m\") into them (\"the room\")\n"
+      "instead of joining it into one. The words are those of the training texts that an\n"
+      "English word list has, most frequent first. The policy names the file in\n"
+      "`views.words` (docs/views.md).\n\n"
+      "The shipped list (Debian: wamerican):\n"
+      "  warden words --data ../shared/data --out models/words-en.txt.gz");
+  cmd->add_option("--data", f->data,
+                  "Labelled JSONL files or directories (their */train.jsonl files are read)")
+      ->required();
+  cmd->add_option("--english", f->english, "English word list, one per line")
+      ->capture_default_str();
+  cmd->add_option("--out", f->out, "The word list to write (gzip; written atomically)")->required();
+  cmd->add_flag("--json", f->json, "Print the count as one JSON object");
+  cmd->callback([f, exit_code] { *exit_code = RunWords(*f); });
 }
 
 }  // namespace warden::cli

@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
   warden::cli::AddReviewCommand(app, &exit_code);
   warden::cli::AddRedteamCommand(app, &exit_code);
   warden::cli::AddGlossCommand(app, &exit_code);
+  warden::cli::AddWordsCommand(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -15,14 +15,12 @@ StatusOr<PolicyClassifier> LoadPolicyClassifier(const std::string& policy_path,
     return InvalidArgumentError(policy_path +
                                 ": the policy has no enabled `scanners.classifier` section");
   }
-  auto glossary = policy::LoadGlossary(*policy);
-  if (!glossary.ok()) return glossary.status();
   auto model = classifier::Classifier::Load(policy->classifier->model_path);
   if (!model.ok()) return model.status();
   PolicyClassifier out;
   out.model = std::move(model).value();
   out.views = policy->views;
-  out.views.glossary = std::move(glossary).value();
+  if (Status s = policy::LoadViewWords(*policy, out.views); !s.ok()) return s;
   if (!with_patterns) return out;
   const std::vector<scanners::PatternScannerConfig> configs =
       engine::Engine::PatternConfigs(*policy);
