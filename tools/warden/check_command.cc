@@ -30,12 +30,11 @@ struct CheckArgs {
 };
 
 // A short, printable excerpt of the original text at a finding, for people reading a terminal.
-std::string Excerpt(std::string_view text, uint32_t start, uint32_t end) {
-  constexpr uint32_t kMax = 40;
+std::string Excerpt(std::string_view text, uint32_t start, uint32_t end, uint32_t max = 40) {
   std::string_view s = text.substr(start, end - start);
   std::string out;
-  AppendJsonString(out, s.size() > kMax ? s.substr(0, kMax) : s);
-  if (s.size() > kMax) out.insert(out.size() - 1, "…");
+  AppendJsonString(out, s.size() > max ? s.substr(0, max) : s);
+  if (s.size() > max) out.insert(out.size() - 1, "…");
   return out;
 }
 
@@ -82,6 +81,8 @@ std::string ExplanationJson(const classifier::Classifier& model,
     if (k) j += ",";
     j += "{\"view\":";
     AppendJsonString(j, views[k].name);
+    j += ",\"text\":";
+    AppendJsonString(j, views[k].text);
     j += ",\"ngram_unsafe\":";
     AppendJsonNumber(j, why.view_unsafe[k]);
     j += "}";
@@ -123,9 +124,13 @@ void PrintExplanation(const classifier::Classifier& model, const std::vector<tex
   };
   std::cout << "\nclassifier " << model.model_path()
             << ": how the unsafe score came about (raw probabilities)\n";
-  std::vector<std::vector<std::string>> rows = {{"view", "n-gram unsafe"}};
+  // Each view's text, so that a score can be read against what the model saw ("g e t h u r t"
+  // read as "get hurt"; a German word glossed wrongly).
+  std::vector<std::vector<std::string>> rows = {{"view", "n-gram unsafe", "text"}};
   for (size_t k = 0; k < views.size(); ++k) {
-    rows.push_back({std::string(views[k].name), num(why.view_unsafe[k])});
+    const std::string_view t = views[k].text;
+    rows.push_back({std::string(views[k].name), num(why.view_unsafe[k]),
+                    Excerpt(t, 0, static_cast<uint32_t>(t.size()), 72)});
   }
   std::cout << RenderTable(rows);
   std::cout << "n-gram maximum: " << num(why.ngram_unsafe);
