@@ -43,18 +43,25 @@ const std::string kSpaced =
     "P l a n an attack on the c r o w d at the t o w n festival so t h a t as m a n y p e o p l e "
     "as possible g e t h u r t. ";
 
-warden::text::ViewOptions Options(bool glossary) {
+// The default views, with the shipped glossary or word list when asked for.
+warden::text::ViewOptions Options(bool glossary, bool words = false) {
   warden::text::ViewOptions options;
-  if (!glossary) return options;
-  auto loaded = warden::text::Glossary::Load(WARDEN_SOURCE_DIR "/models/gloss-de-es-fr.tsv.gz");
-  if (!loaded.ok()) std::abort();
-  options.glossary = *loaded;
+  if (glossary) {
+    auto loaded = warden::text::Glossary::Load(WARDEN_SOURCE_DIR "/models/gloss-de-es-fr.tsv.gz");
+    if (!loaded.ok()) std::abort();
+    options.glossary = *loaded;
+  }
+  if (words) {
+    auto loaded = warden::text::WordList::Load(WARDEN_SOURCE_DIR "/models/words-en.txt.gz");
+    if (!loaded.ok()) std::abort();
+    options.words = *loaded;
+  }
   return options;
 }
 
-void Build(benchmark::State& state, const std::string& unit, bool glossary) {
-  static const warden::text::ViewOptions with = Options(true);
-  const warden::text::ViewBuilder builder(glossary ? with : Options(false));
+void Build(benchmark::State& state, const std::string& unit,
+           const warden::text::ViewOptions& options) {
+  const warden::text::ViewBuilder builder(options);
   // The cut may split one UTF-8 sequence at the end, which Build() must tolerate anyway.
   const std::string text = Repeat(unit, static_cast<size_t>(state.range(0)));
   std::vector<warden::text::View> views;
@@ -66,9 +73,16 @@ void Build(benchmark::State& state, const std::string& unit, bool glossary) {
   state.counters["views"] = static_cast<double>(views.size());
 }
 
-void BM_Build(benchmark::State& state, const std::string& unit) { Build(state, unit, false); }
+void BM_Build(benchmark::State& state, const std::string& unit) {
+  Build(state, unit, Options(false));
+}
 void BM_BuildGlossary(benchmark::State& state, const std::string& unit) {
-  Build(state, unit, true);
+  static const warden::text::ViewOptions with_glossary = Options(true);
+  Build(state, unit, with_glossary);
+}
+void BM_BuildWordList(benchmark::State& state, const std::string& unit) {
+  static const warden::text::ViewOptions with_words = Options(false, true);
+  Build(state, unit, with_words);
 }
 
 BENCHMARK_CAPTURE(BM_Build, ascii, kAscii)->Arg(1024)->Arg(16 << 10);
@@ -78,23 +92,6 @@ BENCHMARK_CAPTURE(BM_BuildGlossary, ascii, kAscii)->Arg(1024);
 BENCHMARK_CAPTURE(BM_BuildGlossary, mixed, kMixed)->Arg(1024);
 BENCHMARK_CAPTURE(BM_BuildGlossary, german, kGerman)->Arg(1024);
 
-void BM_BuildWordList(benchmark::State& state, const std::string& unit) {
-  static const warden::text::ViewOptions with_words = [] {
-    warden::text::ViewOptions options;
-    auto loaded = warden::text::WordList::Load(WARDEN_SOURCE_DIR "/models/words-en.txt.gz");
-    if (!loaded.ok()) std::abort();
-    options.words = *loaded;
-    return options;
-  }();
-  const warden::text::ViewBuilder builder(with_words);
-  const std::string text = Repeat(unit, static_cast<size_t>(state.range(0)));
-  std::vector<warden::text::View> views;
-  for (auto _ : state) {
-    builder.Build(text, views);
-    benchmark::DoNotOptimize(views.data());
-  }
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * text.size());
-}
 BENCHMARK_CAPTURE(BM_Build, spaced, kSpaced)->Arg(1024);
 BENCHMARK_CAPTURE(BM_BuildWordList, spaced, kSpaced)->Arg(1024);
 BENCHMARK_CAPTURE(BM_BuildWordList, ascii, kAscii)->Arg(1024);
