@@ -72,7 +72,7 @@ StatusOr<std::shared_ptr<const WordList>> WordList::Parse(std::string_view text,
 
 float WordList::Cost(std::string_view word) const {
   const auto it = cost_.find(word);
-  return it == cost_.end() ? -1.0f : it->second;
+  return it == cost_.end() ? std::numeric_limits<float>::infinity() : it->second;
 }
 
 bool WordList::Split(std::string_view letters, std::vector<uint32_t>& ends) const {
@@ -90,8 +90,9 @@ bool WordList::Split(std::string_view letters, std::vector<uint32_t>& ends) cons
     best[k] = std::numeric_limits<float>::infinity();
     for (size_t start = 0; start < k; ++start) {
       const size_t length = k - start;
-      float cost = length <= max_length_ ? Cost(text.substr(start, length)) : -1.0f;
-      if (cost < 0) cost = unknown_cost_ + kUnknownPerLetter * static_cast<float>(length);
+      float cost = length <= max_length_ ? Cost(text.substr(start, length))
+                                         : std::numeric_limits<float>::infinity();
+      if (std::isinf(cost)) cost = unknown_cost_ + kUnknownPerLetter * static_cast<float>(length);
       if (best[start] + cost < best[k]) {
         best[k] = best[start] + cost;
         from[k] = static_cast<uint16_t>(start);

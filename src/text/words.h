@@ -48,7 +48,8 @@ class WordList {
   static constexpr size_t kMaxLetters = 256;
 
  private:
-  // The cost of `word` (lowercase), or a negative number when the list lacks it.
+  // The cost of `word` (lowercase), or infinity when the list lacks it. (A one-word list's
+  // only word costs less than 0: log(log 2).)
   float Cost(std::string_view word) const;
 
   std::string text_;  // the file's text; cost_'s keys point into it

@@ -48,6 +48,14 @@ TEST(WordList, SplitsIntoFewCommonWords) {
   EXPECT_EQ(Split(*w, std::string(WordList::kMaxLetters + 1, 'a')), "<one word>");
 }
 
+// Costs below zero (the first words of a short list) are costs like any other.
+TEST(WordList, ShortListsSplitToo) {
+  auto one = WordList::Parse("room\n", "one.txt");
+  ASSERT_TRUE(one.ok());
+  EXPECT_EQ(Split(**one, "roomroom"), "room room");
+  EXPECT_EQ(Split(**one, "xroom"), "x room");
+}
+
 TEST(WordList, BadFilesNameTheFileAndLine) {
   EXPECT_EQ(WordList::Parse("the\nRoom\n", "w.txt").status().message(),
             "w.txt:2: expected one word of lowercase ASCII letters a line");
