@@ -144,18 +144,26 @@ bool BestTranslation(std::string_view entry, const Vocabulary& vocab, size_t& se
   return found;
 }
 
-Status LoadVocabulary(const GlossBuildOptions& o, Vocabulary& vocab) {
-  std::ifstream in(o.english_words);
+// The English word list (one word a line, as Debian's wamerican installs it), lowercased.
+StatusOr<std::unordered_set<std::string>> ReadEnglishWords(const std::string& path) {
+  std::ifstream in(path);
   if (!in) {
-    return NotFoundError(o.english_words +
+    return NotFoundError(path +
                          ": cannot read the English word list (Debian's wamerican package, or "
                          "--english FILE)");
   }
-  std::string word;
-  while (std::getline(in, word)) {
+  std::unordered_set<std::string> english;
+  for (std::string word; std::getline(in, word);) {
     for (char& c : word) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    vocab.english.insert(word);
+    english.insert(std::move(word));
   }
+  return english;
+}
+
+Status LoadVocabulary(const GlossBuildOptions& o, Vocabulary& vocab) {
+  auto english = ReadEnglishWords(o.english_words);
+  if (!english.ok()) return english.status();
+  vocab.english = std::move(english).value();
   fs::path sem(o.model);
   sem.replace_extension(".sem");
   std::string bytes;
@@ -284,38 +292,30 @@ StatusOr<GlossBuildStats> BuildGlossary(const GlossBuildOptions& o, const std::s
 
 StatusOr<size_t> BuildWordList(const std::vector<std::string>& data,
                                const std::string& english_words, const std::string& out_path) {
-  std::ifstream in(english_words);
-  if (!in) {
-    return NotFoundError(english_words +
-                         ": cannot read the English word list (Debian's wamerican package, or "
-                         "--english FILE)");
-  }
-  std::unordered_set<std::string> english;
-  for (std::string word; std::getline(in, word);) {
-    for (char& c : word) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    // The list has every letter of the alphabet as a word; only "a" and "i" are words a split
-    // should find.
-    if (word.size() > 1 || word == "a" || word == "i") english.insert(word);
-  }
+  auto english = ReadEnglishWords(english_words);
+  if (!english.ok()) return english.status();
+  // The list has every letter of the alphabet as a word; only "a" and "i" are words a split
+  // should find.
+  std::erase_if(*english,
+                [](const std::string& w) { return w.size() == 1 && w != "a" && w != "i"; });
   auto examples = ReadDataset(data, "train");
   if (!examples.ok()) return examples.status();
+  // A word is a run of ASCII letters that no digit or non-ASCII byte follows ("mp3" and "café"
+  // are not English words; "don't" is "don" and "t").
+  auto is_letter = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); };
   std::unordered_map<std::string, size_t> counts;
   std::string word;
   for (const Example& e : *examples) {
-    for (size_t i = 0; i <= e.text.size(); ++i) {
-      const char c = i < e.text.size() ? e.text[i] : ' ';
-      if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) {
-        word += static_cast<char>(c | 0x20);
+    const std::string& t = e.text;
+    for (size_t i = 0; i < t.size();) {
+      if (!is_letter(t[i])) {
+        ++i;
         continue;
       }
-      // A run of letters between other characters (no digits or non-ASCII letters next to it).
-      const bool bounded = (c & 0x80) == 0 && !(c >= '0' && c <= '9');
-      if (!word.empty() && bounded && english.count(word)) ++counts[word];
       word.clear();
-      while (i + 1 < e.text.size() &&
-             ((e.text[i + 1] & 0x80) || (e.text[i + 1] >= '0' && e.text[i + 1] <= '9'))) {
-        ++i;  // skip the rest of a word with digits or non-ASCII letters
-      }
+      for (; i < t.size() && is_letter(t[i]); ++i) word += static_cast<char>(t[i] | 0x20);
+      const bool glued = i < t.size() && ((t[i] & 0x80) || (t[i] >= '0' && t[i] <= '9'));
+      if (!glued && english->count(word)) ++counts[word];
     }
   }
   std::vector<std::pair<size_t, std::string>> ranked;

@@ -44,14 +44,12 @@ uint64_t BloomBits(uint64_t h) {
   return (uint64_t{1} << (h & 63)) | (uint64_t{1} << ((h >> 6) & 63));
 }
 
-char Lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
-
 // FNV-1a over the word's bytes, ASCII letters lowercased: a text's words are hashed as they
 // stand, without a lowercase copy.
 uint64_t HashFolded(std::string_view word) {
   uint64_t h = 0xcbf29ce484222325ull;
   for (char c : word) {
-    h ^= static_cast<unsigned char>(Lower(c));
+    h ^= static_cast<unsigned char>(internal::AsciiLower(c));
     h *= 0x100000001b3ull;
   }
   return h ^ (h >> 29);
@@ -60,7 +58,7 @@ uint64_t HashFolded(std::string_view word) {
 bool EqualsFolded(std::string_view lowercase, std::string_view word) {
   if (lowercase.size() != word.size()) return false;
   for (size_t i = 0; i < word.size(); ++i) {
-    if (lowercase[i] != Lower(word[i])) return false;
+    if (lowercase[i] != internal::AsciiLower(word[i])) return false;
   }
   return true;
 }
@@ -184,7 +182,9 @@ bool BuildGlossed(const Glossary& glossary, const View& source, View& out) {
     // ("armas", "drogues"). An English plural is never glossed this way, since its singular,
     // an English word, is not in the glossary.
     for (size_t strip = 1; gloss.empty() && strip <= 2 && word.size() > strip + 2; ++strip) {
-      if (Lower(word.back()) != 's' || (strip == 2 && Lower(word[word.size() - 2]) != 'e')) break;
+      if (internal::AsciiLower(word.back()) != 's' ||
+          (strip == 2 && internal::AsciiLower(word[word.size() - 2]) != 'e'))
+        break;
       gloss = glossary.Find(word.substr(0, word.size() - strip));
     }
     if (!gloss.empty()) hits.push_back({i, j, gloss});

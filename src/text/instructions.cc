@@ -13,7 +13,6 @@
 namespace warden::text::internal {
 namespace {
 
-inline char Lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; }
 inline bool IsLetter(char c) { return static_cast<unsigned char>((c | 0x20) - 'a') < 26; }
 inline bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
@@ -21,7 +20,7 @@ inline bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == 
 bool Lowers(std::string_view word, std::string_view lower) {
   if (word.size() != lower.size()) return false;
   for (size_t k = 0; k < word.size(); ++k) {
-    if (Lower(word[k]) != lower[k]) return false;
+    if (AsciiLower(word[k]) != lower[k]) return false;
   }
   return true;
 }
@@ -296,7 +295,7 @@ constexpr std::array<uint16_t, 26> kCueLengths = [] {
 
 // Whether the word s[word, word + length) is a role-play cue.
 bool IsRoleplayCue(std::string_view s, size_t word, size_t length) {
-  return (kCueLengths[Lower(s[word]) - 'a'] & (1u << length)) &&
+  return (kCueLengths[AsciiLower(s[word]) - 'a'] & (1u << length)) &&
          OneOf(s.substr(word, length), kRoleplayCues);
 }
 
@@ -388,7 +387,7 @@ size_t AppendInstructions(const ViewOptions& options, std::vector<View>& out, si
     const size_t length = i - word;
     if (length == 0 || length > 15) continue;
     cue = cue || IsRoleplayCue(s, word, length);
-    if (!(kCandidateLengths[Lower(s[word]) - 'a'] & (1u << length))) continue;
+    if (!(kCandidateLengths[AsciiLower(s[word]) - 'a'] & (1u << length))) continue;
     const size_t begin = MarkerEnd(s, word);
     if (begin == 0) continue;
     const size_t end = enclosures.InstructionEnd(word, begin);

@@ -17,6 +17,12 @@
 
 namespace warden::text::internal {
 
+// ASCII letters lowercased, every other byte as it is: word comparisons that need no Unicode
+// folding (glossary lookups, instruction markers, the word list's split).
+inline char AsciiLower(char c) {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
 // ICU objects owned by a ViewBuilder. Thread-safety: everything here is used read-only after
 // construction except the skeleton cache, whose entries are atomics written idempotently (two
 // threads racing on one entry store the same value).

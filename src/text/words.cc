@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "core/gzip_file.h"
+#include "text/internal.h"
 
 namespace warden::text {
 namespace {
@@ -14,8 +15,6 @@ namespace {
 // common word's cost, so that "jewsaregreedy" with "jews" missing still reads "? are greedy"
 // rather than "? greedy".
 constexpr float kUnknownPerLetter = 5.0f;
-
-char Lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
 
 bool IsLowerWord(std::string_view w) {
   if (w.empty()) return false;
@@ -33,13 +32,18 @@ StatusOr<std::shared_ptr<const WordList>> WordList::Load(const std::string& path
     if (s.code() != StatusCode::kNotFound) return s;
     return NotFoundError(path + ": cannot open the word list (build it with `warden words`)");
   }
-  return Parse(text, path);
+  return ParseOwned(std::move(text), path);
 }
 
 StatusOr<std::shared_ptr<const WordList>> WordList::Parse(std::string_view text,
                                                           std::string_view name) {
+  return ParseOwned(std::string(text), name);
+}
+
+StatusOr<std::shared_ptr<const WordList>> WordList::ParseOwned(std::string text,
+                                                               std::string_view name) {
   auto list = std::shared_ptr<WordList>(new WordList());
-  list->text_.assign(text);
+  list->text_ = std::move(text);
   std::vector<std::string_view> words;
   std::string_view rest = list->text_;
   size_t line = 0;
@@ -80,7 +84,7 @@ bool WordList::Split(std::string_view letters, std::vector<uint32_t>& ends) cons
   const size_t n = letters.size();
   if (n < 2 || n > kMaxLetters) return false;
   std::array<char, kMaxLetters> lower;
-  for (size_t i = 0; i < n; ++i) lower[i] = Lower(letters[i]);
+  for (size_t i = 0; i < n; ++i) lower[i] = internal::AsciiLower(letters[i]);
   const std::string_view text(lower.data(), n);
   // best[k]: the cheapest split of text[0, k); from[k]: where its last word starts.
   std::array<float, kMaxLetters + 1> best;

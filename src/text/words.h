@@ -48,6 +48,8 @@ class WordList {
   static constexpr size_t kMaxLetters = 256;
 
  private:
+  static StatusOr<std::shared_ptr<const WordList>> ParseOwned(std::string text,
+                                                              std::string_view name);
   // The cost of `word` (lowercase), or infinity when the list lacks it. (A one-word list's
   // only word costs less than 0: log(log 2).)
   float Cost(std::string_view word) const;
@@ -55,7 +57,7 @@ class WordList {
   std::string text_;  // the file's text; cost_'s keys point into it
   std::unordered_map<std::string_view, float> cost_;
   size_t max_length_ = 0;
-  float unknown_cost_ = 0;  // a stretch of letters no word covers: this plus one per letter
+  float unknown_cost_ = 0;  // a stretch no word covers: this plus kUnknownPerLetter a letter
 };
 
 }  // namespace warden::text
