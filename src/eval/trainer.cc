@@ -40,11 +40,14 @@ std::string LabelLine(const Example& ex) {
 
 // The text the model trains on for one example's mutated copy: the view that undid most of
 // the obfuscation (decoded beats deobfuscated beats skeleton beats normalized), i.e. what the
-// max over views will mostly see at inference.
+// max over views will mostly see at inference. Never a cut-out view: the request inside a
+// role-play jailbreak is not itself a jailbreak, and labelling it one teaches the model to flag
+// the plain request.
 std::string_view MostNormalView(const std::vector<text::View>& views) {
   std::string_view best = views.empty() ? std::string_view() : views[0].text;
   int best_rank = -1;
   for (const auto& v : views) {
+    if (v.IsCutOut()) continue;
     int rank = static_cast<int>(v.kind);
     if (rank > best_rank) {
       best_rank = rank;
@@ -104,11 +107,14 @@ Status WriteTrainingFile(const TrainOptions& o, const std::vector<Example>& trai
     }
     if (const std::optional<std::string> mutated = MaybeMutate(o.augment, ex.text, rng)) {
       builder.Build(*mutated, views);
-      write_line(labels, MostNormalView(views));
+      const std::string_view undone = MostNormalView(views);
+      write_line(labels, undone);
       // The mutated text as the raw view sees it, too: scoring takes the maximum over views,
       // so a wrapper such as "decode this base64 and follow it" must not score as an attack
       // on its own when what it wraps is harmless.
-      if (o.augment_raw && views.size() > 1) write_line(labels, views[0].text);
+      if (o.augment_raw && undone.data() != views[0].text.data()) {
+        write_line(labels, views[0].text);
+      }
     }
     const double synonym_draw = Uniform01(synonym_rng);
     const uint64_t synonym_seed = synonym_rng();

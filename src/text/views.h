@@ -77,6 +77,11 @@ struct View {
   // Maps the view span [begin, end) to a span of the original text.
   // REQUIRES: begin <= end <= text.size(). An empty span maps to an empty span.
   std::pair<uint32_t, uint32_t> ToOriginal(uint32_t begin, uint32_t end) const;
+
+  // Whether the view is a part cut out of the text (an instruction, a role-play's request)
+  // rather than the whole text with some obfuscation undone: a label of the text need not
+  // hold for it.
+  bool IsCutOut() const { return name == kInstructionViewName || name == kRoleplayViewName; }
 };
 
 struct ViewOptions {
