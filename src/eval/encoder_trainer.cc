@@ -168,65 +168,13 @@ std::vector<float> EmbedAll(const SentenceEncoder& encoder,
   return cache ? cache->Embed(encoder, texts, progress) : EmbedAll(encoder, texts, progress);
 }
 
-StatusOr<EncoderHead> TrainEncoderHead(const SentenceEncoder& encoder,
-                                       const std::vector<Example>& train,
-                                       const EncoderTrainOptions& o) {
-  std::mt19937_64 rng(o.seed);
-  // The sample: at most per_group records of each (source, label), in data order per group.
-  std::map<std::pair<std::string, bool>, std::vector<size_t>> groups;
-  for (size_t i = 0; i < train.size(); ++i) {
-    groups[{train[i].source, train[i].unsafe}].push_back(i);
-  }
-  std::vector<size_t> sample;
-  for (auto& [key, rows] : groups) {
-    std::shuffle(rows.begin(), rows.end(), rng);
-    const size_t cap = !key.second && o.safe_per_group > 0 ? o.safe_per_group : o.per_group;
-    if (rows.size() > cap) rows.resize(cap);
-    sample.insert(sample.end(), rows.begin(), rows.end());
-  }
-  std::sort(sample.begin(), sample.end());
-  size_t positives = 0;
-  std::vector<std::string> viewed;
-  std::vector<std::string_view> texts;
-  std::vector<uint8_t> y;
-  // Mutated copies draw from their own stream, so the sample is the same with or without them.
-  std::mt19937_64 augment_rng(o.seed ^ 0x61756d67u);  // "aumg"
-  std::vector<std::string> mutated;
-  std::vector<uint8_t> mutated_y;
-  std::vector<float> row_weight, mutated_weight;
-  auto source_weight = [&o](const std::string& source) {
-    const auto it = o.source_weight.find(source);
-    return it == o.source_weight.end() ? 1.0f : static_cast<float>(it->second);
-  };
-  for (size_t i : sample) {
-    if (o.view) viewed.push_back(o.view(train[i].text));
-    y.push_back(train[i].unsafe);
-    row_weight.push_back(source_weight(train[i].source));
-    positives += train[i].unsafe;
-    if (std::optional<std::string> text = MaybeMutate(o.augment, train[i].text, augment_rng)) {
-      mutated.push_back(o.view ? o.view(*text) : std::move(*text));
-      mutated_y.push_back(train[i].unsafe);
-      mutated_weight.push_back(row_weight.back());
-    }
-  }
-  for (size_t k = 0; k < sample.size(); ++k) {
-    texts.push_back(o.view ? std::string_view(viewed[k]) : std::string_view(train[sample[k]].text));
-  }
-  for (size_t k = 0; k < mutated.size(); ++k) {
-    texts.push_back(mutated[k]);
-    y.push_back(mutated_y[k]);
-    row_weight.push_back(mutated_weight[k]);
-    positives += mutated_y[k];
-  }
-  const size_t rows = texts.size();
-  if (positives == 0 || positives == rows) {
-    return InvalidArgumentError("the encoder head needs safe and unsafe training records");
-  }
-  const std::vector<float> x = EmbedAll(encoder, texts, o.cache, [&](double f) {
-    if (o.progress) o.progress("embed", f);
-  });
+namespace {
 
-  const uint32_t hidden = o.hidden;
+// One network of `hidden` units trained on embeddings `x` (kDim floats a row) with labels `y`;
+// `done` heads were trained before it (for the progress report).
+EncoderHead TrainOneHead(const std::vector<float>& x, const std::vector<uint8_t>& y,
+                         const std::vector<float>& row_weight, uint32_t hidden,
+                         const EncoderTrainOptions& o, std::mt19937_64& rng, uint32_t done) {
   EncoderHead head;
   head.hidden = hidden;
   head.w1.resize(kDim * hidden);
@@ -241,6 +189,7 @@ StatusOr<EncoderHead> TrainEncoderHead(const SentenceEncoder& encoder,
   const size_t nparams = head.w1.size() + 2 * hidden + 1;
   std::vector<double> m(nparams, 0.0), v(nparams, 0.0);
   std::vector<float> grad(nparams, 0.0f);
+  const size_t rows = y.size();
   // Each label weighs half of the loss, counting repeated sources' rows as repeated.
   double label_mass[2] = {0, 0};
   for (size_t i = 0; i < rows; ++i) label_mass[y[i]] += row_weight[i];
@@ -303,11 +252,107 @@ StatusOr<EncoderHead> TrainEncoderHead(const SentenceEncoder& encoder,
       for (float& w : head.b1) update(w, at++);
       for (float& w : head.w2) update(w, at++);
       update(head.b2, at++);
-      if (o.progress && step % 64 == 0) o.progress("encoder head", double(step) / steps);
+      if (o.progress && step % 64 == 0) {
+        o.progress("encoder head", (double(done) + double(step) / steps) / o.heads);
+      }
     }
   }
-  if (o.progress) o.progress("encoder head", 1.0);
   return head;
+}
+
+}  // namespace
+
+EncoderHead AverageHeads(const std::vector<EncoderHead>& heads) {
+  if (heads.size() == 1) return heads[0];
+  EncoderHead sum;
+  for (const EncoderHead& h : heads) sum.hidden += h.hidden;
+  sum.w1.reserve(size_t(kDim) * sum.hidden);
+  for (size_t d = 0; d < kDim; ++d) {
+    for (const EncoderHead& h : heads) {
+      sum.w1.insert(sum.w1.end(), h.w1.begin() + d * h.hidden, h.w1.begin() + (d + 1) * h.hidden);
+    }
+  }
+  const float share = 1.0f / static_cast<float>(heads.size());
+  for (const EncoderHead& h : heads) {
+    sum.b1.insert(sum.b1.end(), h.b1.begin(), h.b1.end());
+    for (float w : h.w2) sum.w2.push_back(w * share);
+    sum.b2 += h.b2 * share;
+  }
+  return sum;
+}
+
+StatusOr<EncoderHead> TrainEncoderHead(const SentenceEncoder& encoder,
+                                       const std::vector<Example>& train,
+                                       const EncoderTrainOptions& o) {
+  if (o.heads == 0 || o.hidden == 0 || o.hidden % o.heads != 0) {
+    return InvalidArgumentError("the encoder head's " + std::to_string(o.hidden) +
+                                " hidden units do not split into " + std::to_string(o.heads) +
+                                " heads of equal size");
+  }
+  std::mt19937_64 rng(o.seed);
+  // The sample: at most per_group records of each (source, label), in data order per group.
+  std::map<std::pair<std::string, bool>, std::vector<size_t>> groups;
+  for (size_t i = 0; i < train.size(); ++i) {
+    groups[{train[i].source, train[i].unsafe}].push_back(i);
+  }
+  std::vector<size_t> sample;
+  for (auto& [key, rows] : groups) {
+    std::shuffle(rows.begin(), rows.end(), rng);
+    const size_t cap = !key.second && o.safe_per_group > 0 ? o.safe_per_group : o.per_group;
+    if (rows.size() > cap) rows.resize(cap);
+    sample.insert(sample.end(), rows.begin(), rows.end());
+  }
+  std::sort(sample.begin(), sample.end());
+  size_t positives = 0;
+  std::vector<std::string> viewed;
+  std::vector<std::string_view> texts;
+  std::vector<uint8_t> y;
+  // Mutated copies draw from their own stream, so the sample is the same with or without them.
+  std::mt19937_64 augment_rng(o.seed ^ 0x61756d67u);  // "aumg"
+  std::vector<std::string> mutated;
+  std::vector<uint8_t> mutated_y;
+  std::vector<float> row_weight, mutated_weight;
+  auto source_weight = [&o](const std::string& source) {
+    const auto it = o.source_weight.find(source);
+    return it == o.source_weight.end() ? 1.0f : static_cast<float>(it->second);
+  };
+  for (size_t i : sample) {
+    if (o.view) viewed.push_back(o.view(train[i].text));
+    y.push_back(train[i].unsafe);
+    row_weight.push_back(source_weight(train[i].source));
+    positives += train[i].unsafe;
+    if (std::optional<std::string> text = MaybeMutate(o.augment, train[i].text, augment_rng)) {
+      mutated.push_back(o.view ? o.view(*text) : std::move(*text));
+      mutated_y.push_back(train[i].unsafe);
+      mutated_weight.push_back(row_weight.back());
+    }
+  }
+  for (size_t k = 0; k < sample.size(); ++k) {
+    texts.push_back(o.view ? std::string_view(viewed[k]) : std::string_view(train[sample[k]].text));
+  }
+  for (size_t k = 0; k < mutated.size(); ++k) {
+    texts.push_back(mutated[k]);
+    y.push_back(mutated_y[k]);
+    row_weight.push_back(mutated_weight[k]);
+    positives += mutated_y[k];
+  }
+  const size_t rows = texts.size();
+  if (positives == 0 || positives == rows) {
+    return InvalidArgumentError("the encoder head needs safe and unsafe training records");
+  }
+  const std::vector<float> x = EmbedAll(encoder, texts, o.cache, [&](double f) {
+    if (o.progress) o.progress("embed", f);
+  });
+
+  // Several smaller networks from different random starts and orders, averaged: one network's
+  // logit moves by a standard deviation or more between trainings that differ in a few records,
+  // and the cascade's threshold sits where such a move decides.
+  std::vector<EncoderHead> heads;
+  for (uint32_t k = 0; k < o.heads; ++k) {
+    heads.push_back(TrainOneHead(x, y, row_weight, o.hidden / o.heads, o, rng, k));
+  }
+  if (o.progress) o.progress("encoder head", 1.0);
+  return AverageHeads(heads);
 }
 
 }  // namespace warden::eval

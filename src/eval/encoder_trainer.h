@@ -55,6 +55,10 @@ class EmbeddingCache {
 struct EncoderTrainOptions {
   uint64_t seed = 1;
   uint32_t hidden = 256;
+  // The head is the average of this many networks of hidden / heads units each, trained from
+  // different random starts and record orders (1: one network). Their mean logit is itself one
+  // network of `hidden` units, so the file and the cost of scoring stay the same.
+  uint32_t heads = 1;
   int epoch = 10;
   double lr = 0.003;
   size_t per_group = 500;
@@ -87,9 +91,14 @@ std::vector<float> EmbedAll(const classifier::SentenceEncoder& encoder,
                             const std::vector<std::string_view>& texts, EmbeddingCache* cache,
                             const std::function<void(double)>& progress = {});
 
-// INVALID_ARGUMENT when the sample lacks either label.
+// INVALID_ARGUMENT when the sample lacks either label, or when `hidden` does not split into
+// `heads` networks of equal size.
 StatusOr<classifier::EncoderHead> TrainEncoderHead(const classifier::SentenceEncoder& encoder,
                                                    const std::vector<Example>& train,
                                                    const EncoderTrainOptions& options);
+
+// The network whose logit is the mean of the logits of `heads` (not empty): their hidden units
+// side by side, each output weight divided by their number.
+classifier::EncoderHead AverageHeads(const std::vector<classifier::EncoderHead>& heads);
 
 }  // namespace warden::eval

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <optional>
 #include <random>
 #include <sstream>
@@ -57,8 +58,8 @@ std::string_view MostNormalView(const std::vector<text::View>& views) {
   return best;
 }
 
-Status WriteTrainingFile(const TrainOptions& o, const std::vector<Example>& train,
-                         const std::string& path, int64_t* lines) {
+Status WriteTrainingLines(const TrainOptions& o, const std::vector<Example>& train,
+                          const std::string& path, int64_t* lines) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   if (!out) return InternalError(path + ": cannot create training file");
   std::map<std::pair<std::string, bool>, int64_t> group_size;
@@ -140,7 +141,8 @@ struct SemanticFile {
 Status WriteManifest(const std::string& path, const std::string& model_file, uint64_t bytes,
                      const std::string& hash, const SemanticFile& semantic,
                      const SemanticFile& encoder, const TrainOptions& o,
-                     const LabelScores& thresholds, float passage_threshold, int64_t train_lines) {
+                     const LabelScores& thresholds, float passage_threshold,
+                     const TrainingFile& training_file) {
   std::string j = "{\n  \"format\": \"warden-classifier/1\",\n  \"model_file\": ";
   AppendJsonString(j, model_file);
   j += ",\n  \"model_bytes\": ";
@@ -192,7 +194,10 @@ Status WriteManifest(const std::string& path, const std::string& model_file, uin
   j += ", \"quick\": ";
   j += o.quick ? "true" : "false";
   j += ", \"lines\": ";
-  AppendJsonUint(j, static_cast<uint64_t>(train_lines));
+  AppendJsonUint(j, static_cast<uint64_t>(training_file.lines));
+  // What `warden train` fed fastText, so a rebuild can be checked without training.
+  j += ", \"lines_xxh3_64\": ";
+  AppendJsonString(j, training_file.xxh3_64);
   // The options that shaped the model, for the record (informational: loading ignores them).
   auto field = [&j](const char* name, double value) {
     j += ", \"";
@@ -225,6 +230,7 @@ Status WriteManifest(const std::string& path, const std::string& model_file, uin
     field("encoder_per_group", static_cast<double>(o.encoder_per_group));
     if (o.encoder_safe_per_group > 0)
       field("encoder_safe_per_group", static_cast<double>(o.encoder_safe_per_group));
+    if (o.encoder_heads > 1) field("encoder_heads", o.encoder_heads);
     field("passage_max_fpr", o.passage_max_fpr);
   }
   field("unsafe_fpr", o.unsafe_fpr);
@@ -298,6 +304,18 @@ LabelScores ChooseThresholds(const TrainOptions& o, const std::vector<Example>& 
 }
 
 }  // namespace
+
+StatusOr<TrainingFile> WriteTrainingFile(const TrainOptions& options,
+                                         const std::vector<Example>& train,
+                                         const std::string& path) {
+  TrainingFile file;
+  if (Status s = WriteTrainingLines(options, train, path, &file.lines); !s.ok()) return s;
+  std::ifstream in(path, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (!in) return InternalError(path + ": cannot read back the training file");
+  file.xxh3_64 = classifier::ModelFileHashHex(bytes);
+  return file;
+}
 
 std::vector<PassageSplit> SplitUnsafeBudget(const std::vector<float>& text,
                                             const std::vector<float>& passage,
@@ -411,6 +429,7 @@ Status SetTrainOption(TrainOptions& o, std::string_view key, std::string_view va
   if (key == "encoder_band") return real(1e-3, 1, o.encoder_band);
   if (key == "encoder_per_group") return whole(1, 100000000, o.encoder_per_group);
   if (key == "encoder_safe_per_group") return whole(0, 100000000, o.encoder_safe_per_group);
+  if (key == "encoder_heads") return whole(1, 16, o.encoder_heads);
   if (key == "passage_max_fpr") return real(0, 0.1, o.passage_max_fpr);
   return InvalidArgumentError(
       "--set: unknown option \"" + std::string(key) +
@@ -418,6 +437,7 @@ Status SetTrainOption(TrainOptions& o, std::string_view key, std::string_view va
       "window_tokens, min_group, max_repeat, max_group, augment, augment_raw, synonyms, "
       "unsafe_fpr, attack_fpr, temperature, vector_words, semantic_hidden, semantic_epoch, "
       "semantic_lr, semantic_weight, encoder_band, encoder_per_group, encoder_safe_per_group, "
+      "encoder_heads, "
       "passage_max_fpr, repeat.SOURCE, encoder_repeat.SOURCE)");
 }
 
@@ -464,6 +484,7 @@ Status AddEncoderCascade(const TrainOptions& o, const std::vector<Example>& trai
   eo.augment = o.augment;
   eo.per_group = o.encoder_per_group;
   eo.safe_per_group = o.encoder_safe_per_group;
+  eo.heads = o.encoder_heads;
   eo.source_weight = o.source_repeat;
   for (const auto& [source, times] : o.encoder_source_repeat) eo.source_weight[source] = times;
   if (o.progress) {
@@ -573,7 +594,9 @@ StatusOr<TrainResult> TrainModel(const TrainOptions& o, const std::vector<Exampl
     }
   } cleanup{{train_file, tmp_model, tmp_manifest, tmp_semantic, tmp_encoder}};
 
-  if (Status s = WriteTrainingFile(o, train, train_file, &result.train_lines); !s.ok()) return s;
+  auto training_file = WriteTrainingFile(o, train, train_file);
+  if (!training_file.ok()) return training_file.status();
+  result.training_file = *training_file;
 
   fasttext::Args args;
   args.input = train_file;
@@ -643,7 +666,7 @@ StatusOr<TrainResult> TrainModel(const TrainOptions& o, const std::vector<Exampl
   LabelScores provisional;
   provisional.fill(0.5f);
   if (Status s = WriteManifest(tmp_manifest, model_file, bytes.size(), hash, semantic, encoder_file,
-                               o, provisional, 0.0f, result.train_lines);
+                               o, provisional, 0.0f, result.training_file);
       !s.ok()) {
     return s;
   }
@@ -715,8 +738,9 @@ StatusOr<TrainResult> TrainModel(const TrainOptions& o, const std::vector<Exampl
     result.dev_unsafe = ComputeMetrics(s, y, result.thresholds[classifier::kUnsafeLabel]);
   }
   if (!semantic.file.empty()) semantic.file = fs::path(o.out + ".sem").filename().string();
-  if (Status s = WriteManifest(tmp_manifest, model_file, bytes.size(), hash, semantic, encoder_file,
-                               o, result.thresholds, result.passage_threshold, result.train_lines);
+  if (Status s =
+          WriteManifest(tmp_manifest, model_file, bytes.size(), hash, semantic, encoder_file, o,
+                        result.thresholds, result.passage_threshold, result.training_file);
       !s.ok()) {
     return s;
   }

@@ -100,6 +100,8 @@ struct TrainOptions {
   // of everyday requests can teach the head what ordinary questions look like.
   size_t encoder_per_group = 500;
   size_t encoder_safe_per_group = 0;
+  // The encoder head as an average of this many smaller networks (EncoderTrainOptions::heads).
+  uint32_t encoder_heads = 1;
   // Passages read alone (SentenceEncoder::PassageUnsafe) may take up to this share of the safe
   // dev rows out of the `unsafe_fpr` budget, in steps of 0.1%; the split that catches the most
   // unsafe dev rows is kept (SplitUnsafeBudget below). 0: passages are not read.
@@ -151,6 +153,18 @@ std::vector<PassageSplit> SplitUnsafeBudget(const std::vector<float>& text,
                                             const std::vector<uint8_t>& unsafe, double unsafe_fpr,
                                             double passage_max_fpr, float text_threshold,
                                             size_t& chosen);
+// The fastText training file: the mixed, augmented lines of feature text `warden train` feeds
+// fastText. Its digest is recorded in the manifest, so a rebuild can be checked without training.
+struct TrainingFile {
+  int64_t lines = 0;
+  std::string xxh3_64;  // of the file's bytes, lower-case hex
+};
+
+// Writes the training file for `train` under `options` (mix, augmentation, seed) to `path`.
+StatusOr<TrainingFile> WriteTrainingFile(const TrainOptions& options,
+                                         const std::vector<Example>& train,
+                                         const std::string& path);
+
 struct TrainResult {
   classifier::LabelScores thresholds{};
   // With an encoder: the passage threshold chosen (0: none) and every split tried, first none.
@@ -159,7 +173,7 @@ struct TrainResult {
   BinaryMetrics dev_unsafe;        // unsafe vs safe on dev at the chosen threshold
   std::string model_path;          // out.ftz
   uint64_t model_bytes = 0;
-  int64_t train_lines = 0;         // lines in the fastText training file (after the mix)
+  TrainingFile training_file;  // what fastText read (after the mix)
 };
 
 // Trains on `train`, chooses thresholds on `dev`, writes out.ftz + out.json via temp files and

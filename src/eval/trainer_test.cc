@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <random>
 
 #include "eval/encoder_trainer.h"
 #include "eval/semantic_trainer.h"
@@ -118,6 +119,7 @@ TEST_F(TrainerTest, EncoderCascadeIsTrainedWrittenAndApplied) {
   TrainOptions o = SmallModel("enc");
   o.encoder = release;
   o.encoder_band = 0.5;  // half the safe dev rows are encoded
+  o.encoder_heads = 2;   // the head averages two networks of 128 units
   // Safe dev rows that differ, so that the cascade's standardisation is not of a few repeated
   // texts (which would saturate every score in the band).
   std::vector<Example> dev = MakeData(2);
@@ -126,6 +128,13 @@ TEST_F(TrainerTest, EncoderCascadeIsTrainedWrittenAndApplied) {
                         "what is a poem", "instructions for a chocolate cake"}) {
     dev.push_back(Tiny(t, false));
   }
+  TrainOptions uneven = o;
+  uneven.encoder_heads = 3;
+  auto refused = TrainModel(uneven, MakeData(20), dev);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("256 hidden units do not split into 3 heads"),
+            std::string::npos)
+      << refused.status().message();
   auto r = TrainModel(o, MakeData(20), dev);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_TRUE(fs::exists(dir_ / "enc.enc"));
@@ -136,6 +145,7 @@ TEST_F(TrainerTest, EncoderCascadeIsTrainedWrittenAndApplied) {
   // Every split of the unsafe budget with passages was tried; the chosen one is in the manifest.
   ASSERT_EQ(r->passage_splits.size(), 11u);
   EXPECT_EQ(m.find("passage_threshold") != std::string::npos, r->passage_threshold > 0) << m;
+  EXPECT_NE(m.find("\"encoder_heads\": 2"), std::string::npos) << m;
   EXPECT_GE(r->thresholds[classifier::kUnsafeLabel], r->passage_splits[0].text_threshold);
 
   auto c = classifier::Classifier::Load(r->model_path);
@@ -203,6 +213,34 @@ TEST_F(TrainerTest, EncoderCascadeIsTrainedWrittenAndApplied) {
   ASSERT_GT(alone[classifier::kUnsafeLabel], band);
   ASSERT_LT(alone[classifier::kUnsafeLabel], 1.0f);
   EXPECT_EQ(both[classifier::kUnsafeLabel], alone[classifier::kUnsafeLabel]);
+}
+
+// An averaged head is one network whose logit is the mean of its parts' logits, so the file
+// format and the cost of scoring do not change with the number of heads.
+TEST(AverageHeadsTest, LogitIsTheMeanOfTheHeadsLogits) {
+  constexpr size_t kDim = classifier::SentenceEncoder::kDim;
+  std::mt19937_64 rng(3);
+  std::uniform_real_distribution<float> u(-1, 1);
+  std::vector<classifier::EncoderHead> heads(3);
+  for (uint32_t k = 0; k < heads.size(); ++k) {
+    classifier::EncoderHead& h = heads[k];
+    h.hidden = 4 + k;  // sizes may differ
+    for (size_t i = 0; i < kDim * h.hidden; ++i) h.w1.push_back(u(rng));
+    for (uint32_t j = 0; j < h.hidden; ++j) {
+      h.b1.push_back(u(rng));
+      h.w2.push_back(u(rng));
+    }
+    h.b2 = u(rng);
+  }
+  const classifier::EncoderHead mean = AverageHeads(heads);
+  EXPECT_EQ(mean.hidden, 4u + 5u + 6u);
+  for (int trial = 0; trial < 5; ++trial) {
+    std::vector<float> v(kDim);
+    for (float& x : v) x = u(rng);
+    double expected = 0;
+    for (const auto& h : heads) expected += h.Logit(v.data()) / 3.0;
+    EXPECT_NEAR(mean.Logit(v.data()), expected, 1e-4);
+  }
 }
 
 // Leave-one-source-out embeds each text once for all its folds: what the cache returns must be
@@ -589,6 +627,9 @@ TEST(SetTrainOptionTest, SetsKnownKeysAndNamesBadOnes) {
   EXPECT_DOUBLE_EQ(o.lr, 0.25);
   EXPECT_EQ(o.max_group, 4000);
   EXPECT_EQ(o.window_tokens, 0u);
+  ASSERT_TRUE(SetTrainOptions(o, {"encoder_heads=4"}).ok());
+  EXPECT_EQ(o.encoder_heads, 4u);
+  EXPECT_FALSE(SetTrainOptions(o, {"encoder_heads=0"}).ok());
 
   Status s = SetTrainOptions(o, {"dims=48"});
   EXPECT_NE(s.message().find("unknown option \"dims\""), std::string::npos) << s.message();
@@ -630,7 +671,7 @@ TEST_F(TrainerTest, RepeatedSourcesCountTheirRowsThatManyTimes) {
   o.source_repeat["hard"] = 4;
   auto repeated = TrainModel(o, data, MakeData(2));
   ASSERT_TRUE(repeated.ok()) << repeated.status().ToString();
-  EXPECT_EQ(repeated->train_lines, plain->train_lines + 3 * 3);
+  EXPECT_EQ(repeated->training_file.lines, plain->training_file.lines + 3 * 3);
 
   // Leave-one-source-out holds "hard" out: the fold trains without it, and its weight with it.
   auto loso = LeaveOneSourceOut(o, data, MakeData(2), {"hard"});
@@ -643,6 +684,30 @@ TEST_F(TrainerTest, RepeatedSourcesCountTheirRowsThatManyTimes) {
   ASSERT_FALSE(misspelt.ok());
   EXPECT_NE(misspelt.status().message().find("repeat.hrad"), std::string::npos)
       << misspelt.status().message();
+}
+
+// The shipped model's card says `warden train --data ../shared/data --seed 1 …` rebuilds it.
+// fastText and the semantic head learn from the training file alone, so the file this code
+// writes must be the one the shipped manifest records (a change to the views or the mix that
+// alters it means retraining and shipping again). Skipped where ../shared/data is absent.
+TEST(ShippedModel, TrainingFileIsTheOneItWasTrainedOn) {
+  const std::string data = WARDEN_SOURCE_DIR "/../shared/data";
+  if (!fs::exists(data)) GTEST_SKIP() << data << " is missing";
+  std::ifstream in(WARDEN_SOURCE_DIR "/models/warden-v1.json");
+  const std::string manifest((std::istreambuf_iterator<char>(in)), {});
+  const size_t key = manifest.find("\"lines_xxh3_64\": \"");
+  ASSERT_NE(key, std::string::npos) << "models/warden-v1.json records no training file digest";
+  const std::string shipped = manifest.substr(key + 18, 16);
+  auto train = ReadDataset({data}, "train");
+  ASSERT_TRUE(train.ok()) << train.status().message();
+  TrainOptions o;  // the card's command sets no option that shapes the training file
+  o.seed = 1;
+  const TempDir dir("shipped-training-file");
+  auto file = WriteTrainingFile(o, *train, (dir / "train.txt").string());
+  ASSERT_TRUE(file.ok()) << file.status().message();
+  EXPECT_EQ(file->xxh3_64, shipped)
+      << "the training file (" << file->lines << " lines) differs from the one models/warden-v1 "
+      << "was trained on: retrain it with the card's command (models/warden-v1.md)";
 }
 
 }  // namespace
