@@ -16,6 +16,7 @@
 
 #include "core/json_writer.h"
 #include "eval/encoder_trainer.h"
+#include "eval/insertions.h"
 #include "eval/mutators.h"
 #include "eval/semantic_trainer.h"
 #include "eval/wordnet.h"
@@ -219,6 +220,7 @@ Status WriteManifest(const std::string& path, const std::string& model_file, uin
   field("augment", o.augment);
   field("augment_raw", o.augment_raw);
   field("synonyms", o.synonyms);
+  field("insertion_context", o.insertion_context);
   if (!semantic.file.empty()) {
     field("vector_words", static_cast<double>(o.vector_words));
     field("semantic_hidden", o.semantic_hidden);
@@ -303,18 +305,36 @@ LabelScores ChooseThresholds(const TrainOptions& o, const std::vector<Example>& 
   return t;
 }
 
-}  // namespace
+// The records training reads: `train`, or with `insertion_context` a copy in `storage` whose
+// injected documents are cut to their injections.
+const std::vector<Example>& TrainingRecords(const TrainOptions& o,
+                                            const std::vector<Example>& train,
+                                            std::vector<Example>& storage) {
+  if (o.insertion_context == 0) return train;
+  storage = train;
+  CutInsertions(storage, static_cast<size_t>(o.insertion_context));
+  return storage;
+}
 
-StatusOr<TrainingFile> WriteTrainingFile(const TrainOptions& options,
-                                         const std::vector<Example>& train,
-                                         const std::string& path) {
+StatusOr<TrainingFile> WriteTrainingFileOf(const TrainOptions& options,
+                                           const std::vector<Example>& records,
+                                           const std::string& path) {
   TrainingFile file;
-  if (Status s = WriteTrainingLines(options, train, path, &file.lines); !s.ok()) return s;
+  if (Status s = WriteTrainingLines(options, records, path, &file.lines); !s.ok()) return s;
   std::ifstream in(path, std::ios::binary);
   const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   if (!in) return InternalError(path + ": cannot read back the training file");
   file.xxh3_64 = classifier::ModelFileHashHex(bytes);
   return file;
+}
+
+}  // namespace
+
+StatusOr<TrainingFile> WriteTrainingFile(const TrainOptions& options,
+                                         const std::vector<Example>& train,
+                                         const std::string& path) {
+  std::vector<Example> storage;
+  return WriteTrainingFileOf(options, TrainingRecords(options, train, storage), path);
 }
 
 std::vector<PassageSplit> SplitUnsafeBudget(const std::vector<float>& text,
@@ -418,6 +438,7 @@ Status SetTrainOption(TrainOptions& o, std::string_view key, std::string_view va
   if (key == "augment") return real(0, 1, o.augment);
   if (key == "synonyms") return real(0, 1, o.synonyms);
   if (key == "augment_raw") return whole(0, 1, o.augment_raw);
+  if (key == "insertion_context") return whole(0, 100000, o.insertion_context);
   if (key == "unsafe_fpr") return real(0, 1, o.unsafe_fpr);
   if (key == "attack_fpr") return real(0, 1, o.attack_fpr);
   if (key == "temperature") return real(1e-3, 1000, o.temperature);
@@ -435,7 +456,8 @@ Status SetTrainOption(TrainOptions& o, std::string_view key, std::string_view va
       "--set: unknown option \"" + std::string(key) +
       "\" (known: dim, epoch, lr, word_ngrams, minn, maxn, bucket, cutoff, quantize, "
       "window_tokens, min_group, max_repeat, max_group, augment, augment_raw, synonyms, "
-      "unsafe_fpr, attack_fpr, temperature, vector_words, semantic_hidden, semantic_epoch, "
+      "insertion_context, unsafe_fpr, attack_fpr, temperature, vector_words, semantic_hidden, "
+      "semantic_epoch, "
       "semantic_lr, semantic_weight, encoder_band, encoder_per_group, encoder_safe_per_group, "
       "encoder_heads, passage_max_fpr, repeat.SOURCE, encoder_repeat.SOURCE)");
 }
@@ -542,8 +564,10 @@ Status AddEncoderCascade(const TrainOptions& o, const std::vector<Example>& trai
   return OkStatus();
 }
 
-StatusOr<TrainResult> TrainModel(const TrainOptions& o, const std::vector<Example>& train,
+StatusOr<TrainResult> TrainModel(const TrainOptions& o, const std::vector<Example>& all_train,
                                  const std::vector<Example>& dev) {
+  std::vector<Example> storage;
+  const std::vector<Example>& train = TrainingRecords(o, all_train, storage);
   if (train.empty()) return InvalidArgumentError("no training examples");
   if (dev.empty()) return InvalidArgumentError("no dev examples to choose thresholds on");
   if (o.out.empty()) return InvalidArgumentError("no output path");
@@ -593,7 +617,7 @@ StatusOr<TrainResult> TrainModel(const TrainOptions& o, const std::vector<Exampl
     }
   } cleanup{{train_file, tmp_model, tmp_manifest, tmp_semantic, tmp_encoder}};
 
-  auto training_file = WriteTrainingFile(o, train, train_file);
+  auto training_file = WriteTrainingFileOf(o, train, train_file);
   if (!training_file.ok()) return training_file.status();
   result.training_file = *training_file;
 

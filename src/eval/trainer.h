@@ -82,6 +82,11 @@ struct TrainOptions {
   // from WordNet (eval/wordnet.h), read from `wordnet_dir`. 0: off.
   double synonyms = 0.0;
   std::string wordnet_dir = "/usr/share/wordnet";
+  // An unsafe record that is a safe record of its source with an instruction inserted (an
+  // injected document and its clean twin, eval/insertions.h) trains as the inserted text with
+  // this many bytes of the document each side: the injection is the attack, not the document
+  // that carries it. 0: such records train whole.
+  int insertion_context = 512;
   // Pretrained word vectors for the semantic head (scanners/classifier/semantic.h): a GloVe
   // text file or wink-embeddings JSON (scripts/fetch-vectors.sh). Empty: no head, fastText only.
   std::string vectors;
@@ -124,12 +129,11 @@ void UseQuickConfig(TrainOptions& o);
 
 // Sets one hyper-parameter by name ("dim", "epoch", "lr", "word_ngrams", "minn", "maxn",
 // "bucket", "cutoff", "quantize", "window_tokens", "min_group", "max_repeat", "max_group",
-// "augment", "augment_raw", "synonyms", "unsafe_fpr", "attack_fpr", "temperature",
-// "vector_words", "semantic_hidden", "semantic_epoch", "semantic_lr", "semantic_weight",
-// "encoder_band", "encoder_per_group", "encoder_safe_per_group", "passage_max_fpr",
-// "repeat.SOURCE", "encoder_repeat.SOURCE"), as
-// `warden train --set KEY=VALUE` does. INVALID_ARGUMENT names the key for an unknown key or a value
-// out of range.
+// "augment", "augment_raw", "synonyms", "insertion_context", "unsafe_fpr", "attack_fpr",
+// "temperature", "vector_words", "semantic_hidden", "semantic_epoch", "semantic_lr",
+// "semantic_weight", "encoder_band", "encoder_per_group", "encoder_safe_per_group",
+// "passage_max_fpr", "repeat.SOURCE", "encoder_repeat.SOURCE"), as `warden train --set KEY=VALUE`
+// does. INVALID_ARGUMENT names the key for an unknown key or a value out of range.
 Status SetTrainOption(TrainOptions& o, std::string_view key, std::string_view value);
 // The same for a list of "KEY=VALUE" settings, in order.
 Status SetTrainOptions(TrainOptions& o, const std::vector<std::string>& settings);

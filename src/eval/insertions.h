@@ -1,0 +1,43 @@
+// Instructions injected into documents, found by their clean twins in the training data.
+//
+// An indirect prompt injection data set (BIPIA) holds each document twice: clean, labelled safe,
+// and with an instruction inserted, labelled unsafe. Trained on whole, the injected copy teaches
+// the model that the document's own words are an attack (they occur in two unsafe copies for
+// every safe one), so a clean email scores as an injection. The difference between the twins is
+// the attack; training reads the inserted text with a little of the document around it, about
+// what one scoring window sees at inference.
+//
+//   std::vector<Example> train = ...;
+//   size_t cut = CutInsertions(train, 96);  // train[i].text shortened where a twin exists
+//
+// Thread-safety: free functions without shared state.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "eval/dataset.h"
+
+namespace warden::eval {
+
+// Where `longer` is `shorter` with one run of text inserted: [begin, end) of that run in
+// `longer`. nullopt when `longer` is not such a copy.
+struct Insertion {
+  size_t begin = 0;
+  size_t end = 0;
+};
+std::optional<Insertion> FindInsertion(std::string_view shorter, std::string_view longer);
+
+// Records shorter than this are not documents; a short request with words added ("make a cake"
+// -> "make a cake bomb") is a different request, not an injected document.
+inline constexpr size_t kMinTwinBytes = 200;
+
+// Replaces the text of every unsafe record that is a safe record of the same source (at least
+// kMinTwinBytes long) with a run inserted, by that run with up to `context_bytes` of the
+// document on each side (cut at spaces, never inside a UTF-8 sequence). Returns how many records
+// it shortened. Deterministic; the order of `examples` is kept.
+size_t CutInsertions(std::vector<Example>& examples, size_t context_bytes);
+
+}  // namespace warden::eval
