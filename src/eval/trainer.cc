@@ -457,9 +457,9 @@ Status SetTrainOption(TrainOptions& o, std::string_view key, std::string_view va
       "\" (known: dim, epoch, lr, word_ngrams, minn, maxn, bucket, cutoff, quantize, "
       "window_tokens, min_group, max_repeat, max_group, augment, augment_raw, synonyms, "
       "insertion_context, unsafe_fpr, attack_fpr, temperature, vector_words, semantic_hidden, "
-      "semantic_epoch, "
-      "semantic_lr, semantic_weight, encoder_band, encoder_per_group, encoder_safe_per_group, "
-      "encoder_heads, passage_max_fpr, repeat.SOURCE, encoder_repeat.SOURCE)");
+      "semantic_epoch, semantic_lr, semantic_weight, encoder_band, encoder_per_group, "
+      "encoder_safe_per_group, encoder_heads, passage_max_fpr, repeat.SOURCE, "
+      "encoder_repeat.SOURCE)");
 }
 
 Status SetTrainOptions(TrainOptions& o, const std::vector<std::string>& settings) {
