@@ -307,12 +307,14 @@ LabelScores ChooseThresholds(const TrainOptions& o, const std::vector<Example>& 
 
 // The records training reads: `train`, or with `insertion_context` a copy in `storage` whose
 // injected documents are cut to their injections.
+// `cut` (if not null) receives how many were cut.
 const std::vector<Example>& TrainingRecords(const TrainOptions& o,
                                             const std::vector<Example>& train,
-                                            std::vector<Example>& storage) {
+                                            std::vector<Example>& storage, size_t* cut = nullptr) {
   if (o.insertion_context == 0) return train;
   storage = train;
-  CutInsertions(storage, static_cast<size_t>(o.insertion_context));
+  const size_t n = CutInsertions(storage, static_cast<size_t>(o.insertion_context));
+  if (cut != nullptr) *cut = n;
   return storage;
 }
 
@@ -567,7 +569,8 @@ Status AddEncoderCascade(const TrainOptions& o, const std::vector<Example>& trai
 StatusOr<TrainResult> TrainModel(const TrainOptions& o, const std::vector<Example>& all_train,
                                  const std::vector<Example>& dev) {
   std::vector<Example> storage;
-  const std::vector<Example>& train = TrainingRecords(o, all_train, storage);
+  size_t insertions_cut = 0;
+  const std::vector<Example>& train = TrainingRecords(o, all_train, storage, &insertions_cut);
   if (train.empty()) return InvalidArgumentError("no training examples");
   if (dev.empty()) return InvalidArgumentError("no dev examples to choose thresholds on");
   if (o.out.empty()) return InvalidArgumentError("no output path");
@@ -620,6 +623,7 @@ StatusOr<TrainResult> TrainModel(const TrainOptions& o, const std::vector<Exampl
   auto training_file = WriteTrainingFileOf(o, train, train_file);
   if (!training_file.ok()) return training_file.status();
   result.training_file = *training_file;
+  result.insertions_cut = insertions_cut;
 
   fasttext::Args args;
   args.input = train_file;

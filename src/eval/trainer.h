@@ -178,6 +178,7 @@ struct TrainResult {
   std::string model_path;          // out.ftz
   uint64_t model_bytes = 0;
   TrainingFile training_file;  // what fastText read (after the mix)
+  size_t insertions_cut = 0;   // injected documents read as their injections (insertion_context)
 };
 
 // Trains on `train`, chooses thresholds on `dev`, writes out.ftz + out.json via temp files and

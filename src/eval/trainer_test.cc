@@ -724,6 +724,13 @@ TEST_F(TrainerTest, InjectedDocumentsTrainAsTheirInjections) {
   EXPECT_NE(cut[1].find("pwned"), std::string::npos) << cut[1];
   EXPECT_LT(cut[1].size(), whole[1].size() / 3) << cut[1];
   EXPECT_EQ(cut[1].find("subject"), std::string::npos) << cut[1];
+
+  std::vector<Example> train = MakeData(3);
+  train.push_back(safe);
+  train.push_back(unsafe);
+  auto r = TrainModel(o, train, MakeData(2));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->insertions_cut, 1u);
 }
 
 // The shipped model's card says `warden train --data ../shared/data --seed 1 …` rebuilds it.

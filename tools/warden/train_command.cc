@@ -107,6 +107,10 @@ int RunTrain(const TrainFlags& f) {
   std::printf("model: %s (%llu bytes, %lld training lines)\n", result->model_path.c_str(),
               static_cast<unsigned long long>(result->model_bytes),
               static_cast<long long>(result->training_file.lines));
+  if (result->insertions_cut > 0) {
+    std::printf("injected documents read as their injections: %zu (insertion_context %d bytes)\n",
+                result->insertions_cut, o.insertion_context);
+  }
   const auto& m = result->dev_unsafe;
   std::printf("dev unsafe-vs-safe: auprc %.4f roc_auc %.4f precision %.4f recall %.4f fpr %.4f "
               "at threshold %.4f\n",
