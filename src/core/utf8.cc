@@ -1,5 +1,6 @@
 #include "core/utf8.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace warden {
@@ -25,6 +26,21 @@ size_t Utf8SequenceLength(std::string_view s, size_t i) {
     return 4;
   }
   return 0;
+}
+
+namespace {
+bool IsContinuationByte(char c) { return (static_cast<unsigned char>(c) & 0xC0) == 0x80; }
+}  // namespace
+
+size_t Utf8Floor(std::string_view s, size_t pos) {
+  if (pos >= s.size()) return s.size();
+  while (pos > 0 && IsContinuationByte(s[pos])) --pos;
+  return pos;
+}
+
+size_t Utf8Ceil(std::string_view s, size_t pos) {
+  while (pos < s.size() && IsContinuationByte(s[pos])) ++pos;
+  return std::min(pos, s.size());
 }
 
 char32_t Utf8Decode(std::string_view s, size_t i, size_t length) {

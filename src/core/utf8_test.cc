@@ -31,5 +31,19 @@ TEST(Utf8, AsciiAndValidity) {
   EXPECT_FALSE(IsValidUtf8("caf\xC3"));
 }
 
+// A cut at Utf8Floor / Utf8Ceil keeps every character whole: "a€b" is 'a', three bytes of the
+// euro sign, 'b'.
+TEST(Utf8, FloorAndCeilNeverSplitACharacter) {
+  const std::string s = "a\xE2\x82\xAC" "b";
+  const size_t floors[] = {0, 1, 1, 1, 4, 5, 5};
+  const size_t ceils[] = {0, 1, 4, 4, 4, 5, 5};
+  for (size_t pos = 0; pos <= 6; ++pos) {
+    EXPECT_EQ(Utf8Floor(s, pos), floors[pos]) << pos;
+    EXPECT_EQ(Utf8Ceil(s, pos), ceils[pos]) << pos;
+  }
+  EXPECT_EQ(Utf8Floor("", 3), 0u);
+  EXPECT_EQ(Utf8Ceil("", 0), 0u);
+}
+
 }  // namespace
 }  // namespace warden

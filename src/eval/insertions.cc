@@ -5,6 +5,8 @@
 #include <string>
 #include <tuple>
 
+#include "core/utf8.h"
+
 namespace warden::eval {
 namespace {
 
@@ -12,25 +14,21 @@ namespace {
 // at the start, in the middle or at the end, and the other end stays the clean copy's.
 constexpr size_t kKeyBytes = 64;
 
-bool IsContinuation(unsigned char c) { return (c & 0xC0) == 0x80; }
-
 // Moves `pos` back to the start of its word (after a space or newline) if one is within 32 bytes,
 // else to the start of its UTF-8 character: a cut never splits a character.
-size_t BackToWordStart(std::string_view text, size_t pos, size_t floor) {
-  for (size_t p = pos; p > floor && pos - p < 32; --p) {
+size_t BackToWordStart(std::string_view text, size_t pos) {
+  for (size_t p = pos; p > 0 && pos - p < 32; --p) {
     if (text[p - 1] == ' ' || text[p - 1] == '\n') return p;
   }
-  while (pos > floor && pos < text.size() && IsContinuation(text[pos])) --pos;
-  return pos;
+  return Utf8Floor(text, pos);
 }
 
 // Moves `pos` on to the end of its word, or to the end of its UTF-8 character.
-size_t OnToWordEnd(std::string_view text, size_t pos, size_t ceiling) {
-  for (size_t p = pos; p < ceiling && p - pos < 32; ++p) {
+size_t OnToWordEnd(std::string_view text, size_t pos) {
+  for (size_t p = pos; p < text.size() && p - pos < 32; ++p) {
     if (text[p] == ' ' || text[p] == '\n') return p;
   }
-  while (pos < ceiling && IsContinuation(text[pos])) ++pos;
-  return pos;
+  return Utf8Ceil(text, pos);
 }
 
 }  // namespace
@@ -75,10 +73,8 @@ size_t CutInsertions(std::vector<Example>& examples, size_t context_bytes) {
       if (found) break;
     }
     if (!found) continue;
-    const size_t begin =
-        BackToWordStart(t, found->begin - std::min(found->begin, context_bytes), 0);
-    const size_t end =
-        OnToWordEnd(t, found->end + std::min(t.size() - found->end, context_bytes), t.size());
+    const size_t begin = BackToWordStart(t, found->begin - std::min(found->begin, context_bytes));
+    const size_t end = OnToWordEnd(t, found->end + std::min(t.size() - found->end, context_bytes));
     cuts.emplace_back(i, std::string(t.substr(begin, end - begin)));
   }
   // Texts are replaced after the search, so every unsafe record was compared with the clean

@@ -59,7 +59,12 @@ TEST(CutInsertionsTest, AnInjectedDocumentTrainsAsItsInjection) {
   EXPECT_GE(cut.size(), injection.size() + 2 * 30);
   // Cut at word starts and ends, never inside a word.
   EXPECT_NE(cut.front(), ' ');
-  EXPECT_EQ(clean.find(cut.substr(0, 10)) == std::string::npos, false);
+  EXPECT_NE(clean.find(cut.substr(0, 10)), std::string::npos);
+  const size_t from = injected.find(cut);
+  ASSERT_NE(from, std::string::npos);
+  EXPECT_TRUE(from == 0 || injected[from - 1] == ' ') << cut;
+  const size_t to = from + cut.size();
+  EXPECT_TRUE(to == injected.size() || injected[to] == ' ') << cut;
   EXPECT_EQ(records[2].text.size(), injected.size() + 2);
   EXPECT_EQ(records[3].text, injected);
 }

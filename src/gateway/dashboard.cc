@@ -14,6 +14,7 @@
 #include "core/bundled_file.h"
 #include "core/hex.h"
 #include "core/json_writer.h"
+#include "core/utf8.h"
 #include "gateway/config.h"
 #include "gateway/json_rewrite.h"
 #include "gateway/openai.h"
@@ -41,13 +42,6 @@ std::string Placeholder(std::string_view type) {
   std::string p = "[";
   for (char c : type) p.push_back(c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c);
   return p + "]";
-}
-
-// The longest prefix of `s` of at most `n` bytes that does not split a UTF-8 sequence.
-size_t Utf8Cut(std::string_view s, size_t n) {
-  if (n >= s.size()) return s.size();
-  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
-  return n;
 }
 
 std::string RandomHex(size_t bytes) {
@@ -218,7 +212,7 @@ std::vector<Segment> RedactedSegments(std::string_view text, const std::vector<F
     } else {
       std::string_view piece = text.substr(at, run - at);
       if (piece.size() > budget) {
-        piece = piece.substr(0, Utf8Cut(piece, budget));
+        piece = piece.substr(0, Utf8Floor(piece, budget));
         cut = true;
       }
       budget -= piece.size();

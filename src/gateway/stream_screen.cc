@@ -22,12 +22,6 @@ constexpr size_t kMaxToolCalls = 128;
 // anything from defer upwards ends it.
 bool Refuses(Action a) { return a >= Action::kDefer; }
 
-// Largest cut <= `pos` that does not split a UTF-8 sequence.
-size_t Utf8Floor(std::string_view s, size_t pos) {
-  while (pos > 0 && pos < s.size() && (static_cast<unsigned char>(s[pos]) & 0xC0) == 0x80) --pos;
-  return pos;
-}
-
 void AppendError(std::string& out, std::string_view message) {
   out.append("data: ");
   out.append(ErrorJson(message, "upstream_error", "bad_upstream_stream"));
@@ -111,12 +105,7 @@ bool StreamScreener::Release(size_t index, bool all, std::string& out) {
   AppendChunk(out, index, released);
   c.released_tail = std::move(context);
   if (c.released_tail.size() > kTailBytes) {
-    size_t start = c.released_tail.size() - kTailBytes;
-    while (start < c.released_tail.size() &&
-           (static_cast<unsigned char>(c.released_tail[start]) & 0xC0) == 0x80) {
-      ++start;
-    }
-    c.released_tail.erase(0, start);
+    c.released_tail.erase(0, Utf8Ceil(c.released_tail, c.released_tail.size() - kTailBytes));
   }
   c.pending.erase(0, cut);
   return true;
