@@ -31,6 +31,37 @@ size_t OnToWordEnd(std::string_view text, size_t pos) {
   return Utf8Ceil(text, pos);
 }
 
+std::string_view Trim(std::string_view s) {
+  const size_t b = s.find_first_not_of(" \t\r\n");
+  if (b == std::string_view::npos) return {};
+  return s.substr(b, s.find_last_not_of(" \t\r\n") - b + 1);
+}
+
+// The inserted run of `injected` as a request of its own: its harm, without the injection.
+Example AsSentAlone(const Example& injected, const std::string& run) {
+  Example alone;
+  alone.id = injected.id + "#alone";
+  alone.text = run;
+  alone.role = "user";
+  alone.source = injected.source;
+  for (const uint8_t label : injected.labels) {
+    if (static_cast<int>(label) != injected.attack) alone.labels.push_back(label);
+  }
+  // Unsafe only for its harm: an unsafe record without an attack label stays unsafe.
+  alone.unsafe = injected.unsafe && (injected.attack < 0 || !alone.labels.empty());
+  return alone;
+}
+
+// The window of the clean twin that `injected` was cut to: the same document bytes, safe.
+Example CleanWindow(const Example& injected, std::string text) {
+  Example clean;
+  clean.id = injected.id + "#clean";
+  clean.text = std::move(text);
+  clean.role = injected.role;
+  clean.source = injected.source;
+  return clean;
+}
+
 }  // namespace
 
 std::optional<Insertion> FindInsertion(std::string_view shorter, std::string_view longer) {
@@ -45,7 +76,8 @@ std::optional<Insertion> FindInsertion(std::string_view shorter, std::string_vie
   return Insertion{prefix, longer.size() - suffix};
 }
 
-size_t CutInsertions(std::vector<Example>& examples, size_t context_bytes) {
+size_t CutInsertions(std::vector<Example>& examples, const CutOptions& options) {
+  const size_t context_bytes = options.context_bytes;
   // (source, first or last kKeyBytes) -> safe records with that start or end.
   using Key = std::tuple<std::string_view, bool, std::string_view>;
   std::map<Key, std::vector<size_t>> safe_by_end;
@@ -56,7 +88,13 @@ size_t CutInsertions(std::vector<Example>& examples, size_t context_bytes) {
     safe_by_end[{ex.source, false, t.substr(0, kKeyBytes)}].push_back(i);
     safe_by_end[{ex.source, true, t.substr(t.size() - kKeyBytes)}].push_back(i);
   }
-  std::vector<std::pair<size_t, std::string>> cuts;
+  struct Cut {
+    size_t index;
+    std::string text;
+    std::string run;           // the inserted text, trimmed
+    std::string clean_window;  // the same window of the clean twin
+  };
+  std::vector<Cut> cuts;
   for (size_t i = 0; i < examples.size(); ++i) {
     const Example& ex = examples[i];
     if (!ex.unsafe || ex.text.size() <= kMinTwinBytes) continue;
@@ -75,11 +113,27 @@ size_t CutInsertions(std::vector<Example>& examples, size_t context_bytes) {
     if (!found) continue;
     const size_t begin = BackToWordStart(t, found->begin - std::min(found->begin, context_bytes));
     const size_t end = OnToWordEnd(t, found->end + std::min(t.size() - found->end, context_bytes));
-    cuts.emplace_back(i, std::string(t.substr(begin, end - begin)));
+    cuts.push_back({i, std::string(t.substr(begin, end - begin)),
+                    std::string(Trim(t.substr(found->begin, found->end - found->begin))),
+                    std::string(t.substr(begin, found->begin - begin)) +
+                        std::string(t.substr(found->end, end - found->end))});
   }
   // Texts are replaced after the search, so every unsafe record was compared with the clean
   // copies as they were read.
-  for (auto& [i, text] : cuts) examples[i].text = std::move(text);
+  for (Cut& cut : cuts) examples[cut.index].text = std::move(cut.text);
+  if (!options.alone && !options.clean_window) return cuts.size();
+  // The added records follow the record they come from, so a source's records stay together.
+  std::vector<Example> with_added;
+  with_added.reserve(examples.size() + 2 * cuts.size());
+  size_t next = 0;
+  for (size_t i = 0; i < examples.size(); ++i) {
+    with_added.push_back(examples[i]);
+    if (next == cuts.size() || cuts[next].index != i) continue;
+    const Cut& cut = cuts[next++];
+    if (options.alone && !cut.run.empty()) with_added.push_back(AsSentAlone(examples[i], cut.run));
+    if (options.clean_window) with_added.push_back(CleanWindow(examples[i], cut.clean_window));
+  }
+  examples = std::move(with_added);
   return cuts.size();
 }
 

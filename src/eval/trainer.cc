@@ -221,6 +221,8 @@ Status WriteManifest(const std::string& path, const std::string& model_file, uin
   field("augment_raw", o.augment_raw);
   field("synonyms", o.synonyms);
   field("insertion_context", o.insertion_context);
+  field("insertions_alone", o.insertions_alone);
+  field("insertion_clean_window", o.insertion_clean_window);
   if (!semantic.file.empty()) {
     field("vector_words", static_cast<double>(o.vector_words));
     field("semantic_hidden", o.semantic_hidden);
@@ -313,7 +315,10 @@ const std::vector<Example>& TrainingRecords(const TrainOptions& o,
                                             std::vector<Example>& storage, size_t* cut = nullptr) {
   if (o.insertion_context == 0) return train;
   storage = train;
-  const size_t n = CutInsertions(storage, static_cast<size_t>(o.insertion_context));
+  const size_t n =
+      CutInsertions(storage, {.context_bytes = static_cast<size_t>(o.insertion_context),
+                              .alone = o.insertions_alone != 0,
+                              .clean_window = o.insertion_clean_window != 0});
   if (cut != nullptr) *cut = n;
   return storage;
 }
@@ -441,6 +446,8 @@ Status SetTrainOption(TrainOptions& o, std::string_view key, std::string_view va
   if (key == "synonyms") return real(0, 1, o.synonyms);
   if (key == "augment_raw") return whole(0, 1, o.augment_raw);
   if (key == "insertion_context") return whole(0, 100000, o.insertion_context);
+  if (key == "insertions_alone") return whole(0, 1, o.insertions_alone);
+  if (key == "insertion_clean_window") return whole(0, 1, o.insertion_clean_window);
   if (key == "unsafe_fpr") return real(0, 1, o.unsafe_fpr);
   if (key == "attack_fpr") return real(0, 1, o.attack_fpr);
   if (key == "temperature") return real(1e-3, 1000, o.temperature);
@@ -458,7 +465,8 @@ Status SetTrainOption(TrainOptions& o, std::string_view key, std::string_view va
       "--set: unknown option \"" + std::string(key) +
       "\" (known: dim, epoch, lr, word_ngrams, minn, maxn, bucket, cutoff, quantize, "
       "window_tokens, min_group, max_repeat, max_group, augment, augment_raw, synonyms, "
-      "insertion_context, unsafe_fpr, attack_fpr, temperature, vector_words, semantic_hidden, "
+      "insertion_context, insertions_alone, insertion_clean_window, unsafe_fpr, attack_fpr, "
+      "temperature, vector_words, semantic_hidden, "
       "semantic_epoch, semantic_lr, semantic_weight, encoder_band, encoder_per_group, "
       "encoder_safe_per_group, encoder_heads, passage_max_fpr, repeat.SOURCE, "
       "encoder_repeat.SOURCE)");

@@ -87,6 +87,11 @@ struct TrainOptions {
   // this many bytes of the document each side: the injection is the attack, not the document
   // that carries it. 0: such records train whole.
   int insertion_context = 512;
+  // With insertion_context: each inserted run also trains alone, as the request it is when sent
+  // by itself (its harm categories without the attack label; eval/insertions.h).
+  int insertions_alone = 0;
+  // With insertion_context: the clean twin's same window also trains, as safe.
+  int insertion_clean_window = 0;
   // Pretrained word vectors for the semantic head (scanners/classifier/semantic.h): a GloVe
   // text file or wink-embeddings JSON (scripts/fetch-vectors.sh). Empty: no head, fastText only.
   std::string vectors;
@@ -129,7 +134,8 @@ void UseQuickConfig(TrainOptions& o);
 
 // Sets one hyper-parameter by name ("dim", "epoch", "lr", "word_ngrams", "minn", "maxn",
 // "bucket", "cutoff", "quantize", "window_tokens", "min_group", "max_repeat", "max_group",
-// "augment", "augment_raw", "synonyms", "insertion_context", "unsafe_fpr", "attack_fpr",
+// "augment", "augment_raw", "synonyms", "insertion_context", "insertions_alone",
+// "insertion_clean_window", "unsafe_fpr", "attack_fpr",
 // "temperature", "vector_words", "semantic_hidden", "semantic_epoch", "semantic_lr",
 // "semantic_weight", "encoder_band", "encoder_per_group", "encoder_safe_per_group",
 // "passage_max_fpr", "repeat.SOURCE", "encoder_repeat.SOURCE"), as `warden train --set KEY=VALUE`
