@@ -630,6 +630,10 @@ TEST(SetTrainOptionTest, SetsKnownKeysAndNamesBadOnes) {
   ASSERT_TRUE(SetTrainOptions(o, {"insertion_context=0"}).ok());
   EXPECT_EQ(o.insertion_context, 0);
   EXPECT_FALSE(SetTrainOptions(o, {"insertion_context=-1"}).ok());
+  ASSERT_TRUE(SetTrainOptions(o, {"insertions_alone=1", "insertion_clean_window=1"}).ok());
+  EXPECT_EQ(o.insertions_alone, 1);
+  EXPECT_EQ(o.insertion_clean_window, 1);
+  EXPECT_FALSE(SetTrainOptions(o, {"insertions_alone=2"}).ok());
   ASSERT_TRUE(SetTrainOptions(o, {"encoder_heads=4"}).ok());
   EXPECT_EQ(o.encoder_heads, 4u);
   EXPECT_FALSE(SetTrainOptions(o, {"encoder_heads=0"}).ok());
