@@ -694,8 +694,8 @@ TEST_F(TrainerTest, RepeatedSourcesCountTheirRowsThatManyTimes) {
 }
 
 // An injected document trains as its injection with some of the document around it, so the
-// document's own words are learnt from its clean copy alone; `insertion_context=0` trains it
-// whole.
+// document's own words are learnt from its clean copy alone; the injection also trains alone and
+// the clean window beside it (contrast records); `insertion_context=0` trains it whole.
 TEST_F(TrainerTest, InjectedDocumentsTrainAsTheirInjections) {
   std::string clean = "SUBJECT: Team lunch|CONTENT: ";
   for (int i = 0; i < 12; ++i) clean += "The quarterly picnic moves to the riverside park. ";
@@ -722,12 +722,25 @@ TEST_F(TrainerTest, InjectedDocumentsTrainAsTheirInjections) {
   };
   const std::vector<std::string> whole = lines_of(0), cut = lines_of(60);
   ASSERT_EQ(whole.size(), 2u);
-  ASSERT_EQ(cut.size(), 2u);
+  // The clean document, the cut, the injection alone and the clean twin's window of the cut.
+  ASSERT_EQ(cut.size(), 4u);
   EXPECT_EQ(whole[0], cut[0]);  // the clean copy is untouched
   ASSERT_EQ(cut[1].rfind("__label__unsafe __label__prompt_injection ", 0), 0u) << cut[1];
   EXPECT_NE(cut[1].find("pwned"), std::string::npos) << cut[1];
   EXPECT_LT(cut[1].size(), whole[1].size() / 3) << cut[1];
   EXPECT_EQ(cut[1].find("subject"), std::string::npos) << cut[1];
+  // Sent alone the injection asks for nothing harmful: safe, without the attack label.
+  ASSERT_EQ(cut[2].rfind("__label__safe ", 0), 0u) << cut[2];
+  EXPECT_NE(cut[2].find("pwned"), std::string::npos) << cut[2];
+  EXPECT_EQ(cut[2].find("picnic"), std::string::npos) << cut[2];
+  ASSERT_EQ(cut[3].rfind("__label__safe ", 0), 0u) << cut[3];
+  EXPECT_NE(cut[3].find("picnic"), std::string::npos) << cut[3];
+  EXPECT_EQ(cut[3].find("pwned"), std::string::npos) << cut[3];
+  o.insertions_alone = 0;
+  o.insertion_clean_window = 0;
+  EXPECT_EQ(lines_of(60).size(), 2u);
+  o.insertions_alone = 1;
+  o.insertion_clean_window = 1;
 
   std::vector<Example> train = MakeData(3);
   train.push_back(safe);

@@ -207,7 +207,8 @@ TEST_F(AgentControlTest, UntrustedToolResultMakesSensitiveCallsNeedApproval) {
   Server& s = Start(std::move(c));
   // The agent fetched a web page earlier in the conversation; now the model wants to send mail
   // (the scripted model takes the last message as the call's arguments).
-  const std::string mail = R"({"to":["ann@example.com"],"subject":"notes"})";
+  const std::string mail =
+      R"({"to":["ann@example.com"],"subject":"notes","body":"Here are the notes from today."})";
   std::string quoted;
   AppendJsonString(quoted, mail);
   const std::string tainted =
