@@ -8,8 +8,8 @@
 // what one scoring window sees at inference.
 //
 //   std::vector<Example> train = ...;
-//   size_t cut = CutInsertions(train, {.context_bytes = 96});  // train[i].text shortened where a
-//                                                             // twin exists
+//   // train[i].text shortened where a twin exists; each cut followed by its injection alone.
+//   size_t cut = CutInsertions(train, {.context_bytes = 96, .alone = true});
 //
 // Thread-safety: free functions without shared state.
 #pragma once
