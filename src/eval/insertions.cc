@@ -5,6 +5,7 @@
 #include <string>
 #include <tuple>
 
+#include "core/strings.h"
 #include "core/utf8.h"
 
 namespace warden::eval {
@@ -31,14 +32,8 @@ size_t OnToWordEnd(std::string_view text, size_t pos) {
   return Utf8Ceil(text, pos);
 }
 
-std::string_view Trim(std::string_view s) {
-  const size_t b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string_view::npos) return {};
-  return s.substr(b, s.find_last_not_of(" \t\r\n") - b + 1);
-}
-
 // The inserted run of `injected` as a request of its own: its harm, without the injection.
-Example AsSentAlone(const Example& injected, const std::string& run) {
+Example AsSentAlone(const Example& injected, std::string_view run) {
   Example alone;
   alone.id = injected.id + "#alone";
   alone.text = run;
@@ -88,11 +83,11 @@ size_t CutInsertions(std::vector<Example>& examples, const CutOptions& options) 
     safe_by_end[{ex.source, false, t.substr(0, kKeyBytes)}].push_back(i);
     safe_by_end[{ex.source, true, t.substr(t.size() - kKeyBytes)}].push_back(i);
   }
+  // Where each unsafe record with a clean twin is cut: the window kept and the run inserted.
   struct Cut {
     size_t index;
-    std::string text;
-    std::string run;           // the inserted text, trimmed
-    std::string clean_window;  // the same window of the clean twin
+    Insertion window;
+    Insertion run;
   };
   std::vector<Cut> cuts;
   for (size_t i = 0; i < examples.size(); ++i) {
@@ -113,27 +108,35 @@ size_t CutInsertions(std::vector<Example>& examples, const CutOptions& options) 
     if (!found) continue;
     const size_t begin = BackToWordStart(t, found->begin - std::min(found->begin, context_bytes));
     const size_t end = OnToWordEnd(t, found->end + std::min(t.size() - found->end, context_bytes));
-    cuts.push_back({i, std::string(t.substr(begin, end - begin)),
-                    std::string(Trim(t.substr(found->begin, found->end - found->begin))),
-                    std::string(t.substr(begin, found->begin - begin)) +
-                        std::string(t.substr(found->end, end - found->end))});
+    cuts.push_back({i, {begin, end}, *found});
   }
-  // Texts are replaced after the search, so every unsafe record was compared with the clean
-  // copies as they were read.
-  for (Cut& cut : cuts) examples[cut.index].text = std::move(cut.text);
-  if (!options.alone && !options.clean_window) return cuts.size();
-  // The added records follow the record they come from, so a source's records stay together.
-  std::vector<Example> with_added;
-  with_added.reserve(examples.size() + 2 * cuts.size());
+  if (cuts.empty()) return 0;
+  // Texts change only after the search, so every unsafe record was compared with the clean
+  // copies as they were read. The added records follow the record they come from, so a
+  // source's records stay together.
+  std::vector<Example> out;
+  out.reserve(examples.size() + 2 * cuts.size());
   size_t next = 0;
   for (size_t i = 0; i < examples.size(); ++i) {
-    with_added.push_back(examples[i]);
-    if (next == cuts.size() || cuts[next].index != i) continue;
+    if (next == cuts.size() || cuts[next].index != i) {
+      out.push_back(std::move(examples[i]));
+      continue;
+    }
     const Cut& cut = cuts[next++];
-    if (options.alone && !cut.run.empty()) with_added.push_back(AsSentAlone(examples[i], cut.run));
-    if (options.clean_window) with_added.push_back(CleanWindow(examples[i], cut.clean_window));
+    const std::string injected = std::move(examples[i].text);
+    const std::string_view t = injected;
+    const size_t at = out.size();  // an index, not a reference: the pushes below may move it
+    out.push_back(std::move(examples[i]));
+    out[at].text = t.substr(cut.window.begin, cut.window.end - cut.window.begin);
+    const std::string_view run = TrimSpace(t.substr(cut.run.begin, cut.run.end - cut.run.begin));
+    if (options.alone && !run.empty()) out.push_back(AsSentAlone(out[at], run));
+    if (options.clean_window) {
+      std::string clean(t.substr(cut.window.begin, cut.run.begin - cut.window.begin));
+      clean += t.substr(cut.run.end, cut.window.end - cut.run.end);
+      out.push_back(CleanWindow(out[at], std::move(clean)));
+    }
   }
-  examples = std::move(with_added);
+  examples = std::move(out);
   return cuts.size();
 }
 

@@ -317,8 +317,8 @@ const std::vector<Example>& TrainingRecords(const TrainOptions& o,
   storage = train;
   const size_t n =
       CutInsertions(storage, {.context_bytes = static_cast<size_t>(o.insertion_context),
-                              .alone = o.insertions_alone != 0,
-                              .clean_window = o.insertion_clean_window != 0});
+                              .alone = o.insertions_alone,
+                              .clean_window = o.insertion_clean_window});
   if (cut != nullptr) *cut = n;
   return storage;
 }

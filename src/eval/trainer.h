@@ -89,9 +89,9 @@ struct TrainOptions {
   int insertion_context = 512;
   // With insertion_context: each inserted run also trains alone, as the request it is when sent
   // by itself (its harm categories without the attack label; eval/insertions.h).
-  int insertions_alone = 1;
+  bool insertions_alone = true;
   // With insertion_context: the clean twin's same window also trains, as safe.
-  int insertion_clean_window = 1;
+  bool insertion_clean_window = true;
   // Pretrained word vectors for the semantic head (scanners/classifier/semantic.h): a GloVe
   // text file or wink-embeddings JSON (scripts/fetch-vectors.sh). Empty: no head, fastText only.
   std::string vectors;

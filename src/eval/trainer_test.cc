@@ -631,8 +631,8 @@ TEST(SetTrainOptionTest, SetsKnownKeysAndNamesBadOnes) {
   EXPECT_EQ(o.insertion_context, 0);
   EXPECT_FALSE(SetTrainOptions(o, {"insertion_context=-1"}).ok());
   ASSERT_TRUE(SetTrainOptions(o, {"insertions_alone=1", "insertion_clean_window=1"}).ok());
-  EXPECT_EQ(o.insertions_alone, 1);
-  EXPECT_EQ(o.insertion_clean_window, 1);
+  EXPECT_TRUE(o.insertions_alone);
+  EXPECT_TRUE(o.insertion_clean_window);
   EXPECT_FALSE(SetTrainOptions(o, {"insertions_alone=2"}).ok());
   ASSERT_TRUE(SetTrainOptions(o, {"encoder_heads=4"}).ok());
   EXPECT_EQ(o.encoder_heads, 4u);
@@ -736,11 +736,11 @@ TEST_F(TrainerTest, InjectedDocumentsTrainAsTheirInjections) {
   ASSERT_EQ(cut[3].rfind("__label__safe ", 0), 0u) << cut[3];
   EXPECT_NE(cut[3].find("picnic"), std::string::npos) << cut[3];
   EXPECT_EQ(cut[3].find("pwned"), std::string::npos) << cut[3];
-  o.insertions_alone = 0;
-  o.insertion_clean_window = 0;
+  o.insertions_alone = false;
+  o.insertion_clean_window = false;
   EXPECT_EQ(lines_of(60).size(), 2u);
-  o.insertions_alone = 1;
-  o.insertion_clean_window = 1;
+  o.insertions_alone = true;
+  o.insertion_clean_window = true;
 
   std::vector<Example> train = MakeData(3);
   train.push_back(safe);

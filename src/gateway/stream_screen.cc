@@ -74,9 +74,8 @@ bool StreamScreener::Release(size_t index, bool all, std::string& out) {
         }
       }
     }
-    if (cut == 0 && c.pending.size() >= config_.hold_back_chars) {
-      cut = Utf8Floor(c.pending, c.pending.size());
-    }
+    // `pending` holds whole characters (decoded JSON string deltas), so all of it can go.
+    if (cut == 0 && c.pending.size() >= config_.hold_back_chars) cut = c.pending.size();
     if (cut == 0) return true;
   }
   std::string_view segment = std::string_view(c.pending).substr(0, cut);

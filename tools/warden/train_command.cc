@@ -108,11 +108,11 @@ int RunTrain(const TrainFlags& f) {
               static_cast<unsigned long long>(result->model_bytes),
               static_cast<long long>(result->training_file.lines));
   if (result->insertions_cut > 0) {
-    std::printf("injected documents read as their injections: %zu "
-                "(insertion_context %d bytes%s%s)\n",
-                result->insertions_cut, o.insertion_context,
-                o.insertions_alone != 0 ? ", each also alone" : "",
-                o.insertion_clean_window != 0 ? ", with its clean window" : "");
+    std::printf(
+        "injected documents read as their injections: %zu "
+        "(insertion_context %d bytes%s%s)\n",
+        result->insertions_cut, o.insertion_context, o.insertions_alone ? ", each also alone" : "",
+        o.insertion_clean_window ? ", with its clean window" : "");
   }
   const auto& m = result->dev_unsafe;
   std::printf("dev unsafe-vs-safe: auprc %.4f roc_auc %.4f precision %.4f recall %.4f fpr %.4f "

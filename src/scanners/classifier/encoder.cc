@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "core/strings.h"
 #include "scanners/classifier/binary_io.h"
 #include "scanners/classifier/classifier.h"
 
@@ -681,12 +682,6 @@ size_t BreakAt(std::string_view text, size_t i) {
   }
 }
 
-std::string_view TrimSpaces(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
-
 }  // namespace
 
 std::string_view EncoderInput(std::string_view text, std::string& scratch) {
@@ -723,7 +718,7 @@ void EncoderSegments(std::string_view text, std::vector<std::string_view>& out) 
     if (length == 0) continue;
     // A sentence keeps its final mark ("How do I …?"), as the texts the head learnt from do.
     const bool keep = i < text.size() && (text[i] == '.' || text[i] == '!' || text[i] == '?');
-    const std::string_view passage = TrimSpaces(text.substr(start, i + (keep ? 1 : 0) - start));
+    const std::string_view passage = TrimSpace(text.substr(start, i + (keep ? 1 : 0) - start));
     if (HasThreeWords(passage)) out.push_back(passage);
     start = i + length;
     i = start - 1;

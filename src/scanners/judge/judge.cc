@@ -9,6 +9,7 @@
 #include <exception>
 
 #include "core/json_writer.h"
+#include "core/strings.h"
 #include "core/suggest.h"
 
 namespace warden::judge {
@@ -71,12 +72,6 @@ const ShieldGemmaPolicy* FindPolicy(std::string_view name) {
   return nullptr;
 }
 
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
-
 std::string Lower(std::string_view s) {
   std::string out(s);
   for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -88,7 +83,7 @@ std::string NormalizeToken(std::string_view t) {
   for (std::string_view marker : {std::string_view("\xE2\x96\x81"), std::string_view("\xC4\xA0")}) {
     while (t.substr(0, marker.size()) == marker) t.remove_prefix(marker.size());
   }
-  return Lower(Trim(t));
+  return Lower(TrimSpace(t));
 }
 
 bool IsBlankToken(std::string_view t) { return NormalizeToken(t).empty(); }
@@ -367,9 +362,9 @@ StatusOr<Answer> ParseResponseBody(Api api, std::string_view body) {
 }
 
 StatusOr<JudgeResult> InterpretLlamaGuard(const Answer& answer) {
-  std::string_view text = Trim(answer.text);
+  std::string_view text = TrimSpace(answer.text);
   const size_t nl = text.find('\n');
-  const std::string first = Lower(Trim(text.substr(0, nl)));
+  const std::string first = Lower(TrimSpace(text.substr(0, nl)));
   JudgeResult r;
   bool unsafe;
   if (first == "safe") {
@@ -389,7 +384,7 @@ StatusOr<JudgeResult> InterpretLlamaGuard(const Answer& answer) {
     while (pos <= codes.size()) {
       size_t comma = codes.find(',', pos);
       if (comma == std::string_view::npos) comma = codes.size();
-      std::string_view code = Trim(codes.substr(pos, comma - pos));
+      std::string_view code = TrimSpace(codes.substr(pos, comma - pos));
       pos = comma + 1;
       if (code.size() < 2 || (code[0] != 'S' && code[0] != 's')) continue;
       int n = 0;
@@ -415,11 +410,11 @@ StatusOr<JudgeResult> InterpretLlamaGuard(const Answer& answer) {
 
 StatusOr<float> InterpretShieldGemma(const Answer& answer) {
   if (std::optional<float> p = Ratio(answer, "yes", "no")) return *p;
-  const std::string first = Lower(Trim(answer.text).substr(0, 3));
+  const std::string first = Lower(TrimSpace(answer.text).substr(0, 3));
   if (first.substr(0, 3) == "yes") return 1.0f;
   if (first.substr(0, 2) == "no") return 0.0f;
   return DataLossError("judge answer does not start with Yes or No: \"" +
-                       std::string(Trim(answer.text).substr(0, 40)) + "\"");
+                       std::string(TrimSpace(answer.text).substr(0, 40)) + "\"");
 }
 
 // ---------------------------------------------------------------------------------------------
