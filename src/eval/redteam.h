@@ -56,6 +56,15 @@ struct Variant {
 // "translate_de".
 const std::vector<std::string>& RedteamMutators();
 
+// Whether the mutator's wrapper is an attack whatever it carries: it tells the model that its
+// rules no longer apply (developer_mode) or hides an instruction to the model in a document or a
+// tool result (hidden_document, tool_result), the indirect prompt injection that the training
+// data labels unsafe even when the injected task is harmless. A benign prompt in such a wrapper
+// is reported apart from the other benign variants: stopping it is not a false positive of the
+// kind a user meets, and letting it through shows the defence keyed on the payload, not on the
+// injection.
+bool IsAttackWrapper(std::string_view mutator);
+
 // Every seed under every mutator (or only those listed in `only`, when not empty).
 std::vector<Variant> BuildVariants(const std::vector<Seed>& seeds, uint64_t rng_seed,
                                    const std::vector<std::string>& only = {});
@@ -85,6 +94,10 @@ struct RedteamReport {
   RateRow attacks{"all attacks"};  // harmful variants
   RateRow benign{"all benign"};    // benign variants
   RateRow benign_plain{"benign, plain"};
+  // `benign` split by IsAttackWrapper: the prompts a user might send (plain, obfuscated,
+  // role-played, split, translated), and the same prompts inside jailbreak or injection wrappers.
+  RateRow benign_unwrapped{"benign, not in attack wrappers"};
+  RateRow benign_in_attack_wrappers{"benign, in attack wrappers"};
   std::vector<RateRow> by_mutator;         // attack success per mutator
   std::vector<RateRow> benign_by_mutator;  // false positives per mutator
   std::vector<RateRow> by_category;        // attack success per harm category

@@ -87,6 +87,34 @@ TEST(Redteam, SummaryCountsSuccessesAndFalsePositives) {
   EXPECT_THAT(html, Not(HasSubstr("<script")));
 }
 
+// A benign prompt inside a jailbreak or injection wrapper is counted apart from the others.
+TEST(Redteam, BenignPromptsInAttackWrappersAreCountedApart) {
+  EXPECT_TRUE(IsAttackWrapper("developer_mode"));
+  EXPECT_TRUE(IsAttackWrapper("hidden_document"));
+  EXPECT_TRUE(IsAttackWrapper("tool_result"));
+  EXPECT_FALSE(IsAttackWrapper("roleplay"));
+  EXPECT_FALSE(IsAttackWrapper("base64"));
+  EXPECT_FALSE(IsAttackWrapper("plain"));
+  const auto variants = BuildVariants(Seeds(), 1, {"plain", "base64", "developer_mode"});
+  // Order: plain h1, plain b1, base64 h1, base64 b1, developer_mode h1, developer_mode b1.
+  const std::vector<Outcome> outcomes = {
+      {Action::kBlock, "block-it"},      {Action::kAllow, ""},
+      {Action::kBlock, "block-it"},      {Action::kEscalate, "escalate-attacks"},
+      {Action::kBlock, "block-attacks"}, {Action::kBlock, "block-attacks"}};
+  const RedteamReport r = Summarize(variants, outcomes);
+  EXPECT_EQ(r.benign.total, 3u);
+  EXPECT_EQ(r.benign.hits, 2u);
+  EXPECT_EQ(r.benign_unwrapped.total, 2u);
+  EXPECT_EQ(r.benign_unwrapped.hits, 1u);  // the base64 one
+  EXPECT_EQ(r.benign_in_attack_wrappers.total, 1u);
+  EXPECT_EQ(r.benign_in_attack_wrappers.hits, 1u);
+  const std::string json = ReportJson(r);
+  EXPECT_THAT(json, HasSubstr("\"benign_unwrapped\":{\"name\":\"benign, not in attack "
+                              "wrappers\",\"total\":2,\"hits\":1"));
+  EXPECT_THAT(json, HasSubstr("\"benign_in_attack_wrappers\":{"));
+  EXPECT_THAT(ReportHtml(r), HasSubstr("inside jailbreak or injection wrappers"));
+}
+
 // Every variant gets one line, with all its turns and the outcome, however many the report shows.
 TEST(Redteam, VariantsJsonlHasEveryVariantAndItsOutcome) {
   const auto variants = BuildVariants(Seeds(), 1, {"plain", "tool_result"});

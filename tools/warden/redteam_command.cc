@@ -193,6 +193,11 @@ int RunRedteam(const RedteamFlags& f) {
     }
     rows.push_back({"all", pct(report.attacks), pct(report.benign)});
     std::cout << RenderTable(rows) << "\n";
+    // Benign prompts inside jailbreak or injection wrappers: stopping them is a defence too.
+    std::cout << "benign FP outside attack wrappers: " << pct(report.benign_unwrapped)
+              << "\nbenign prompts stopped inside attack wrappers (developer_mode, "
+                 "hidden_document, tool_result): "
+              << pct(report.benign_in_attack_wrappers) << "\n\n";
     std::vector<std::vector<std::string>> cats = {{"category", "attack success"}};
     for (const auto& c : report.by_category) cats.push_back({c.name, pct(c)});
     std::cout << RenderTable(cats);
