@@ -18,7 +18,6 @@
 #include "eval/encoder_trainer.h"
 #include "eval/insertions.h"
 #include "eval/mutators.h"
-#include "eval/openers.h"
 #include "eval/semantic_trainer.h"
 #include "eval/wordnet.h"
 #include "scanners/classifier/features.h"
@@ -107,11 +106,6 @@ Status WriteTrainingLines(const TrainOptions& o, const std::vector<Example>& tra
     for (int r = 0; r < repeat; ++r) {
       out << labels << ' ' << features << '\n';
       ++*lines;
-    }
-    if (o.request_openers && ex.unsafe && ex.attack < 0 && ex.role == "user") {
-      if (const std::string_view opener = RequestOpener(ex.text); !opener.empty()) {
-        for (int r = 0; r < repeat; ++r) write_line("__label__safe", opener);
-      }
     }
     if (const std::optional<std::string> mutated = MaybeMutate(o.augment, ex.text, rng)) {
       builder.Build(*mutated, views);
@@ -229,7 +223,6 @@ Status WriteManifest(const std::string& path, const std::string& model_file, uin
   field("insertion_context", o.insertion_context);
   field("insertions_alone", o.insertions_alone);
   field("insertion_clean_window", o.insertion_clean_window);
-  field("request_openers", o.request_openers);
   if (!semantic.file.empty()) {
     field("vector_words", static_cast<double>(o.vector_words));
     field("semantic_hidden", o.semantic_hidden);
@@ -455,7 +448,6 @@ Status SetTrainOption(TrainOptions& o, std::string_view key, std::string_view va
   if (key == "insertion_context") return whole(0, 100000, o.insertion_context);
   if (key == "insertions_alone") return whole(0, 1, o.insertions_alone);
   if (key == "insertion_clean_window") return whole(0, 1, o.insertion_clean_window);
-  if (key == "request_openers") return whole(0, 1, o.request_openers);
   if (key == "unsafe_fpr") return real(0, 1, o.unsafe_fpr);
   if (key == "attack_fpr") return real(0, 1, o.attack_fpr);
   if (key == "temperature") return real(1e-3, 1000, o.temperature);
@@ -473,8 +465,7 @@ Status SetTrainOption(TrainOptions& o, std::string_view key, std::string_view va
       "--set: unknown option \"" + std::string(key) +
       "\" (known: dim, epoch, lr, word_ngrams, minn, maxn, bucket, cutoff, quantize, "
       "window_tokens, min_group, max_repeat, max_group, augment, augment_raw, synonyms, "
-      "insertion_context, insertions_alone, insertion_clean_window, request_openers, unsafe_fpr, "
-      "attack_fpr, "
+      "insertion_context, insertions_alone, insertion_clean_window, unsafe_fpr, attack_fpr, "
       "temperature, vector_words, semantic_hidden, "
       "semantic_epoch, semantic_lr, semantic_weight, encoder_band, encoder_per_group, "
       "encoder_safe_per_group, encoder_heads, passage_max_fpr, repeat.SOURCE, "

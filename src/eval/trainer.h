@@ -92,9 +92,6 @@ struct TrainOptions {
   bool insertions_alone = true;
   // With insertion_context: the clean twin's same window also trains, as safe.
   bool insertion_clean_window = true;
-  // Each harmful request's opener ("How can I", "Write a"; eval/openers.h) also trains alone,
-  // as safe, as often as the request: the formula is not the harm.
-  bool request_openers = false;
   // Pretrained word vectors for the semantic head (scanners/classifier/semantic.h): a GloVe
   // text file or wink-embeddings JSON (scripts/fetch-vectors.sh). Empty: no head, fastText only.
   std::string vectors;
